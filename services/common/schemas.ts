@@ -1,0 +1,134 @@
+/**
+ * Every message that crosses the bus, defined once as a runtime schema (TypeBox) with its
+ * TypeScript type derived from it. Both the publisher and the consumer validate, so a message
+ * that would break a Kafka consumer breaks the in-memory bus the same way.
+ *
+ * Topics are named for the stage that consumes them:
+ *   scrape-topic → scraper → preprocess-topic → preprocessor → embed-topic → embedder
+ *   → store-topic → storage.   job-topic carries job progress counters to whoever tracks jobs.
+ */
+import { Type, type Static, type TSchema } from "@sinclair/typebox";
+
+export const SCHEMA_VERSION = 1;
+
+export const ChatRef = Type.Object({
+  id: Type.String({ minLength: 1, description: "Telegram chat id as a decimal string" }),
+  name: Type.String(),
+  type: Type.String({ description: "personal_chat, private_group, public_supergroup, ..." }),
+});
+export type ChatRef = Static<typeof ChatRef>;
+
+export const Sender = Type.Object({
+  id: Type.Union([Type.String(), Type.Null()], { description: "user123 / channel123 / chat123, or null" }),
+  name: Type.Union([Type.String(), Type.Null()]),
+});
+export type Sender = Static<typeof Sender>;
+
+/** One chat message as read from an export or the Telegram API: the single raw record shape. */
+export const RawMessage = Type.Object({
+  v: Type.Literal(SCHEMA_VERSION),
+  job_id: Type.String(),
+  chat: ChatRef,
+  message_id: Type.Integer(),
+  /** Unix seconds. */
+  date: Type.Integer(),
+  sender: Sender,
+  reply_to: Type.Union([Type.Integer(), Type.Null()]),
+  forwarded_from: Type.Union([Type.String(), Type.Null()]),
+  /** Unix seconds of the last edit, or null. */
+  edited: Type.Union([Type.Integer(), Type.Null()]),
+  /** photo, video_file, voice_message, sticker, document, ... or null for plain text. */
+  media: Type.Union([Type.String(), Type.Null()]),
+  /** The text as Telegram shows it (entities flattened, links kept). */
+  text: Type.String(),
+});
+export type RawMessage = Static<typeof RawMessage>;
+
+/** A raw message after cleaning: `clean_text` is what gets embedded, `text` what people read. */
+export const CleanMessage = Type.Composite([
+  RawMessage,
+  Type.Object({
+    clean_text: Type.String({ minLength: 1 }),
+    /** ISO 639-1 code, or "und" when the detector could not tell. */
+    lang: Type.String(),
+  }),
+]);
+export type CleanMessage = Static<typeof CleanMessage>;
+
+export const EMBEDDING_DIM = 384;
+
+export const EmbeddedMessage = Type.Composite([
+  CleanMessage,
+  Type.Object({
+    vector: Type.Array(Type.Number(), { minItems: EMBEDDING_DIM, maxItems: EMBEDDING_DIM }),
+  }),
+]);
+export type EmbeddedMessage = Static<typeof EmbeddedMessage>;
+
+/** What to read. An uploaded export is saved to a file first, so topics never carry whole exports. */
+export const ScrapeSource = Type.Union([
+  Type.Object({ kind: Type.Literal("export"), path: Type.String({ minLength: 1 }) }),
+  Type.Object({
+    kind: Type.Literal("telegram"),
+    chat: Type.String({ minLength: 1 }),
+    limit: Type.Optional(Type.Integer({ minimum: 1 })),
+    since: Type.Optional(Type.Integer({ description: "unix seconds" })),
+  }),
+]);
+export type ScrapeSource = Static<typeof ScrapeSource>;
+
+export const ScrapeRequest = Type.Object({
+  v: Type.Literal(SCHEMA_VERSION),
+  job_id: Type.String({ minLength: 1 }),
+  source: ScrapeSource,
+});
+export type ScrapeRequest = Static<typeof ScrapeRequest>;
+
+/** Counters a job accumulates as its messages pass the stages. */
+export const JOB_COUNTERS = [
+  "scraped", // raw messages published by the scraper
+  "skipped", // service / unsupported messages the scraper left out
+  "cleaned", // messages the preprocessor passed on
+  "dropped", // messages empty after cleaning
+  "embedded",
+  "stored",
+  "failed", // messages that went to a dead-letter topic
+] as const;
+export type JobCounter = (typeof JOB_COUNTERS)[number];
+
+export const JobEvent = Type.Object({
+  v: Type.Literal(SCHEMA_VERSION),
+  job_id: Type.String({ minLength: 1 }),
+  /** Counter increments (only the counters that moved). */
+  add: Type.Record(Type.String(), Type.Integer({ minimum: 0 })),
+  /** Set by the scraper when it has read the whole source; `error` when the source failed. */
+  phase: Type.Optional(Type.Union([Type.Literal("scraped"), Type.Literal("failed")])),
+  error: Type.Optional(Type.Object({ code: Type.String(), message: Type.String() })),
+  /** Chats the scraper saw, for the job summary. */
+  chats: Type.Optional(Type.Array(ChatRef)),
+});
+export type JobEvent = Static<typeof JobEvent>;
+
+export const TOPICS = {
+  "scrape-topic": ScrapeRequest,
+  "preprocess-topic": RawMessage,
+  "embed-topic": CleanMessage,
+  "store-topic": EmbeddedMessage,
+  "job-topic": JobEvent,
+} as const satisfies Record<string, TSchema>;
+
+export type Topic = keyof typeof TOPICS;
+export type MessageOf<T extends Topic> = Static<(typeof TOPICS)[T]>;
+export const TOPIC_NAMES = Object.keys(TOPICS) as Topic[];
+
+/** A message that failed every attempt, as written to `<topic>.dlq`. */
+export interface DeadLetter {
+  topic: string;
+  partition: number;
+  offset: string;
+  key: string;
+  payload: string;
+  error: { code: string; message: string };
+  attempts: number;
+  failed_at: string;
+}
