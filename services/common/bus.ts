@@ -1,0 +1,87 @@
+/**
+ * The bus contract shared by the in-memory bus (embedded mode) and the Kafka bus (distributed
+ * mode). Services depend on this interface only; which implementation is wired in is decided in
+ * one place (the process entrypoint), and nothing else may branch on it.
+ *
+ * Semantics every implementation keeps (the contract suite in test/services/common/bus-contract.ts
+ * checks them on each bus):
+ * - messages are validated against their topic's schema when published and when consumed;
+ * - a key (the chat id) always maps to the same partition, so one chat's messages stay in order;
+ * - each consumer group gets every message once (at least once: a message is committed only after
+ *   its handler resolved, so a crash redelivers, never loses);
+ * - a new group starts from the earliest retained message;
+ * - a failing batch is retried message by message with backoff; after `maxAttempts` a message goes to
+ *   `<topic>.dlq` with its error and origin, and the partition moves on.
+ */
+import type { DeadLetter, MessageOf, Topic } from "./schemas.ts";
+
+export interface DeliveryMeta {
+  topic: Topic;
+  partition: number;
+  offset: string;
+  key: string;
+}
+
+export interface Delivery<T extends Topic> {
+  message: MessageOf<T>;
+  meta: DeliveryMeta;
+}
+
+/** Receives up to `batchSize` messages of one partition, in order. */
+export type BatchHandler<T extends Topic> = (batch: Delivery<T>[]) => Promise<void>;
+
+export interface SubscribeOptions {
+  /** Largest batch handed to the handler (default 1). */
+  batchSize?: number;
+  /** How long to wait for a batch to fill before handing over what is there (default 0). */
+  maxWaitMs?: number;
+}
+
+export interface Subscription {
+  /** Stops consuming: the batch in flight finishes and is committed, nothing new starts. */
+  close(): Promise<void>;
+}
+
+export interface Bus {
+  readonly kind: "memory" | "kafka";
+  publish<T extends Topic>(topic: T, message: MessageOf<T>, opts: { key: string }): Promise<void>;
+  /** Publishes several messages of one topic; resolves when all are durable. */
+  publishMany<T extends Topic>(topic: T, items: readonly { message: MessageOf<T>; key: string }[]): Promise<void>;
+  subscribe<T extends Topic>(topic: T, group: string, handler: BatchHandler<T>, opts?: SubscribeOptions): Promise<Subscription>;
+  /** Dead letters of a topic so far (for operators and tests). */
+  deadLetters(topic: Topic): Promise<DeadLetter[]>;
+  /** Whether the bus can take and deliver messages now (the broker answers). */
+  ready(): Promise<boolean>;
+  close(): Promise<void>;
+}
+
+export interface BusOptions {
+  partitions?: number;
+  /** Attempts per message before it is dead-lettered (default 5). */
+  maxAttempts?: number;
+  /** First retry delay; doubles per attempt (default 50 ms). */
+  retryBaseMs?: number;
+  /** Called after a message was dead-lettered (job accounting hooks in here). */
+  onDeadLetter?: (letter: DeadLetter) => void;
+}
+
+export const DEFAULT_PARTITIONS = 3;
+export const DEFAULT_MAX_ATTEMPTS = 5;
+
+/** Kafka's default partitioner is murmur2; any stable hash keeps per-key order, this one is FNV-1a. */
+export function partitionForKey(key: string, partitions: number): number {
+  let hash = 0x811c9dc5;
+  for (let i = 0; i < key.length; i++) {
+    hash ^= key.charCodeAt(i);
+    hash = Math.imul(hash, 0x01000193);
+  }
+  return (hash >>> 0) % partitions;
+}
+
+export function deadLetterTopic(topic: Topic): string {
+  return `${topic}.dlq`;
+}
+
+export function backoffMs(attempt: number, baseMs: number): number {
+  return Math.min(baseMs * 2 ** (attempt - 1), 5_000);
+}
