@@ -1,0 +1,115 @@
+/**
+ * The CLI's view of a running tglens: everything goes through the gateway's HTTP API, so a
+ * running server sees what the CLI imports. Without a server, the CLI starts the embedded system
+ * in its own process for the duration of the command and talks to that the same way.
+ */
+import { createReadStream } from "node:fs";
+import fs from "node:fs/promises";
+import path from "node:path";
+import { Readable } from "node:stream";
+import type { Config } from "../services/common/config.ts";
+import { TglensError } from "../services/common/errors.ts";
+import { callJson, readJsonResponse } from "../services/common/http-client.ts";
+import type { JobStatus } from "../services/common/jobs.ts";
+import type { ChatRef } from "../services/common/schemas.ts";
+
+export interface ImportAccepted {
+  job_id: string;
+  chats: ChatRef[];
+  messages: number;
+  skipped: number;
+}
+
+export interface SearchResultRow {
+  chat_id: string;
+  chat_name: string;
+  message_id: number;
+  date: string;
+  sender: string | null;
+  text: string;
+  score: number;
+}
+
+export interface ChatRow {
+  chat_id: string;
+  name: string;
+  type: string;
+  messages: number;
+  senders: number;
+  first_date: string | null;
+  last_date: string | null;
+}
+
+export class GatewayClient {
+  readonly baseUrl: string;
+
+  constructor(baseUrl: string) {
+    this.baseUrl = baseUrl.replace(/\/$/, "");
+  }
+
+  async alive(): Promise<boolean> {
+    try {
+      const res = await fetch(`${this.baseUrl}/health`, { signal: AbortSignal.timeout(1500) });
+      return res.ok;
+    } catch {
+      return false;
+    }
+  }
+
+  /**
+   * Starts an import. A file inside the server's import directory is named by path; any other
+   * file is streamed as the request body (so it works with a server on another machine too).
+   */
+  async importFile(file: string, importDir: string | undefined): Promise<ImportAccepted> {
+    const absolute = path.resolve(file);
+    const stat = await fs.stat(absolute).catch(() => undefined);
+    if (!stat?.isFile()) throw new TglensError("TGLENS_NOT_FOUND", `no such file: ${file}`);
+    const rel = importDir ? path.relative(importDir, absolute) : "..";
+    if (!rel.startsWith("..") && !path.isAbsolute(rel)) {
+      return callJson<ImportAccepted>(this.baseUrl, "/api/scrape", { body: { export_path: rel }, timeoutMs: 60 * 60_000 });
+    }
+    const res = await fetch(`${this.baseUrl}/api/scrape`, {
+      method: "POST",
+      headers: { "content-type": "application/json", "content-length": String(stat.size) },
+      body: Readable.toWeb(createReadStream(absolute)) as ReadableStream,
+      duplex: "half",
+      signal: AbortSignal.timeout(60 * 60_000),
+    } as RequestInit).catch((err: Error) => {
+      throw new TglensError("TGLENS_UPSTREAM", `cannot reach ${this.baseUrl}: ${err.message}`);
+    });
+    return readJsonResponse<ImportAccepted>(res, "POST /api/scrape");
+  }
+
+  job(jobId: string): Promise<JobStatus> {
+    return callJson<JobStatus>(this.baseUrl, `/api/jobs/${encodeURIComponent(jobId)}`);
+  }
+
+  async search(params: Record<string, string | number | undefined>): Promise<SearchResultRow[]> {
+    const query = new URLSearchParams();
+    for (const [k, v] of Object.entries(params)) if (v !== undefined) query.set(k, String(v));
+    const res = await callJson<{ results: SearchResultRow[] }>(this.baseUrl, `/api/search?${query}`);
+    return res.results;
+  }
+
+  async chats(): Promise<ChatRow[]> {
+    return (await callJson<{ chats: ChatRow[] }>(this.baseUrl, "/api/chats")).chats;
+  }
+
+  forget(chatId: string): Promise<{ chat_id: string; deleted: boolean; messages: number }> {
+    return callJson(this.baseUrl, `/api/chats/${encodeURIComponent(chatId)}`, { method: "DELETE" });
+  }
+
+  /** Polls a job until it is done or failed, reporting each status. */
+  async waitForJob(jobId: string, onStatus: (job: JobStatus) => void, intervalMs = 200): Promise<JobStatus> {
+    for (;;) {
+      const job = await this.job(jobId);
+      onStatus(job);
+      if (job.state !== "running") return job;
+      await new Promise((resolve) => setTimeout(resolve, intervalMs));
+    }
+  }
+}
+
+export function gatewayUrl(config: Readonly<Config>, env: NodeJS.ProcessEnv = process.env): string {
+  return env.TGLENS_URL ?? config.urls["telegram-bot"];
+}

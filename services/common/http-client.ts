@@ -1,0 +1,42 @@
+/**
+ * Calls between services (gateway → storage, storage → embedder, CLI → gateway). Errors keep the
+ * callee's code when it sent one, so a 400 from storage stays a 400 with the same code.
+ */
+import { TglensError, type ErrorCode, ERROR_CODES } from "./errors.ts";
+
+export interface CallOptions {
+  method?: string;
+  body?: unknown;
+  timeoutMs?: number;
+}
+
+export async function callJson<T>(baseUrl: string, path: string, opts: CallOptions = {}): Promise<T> {
+  let res: Response;
+  try {
+    res = await fetch(baseUrl + path, {
+      method: opts.method ?? (opts.body === undefined ? "GET" : "POST"),
+      headers: opts.body === undefined ? {} : { "content-type": "application/json" },
+      body: opts.body === undefined ? undefined : JSON.stringify(opts.body),
+      signal: AbortSignal.timeout(opts.timeoutMs ?? 30_000),
+    });
+  } catch (err) {
+    throw new TglensError("TGLENS_UPSTREAM", `cannot reach ${baseUrl}: ${(err as Error).message}`, { cause: err });
+  }
+  return readJsonResponse<T>(res, baseUrl + path);
+}
+
+export async function readJsonResponse<T>(res: Response, what: string): Promise<T> {
+  const text = await res.text();
+  let body: unknown;
+  try {
+    body = text === "" ? undefined : JSON.parse(text);
+  } catch {
+    throw new TglensError("TGLENS_UPSTREAM", `${what} answered ${res.status} with a body that is not JSON`);
+  }
+  if (!res.ok) {
+    const error = (body as { error?: { code?: string; message?: string } } | undefined)?.error;
+    const code = error?.code && error.code in ERROR_CODES ? (error.code as ErrorCode) : "TGLENS_UPSTREAM";
+    throw new TglensError(code, error?.message ?? `${what} answered ${res.status}`);
+  }
+  return body as T;
+}

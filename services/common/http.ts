@@ -1,0 +1,184 @@
+/**
+ * What every service's HTTP server has in common: `/health`, `/ready`, `/metrics`, `/openapi.json`
+ * and `/docs`; strict UTF-8 JSON bodies with a size limit; and one error shape,
+ * `{"error": {"code", "message"}}`, whatever went wrong (validation, size, our own errors).
+ * Building the app is separate from listening, so tests use `app.inject()` without a socket.
+ */
+import Fastify, { type FastifyError, type FastifyInstance } from "fastify";
+import swagger from "@fastify/swagger";
+import swaggerUi from "@fastify/swagger-ui";
+import { Type } from "@sinclair/typebox";
+import { Counter, Histogram, Registry, collectDefaultMetrics } from "prom-client";
+import { TglensError, isTglensError, type ErrorCode } from "./errors.ts";
+import type { Logger } from "./logger.ts";
+
+export const ErrorResponse = Type.Object(
+  { error: Type.Object({ code: Type.String(), message: Type.String() }) },
+  { $id: "ErrorResponse", description: "Every error: a stable code (see the README's error table) and a message" },
+);
+
+export interface ReadinessCheck {
+  name: string;
+  /** true when ready; false or a string (the reason) when not. */
+  check: () => Promise<boolean | string>;
+}
+
+export interface HttpAppOptions {
+  service: string;
+  version: string;
+  description: string;
+  log: Logger;
+  bodyLimit: number;
+  readiness?: ReadinessCheck[];
+}
+
+export interface HttpApp {
+  app: FastifyInstance;
+  metrics: Registry;
+}
+
+const FASTIFY_CODES: Record<string, ErrorCode> = {
+  FST_ERR_CTP_BODY_TOO_LARGE: "TGLENS_PAYLOAD_TOO_LARGE",
+  FST_ERR_CTP_INVALID_MEDIA_TYPE: "TGLENS_UNSUPPORTED_MEDIA_TYPE",
+  FST_ERR_CTP_EMPTY_JSON_BODY: "TGLENS_BAD_JSON",
+  FST_ERR_CTP_INVALID_JSON_BODY: "TGLENS_BAD_JSON",
+  FST_ERR_CTP_INVALID_CONTENT_LENGTH: "TGLENS_BAD_REQUEST",
+};
+
+/** Decodes a body as strict UTF-8 JSON: bad bytes are an error, never silently replaced. */
+export function parseJsonBody(body: Buffer): unknown {
+  let text: string;
+  try {
+    text = new TextDecoder("utf-8", { fatal: true }).decode(body);
+  } catch {
+    throw new TglensError("TGLENS_BAD_UTF8", "request body is not valid UTF-8");
+  }
+  if (text.trim() === "") throw new TglensError("TGLENS_BAD_JSON", "request body is empty; send a JSON document");
+  try {
+    return JSON.parse(text);
+  } catch (err) {
+    throw new TglensError("TGLENS_BAD_JSON", `request body is not valid JSON: ${(err as Error).message}`);
+  }
+}
+
+export function errorBody(code: string, message: string) {
+  return { error: { code, message } };
+}
+
+export async function createHttpApp(opts: HttpAppOptions): Promise<HttpApp> {
+  const app = Fastify({
+    loggerInstance: opts.log,
+    disableRequestLogging: true,
+    bodyLimit: opts.bodyLimit,
+    ajv: { customOptions: { allErrors: false, coerceTypes: true, removeAdditional: false } },
+  }) as unknown as FastifyInstance;
+  const metrics = new Registry();
+  metrics.setDefaultLabels({ service: opts.service });
+  collectDefaultMetrics({ register: metrics });
+  const requests = new Counter({
+    name: "tglens_http_requests_total",
+    help: "HTTP requests by route and status",
+    labelNames: ["method", "route", "status"],
+    registers: [metrics],
+  });
+  const latency = new Histogram({
+    name: "tglens_http_request_duration_seconds",
+    help: "HTTP request latency",
+    labelNames: ["method", "route"],
+    buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 10],
+    registers: [metrics],
+  });
+
+  app.addSchema(ErrorResponse);
+  app.removeContentTypeParser(["application/json"]);
+  app.addContentTypeParser("application/json", { parseAs: "buffer" }, async (_req: unknown, body: Buffer) => parseJsonBody(body));
+
+  app.addHook("onResponse", async (req, reply) => {
+    const route = req.routeOptions.url ?? "unmatched";
+    requests.inc({ method: req.method, route, status: String(reply.statusCode) });
+    latency.observe({ method: req.method, route }, reply.elapsedTime / 1000);
+    req.log.debug({ method: req.method, url: req.url, status: reply.statusCode, ms: Math.round(reply.elapsedTime) }, "request");
+  });
+
+  app.setErrorHandler((err: FastifyError | TglensError, req, reply) => {
+    if (isTglensError(err)) {
+      if (err.status >= 500) req.log.error({ err }, err.message);
+      return reply.status(err.status).send(errorBody(err.code, err.message));
+    }
+    if (err.validation) {
+      const first = err.validation[0];
+      const field = first ? `${err.validationContext ?? "request"}${first.instancePath.replaceAll("/", ".")}` : err.validationContext ?? "request";
+      const what = first?.params && "missingProperty" in first.params ? `${field}.${String(first.params.missingProperty)} is required` : `${field} ${first?.message ?? "is invalid"}`;
+      return reply.status(400).send(errorBody("TGLENS_BAD_REQUEST", what));
+    }
+    const mapped = err.code ? FASTIFY_CODES[err.code] : undefined;
+    if (mapped) {
+      const status = new TglensError(mapped, "").status;
+      return reply.status(status).send(errorBody(mapped, err.message));
+    }
+    req.log.error({ err }, "unhandled error");
+    return reply.status(500).send(errorBody("TGLENS_INTERNAL", "internal error; see the service log"));
+  });
+
+  app.setNotFoundHandler((req, reply) => {
+    reply.status(404).send(errorBody("TGLENS_NOT_FOUND", `no route ${req.method} ${req.url.split("?")[0]}`));
+  });
+
+  await app.register(swagger, {
+    openapi: {
+      openapi: "3.0.3",
+      info: { title: `tglens ${opts.service}`, version: opts.version, description: opts.description },
+    },
+  });
+  await app.register(swaggerUi, { routePrefix: "/docs" });
+
+  app.get("/openapi.json", { schema: { hide: true } }, async () => app.swagger());
+
+  app.get(
+    "/health",
+    {
+      schema: {
+        summary: "The process is alive",
+        tags: ["ops"],
+        response: { 200: Type.Object({ status: Type.Literal("ok"), service: Type.String(), uptime_s: Type.Number() }) },
+      },
+    },
+    async () => ({ status: "ok" as const, service: opts.service, uptime_s: Math.round(process.uptime()) }),
+  );
+
+  app.get(
+    "/ready",
+    {
+      schema: {
+        summary: "Every dependency of this service answers",
+        tags: ["ops"],
+        response: {
+          200: Type.Object({ status: Type.String(), checks: Type.Record(Type.String(), Type.String()) }),
+          503: Type.Object({ status: Type.String(), checks: Type.Record(Type.String(), Type.String()) }),
+        },
+      },
+    },
+    async (_req, reply) => {
+      const checks: Record<string, string> = {};
+      let ready = true;
+      for (const c of opts.readiness ?? []) {
+        let result: boolean | string;
+        try {
+          result = await c.check();
+        } catch (err) {
+          result = (err as Error).message;
+        }
+        checks[c.name] = result === true ? "ok" : result === false ? "not ready" : result;
+        if (result !== true) ready = false;
+      }
+      return reply.status(ready ? 200 : 503).send({ status: ready ? "ready" : "not_ready", checks });
+    },
+  );
+
+  app.get("/metrics", { schema: { summary: "Prometheus metrics", tags: ["ops"] } }, async (_req, reply) => {
+    reply.header("content-type", metrics.contentType);
+    return metrics.metrics();
+  });
+
+  return { app, metrics };
+}

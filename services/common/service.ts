@@ -1,0 +1,23 @@
+/**
+ * A service is a library first: built from its dependencies, it has an HTTP app (not yet listening)
+ * and a bus side that starts and stops. Processes (embedded or distributed) decide where it runs.
+ */
+import type { FastifyInstance } from "fastify";
+import type { Subscription } from "./bus.ts";
+import type { ServiceName } from "./config.ts";
+
+export interface Service {
+  readonly name: ServiceName;
+  readonly app: FastifyInstance;
+  /** Starts consuming from the bus. */
+  start(): Promise<void>;
+  /** Stops consuming (in-flight batches finish and commit) and releases resources. */
+  stop(): Promise<void>;
+}
+
+/** Closes subscriptions, in the order they were opened. */
+export async function closeAll(subscriptions: Subscription[]): Promise<void> {
+  for (const s of subscriptions.splice(0)) await s.close();
+}
+
+export const TGLENS_VERSION = "0.1.0";

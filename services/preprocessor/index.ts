@@ -1,0 +1,109 @@
+/**
+ * The preprocessor service: cleans raw messages for embedding (URLs, emojis, special characters
+ * out; letters of every script kept; NFKC; a language tag). The original text travels on for
+ * display; only `clean_text` is embedded. Messages empty after cleaning are dropped and counted.
+ */
+import { Type } from "@sinclair/typebox";
+import type { Bus, Delivery, Subscription } from "../common/bus.ts";
+import type { Config } from "../common/config.ts";
+import { createHttpApp } from "../common/http.ts";
+import { countByJob, reportJob } from "../common/jobs.ts";
+import type { Logger } from "../common/logger.ts";
+import type { CleanMessage, RawMessage } from "../common/schemas.ts";
+import { closeAll, TGLENS_VERSION, type Service } from "../common/service.ts";
+import { preprocess } from "./clean.ts";
+import { PreprocessedLog } from "./preprocessed-log.ts";
+
+const PreprocessBody = Type.Object(
+  { texts: Type.Array(Type.String({ maxLength: 65_536 }), { minItems: 1, maxItems: 10_000 }) },
+  { additionalProperties: false },
+);
+
+const PreprocessResponse = Type.Object({
+  results: Type.Array(
+    Type.Object({
+      clean_text: Type.Union([Type.String(), Type.Null()], { description: "null when nothing is left after cleaning" }),
+      lang: Type.String(),
+    }),
+  ),
+});
+
+export interface PreprocessorDeps {
+  bus: Bus;
+  log: Logger;
+  config: Pick<Config, "maxBodyBytes" | "dataDir">;
+}
+
+export function cleanMessage(raw: RawMessage): CleanMessage | null {
+  const cleaned = preprocess(raw.text);
+  return cleaned === null ? null : { ...raw, clean_text: cleaned.clean_text, lang: cleaned.lang };
+}
+
+export async function createPreprocessor(deps: PreprocessorDeps): Promise<Service> {
+  const { bus, log } = deps;
+  const { app } = await createHttpApp({
+    service: "preprocessor",
+    version: TGLENS_VERSION,
+    description: "Cleans message text for embedding and tags its language.",
+    log,
+    bodyLimit: deps.config.maxBodyBytes,
+    readiness: [{ name: "bus", check: () => bus.ready() }],
+  });
+  const files = new PreprocessedLog(deps.config.dataDir);
+
+  app.post(
+    "/preprocess",
+    {
+      schema: {
+        summary: "Clean texts and detect their language",
+        tags: ["preprocessor"],
+        body: PreprocessBody,
+        response: { 200: PreprocessResponse, 400: { $ref: "ErrorResponse#" } },
+      },
+    },
+    async (req) => {
+      const { texts } = req.body as { texts: string[] };
+      return {
+        results: texts.map((t) => {
+          const cleaned = preprocess(t);
+          return cleaned ?? { clean_text: null, lang: "und" };
+        }),
+      };
+    },
+  );
+
+  const subscriptions: Subscription[] = [];
+
+  async function handle(batch: Delivery<"preprocess-topic">[]): Promise<void> {
+    const kept: CleanMessage[] = [];
+    const dropped: RawMessage[] = [];
+    for (const { message } of batch) {
+      const clean = cleanMessage(message);
+      if (clean) kept.push(clean);
+      else dropped.push(message);
+    }
+    await files.append(kept);
+    await bus.publishMany(
+      "embed-topic",
+      kept.map((m) => ({ key: m.chat.id, message: m })),
+    );
+    const jobs = new Set([...kept, ...dropped].map((m) => m.job_id));
+    const keptByJob = countByJob(kept);
+    const droppedByJob = countByJob(dropped);
+    for (const jobId of jobs) {
+      await reportJob(bus, jobId, { cleaned: keptByJob.get(jobId) ?? 0, dropped: droppedByJob.get(jobId) ?? 0 });
+    }
+  }
+
+  return {
+    name: "preprocessor",
+    app,
+    async start() {
+      subscriptions.push(await bus.subscribe("preprocess-topic", "preprocessor", handle, { batchSize: 500, maxWaitMs: 10 }));
+    },
+    async stop() {
+      await closeAll(subscriptions);
+      await files.close();
+    },
+  };
+}

@@ -1,0 +1,86 @@
+/**
+ * Imports one checked export: streams it, writes each chat's raw records to
+ * data/raw/<chat_id>.jsonl (a fresh file per import, swapped in when the chat is complete) and
+ * publishes them to preprocess-topic in batches, reporting progress on job-topic as it goes.
+ * Running it twice publishes the same records again, which the idempotent sinks absorb.
+ */
+import { createWriteStream, type WriteStream } from "node:fs";
+import fs from "node:fs/promises";
+import path from "node:path";
+import { once } from "node:events";
+import type { Bus } from "../common/bus.ts";
+import { chatFile } from "../common/data-files.ts";
+import { reportJob } from "../common/jobs.ts";
+import type { Logger } from "../common/logger.ts";
+import type { ChatRef, RawMessage } from "../common/schemas.ts";
+import { readExport } from "./export-reader.ts";
+
+const PUBLISH_BATCH = 500;
+
+class RawFile {
+  readonly final: string;
+  readonly temp: string;
+  private readonly out: WriteStream;
+
+  constructor(final: string, jobId: string) {
+    this.final = final;
+    this.temp = `${final}.${jobId}.tmp`;
+    this.out = createWriteStream(this.temp);
+  }
+
+  async write(line: string): Promise<void> {
+    if (!this.out.write(line)) await once(this.out, "drain");
+  }
+
+  async commit(): Promise<void> {
+    this.out.end();
+    await once(this.out, "finish");
+    await fs.rename(this.temp, this.final);
+  }
+
+  async abandon(): Promise<void> {
+    this.out.destroy();
+    await fs.rm(this.temp, { force: true });
+  }
+}
+
+export async function importExport(opts: { bus: Bus; dataDir: string; jobId: string; path: string; log: Logger }): Promise<void> {
+  const { bus, jobId } = opts;
+  await fs.mkdir(path.join(opts.dataDir, "raw"), { recursive: true });
+  const files = new Map<string, RawFile>();
+  const chats: ChatRef[] = [];
+  let pending: RawMessage[] = [];
+  let skipped = 0;
+
+  const flush = async () => {
+    if (pending.length === 0 && skipped === 0) return;
+    const batch = pending;
+    pending = [];
+    await bus.publishMany("preprocess-topic", batch.map((m) => ({ key: m.chat.id, message: m })));
+    await reportJob(bus, jobId, { scraped: batch.length, skipped });
+    skipped = 0;
+  };
+
+  try {
+    for await (const item of readExport({ path: opts.path }, { jobId })) {
+      if (item.kind === "chat") {
+        chats.push(item.chat);
+        if (!files.has(item.chat.id)) files.set(item.chat.id, new RawFile(chatFile(opts.dataDir, "raw", item.chat.id), jobId));
+      } else if (item.kind === "skipped") {
+        skipped++;
+      } else {
+        const file = files.get(item.message.chat.id);
+        await file?.write(JSON.stringify({ ...item.message, job_id: undefined }) + "\n");
+        pending.push(item.message);
+        if (pending.length >= PUBLISH_BATCH) await flush();
+      }
+    }
+    await flush();
+    for (const file of files.values()) await file.commit();
+  } catch (err) {
+    for (const file of files.values()) await file.abandon();
+    throw err;
+  }
+  await reportJob(bus, jobId, {}, { phase: "scraped", chats });
+  opts.log.info({ job_id: jobId, chats: chats.length }, "export read");
+}

@@ -1,0 +1,234 @@
+/**
+ * The storage service: consumes store-topic into SQLite and the per-chat vector indexes, and
+ * answers searches. Semantic search embeds the query through the embedder service's HTTP API.
+ */
+import { Type } from "@sinclair/typebox";
+import { Counter } from "prom-client";
+import type { Bus, Delivery, Subscription } from "../common/bus.ts";
+import type { Config } from "../common/config.ts";
+import { assertChatId, deleteChatFiles } from "../common/data-files.ts";
+import { callJson } from "../common/http-client.ts";
+import { TglensError } from "../common/errors.ts";
+import { createHttpApp, errorBody } from "../common/http.ts";
+import { countByJob, reportJob } from "../common/jobs.ts";
+import type { Logger } from "../common/logger.ts";
+import { EmbeddedMessage } from "../common/schemas.ts";
+import { closeAll, TGLENS_VERSION, type Service } from "../common/service.ts";
+import type { SearchFilters, SearchHit, Storage } from "./storage.ts";
+
+/** Turns a query into a vector (the embedder service, over HTTP). */
+export interface QueryEmbedder {
+  embed(text: string): Promise<Float32Array>;
+  ready(): Promise<boolean | string>;
+}
+
+export interface StorageServiceDeps {
+  bus: Bus;
+  storage: Storage;
+  queryEmbedder: QueryEmbedder;
+  log: Logger;
+  config: Pick<Config, "maxBodyBytes" | "dataDir">;
+}
+
+export const SEARCH_MODES = ["semantic", "keyword", "hybrid"] as const;
+export type SearchMode = (typeof SEARCH_MODES)[number];
+
+export const SearchQuery = Type.Object(
+  {
+    q: Type.String({ minLength: 1, maxLength: 2000, description: "What to look for" }),
+    k: Type.Integer({ minimum: 1, maximum: 100, default: 10, description: "How many results" }),
+    chat: Type.Optional(Type.String({ pattern: "^-?[0-9]{1,20}$", description: "Only this chat (id)" })),
+    sender: Type.Optional(Type.String({ minLength: 1, maxLength: 200, description: "Only this sender (name or id such as user123)" })),
+    from: Type.Optional(Type.String({ minLength: 1, description: "Not before: unix seconds or an ISO 8601 date" })),
+    to: Type.Optional(Type.String({ minLength: 1, description: "Not after: unix seconds or an ISO 8601 date" })),
+    mode: Type.Union(SEARCH_MODES.map((m) => Type.Literal(m)), { default: "semantic" }),
+  },
+  { additionalProperties: false },
+);
+
+export const SearchResult = Type.Object({
+  chat_id: Type.String(),
+  chat_name: Type.String(),
+  message_id: Type.Integer(),
+  date: Type.String({ description: "ISO 8601, UTC" }),
+  sender: Type.Union([Type.String(), Type.Null()]),
+  sender_id: Type.Union([Type.String(), Type.Null()]),
+  text: Type.String({ description: "The original text" }),
+  lang: Type.String(),
+  score: Type.Number({ description: "semantic: cosine similarity; keyword: BM25-based; hybrid: reciprocal-rank fusion" }),
+});
+
+export const ChatSummarySchema = Type.Object({
+  chat_id: Type.String(),
+  name: Type.String(),
+  type: Type.String(),
+  messages: Type.Integer(),
+  senders: Type.Integer(),
+  first_date: Type.Union([Type.String(), Type.Null()]),
+  last_date: Type.Union([Type.String(), Type.Null()]),
+});
+
+/** Accepts unix seconds or an ISO 8601 date; names the parameter when it is neither. */
+export function parseTime(name: string, value: string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  if (/^-?\d+$/.test(value)) return Number(value);
+  const ms = Date.parse(value);
+  if (Number.isNaN(ms)) throw new TglensError("TGLENS_BAD_REQUEST", `querystring.${name} must be unix seconds or an ISO 8601 date, got ${JSON.stringify(value)}`);
+  return Math.floor(ms / 1000);
+}
+
+const iso = (seconds: number | null) => (seconds === null ? null : new Date(seconds * 1000).toISOString());
+
+function toResult(hit: SearchHit) {
+  return {
+    chat_id: hit.chat_id,
+    chat_name: hit.chat_name,
+    message_id: hit.message_id,
+    date: iso(hit.date)!,
+    sender: hit.sender,
+    sender_id: hit.sender_id,
+    text: hit.text,
+    lang: hit.lang,
+    score: hit.score,
+  };
+}
+
+export async function createStorageService(deps: StorageServiceDeps): Promise<Service> {
+  const { bus, storage, queryEmbedder, log } = deps;
+  const { app, metrics } = await createHttpApp({
+    service: "storage",
+    version: TGLENS_VERSION,
+    description: "Stores messages (SQLite + one vector index per chat) and searches them.",
+    log,
+    bodyLimit: deps.config.maxBodyBytes,
+    readiness: [
+      { name: "bus", check: () => bus.ready() },
+      { name: "embedder", check: () => queryEmbedder.ready() },
+    ],
+  });
+  const stored = new Counter({ name: "tglens_stored_messages_total", help: "Messages upserted from store-topic", registers: [metrics] });
+
+  app.get(
+    "/search",
+    {
+      schema: {
+        summary: "Search messages by meaning, by keyword, or both",
+        tags: ["storage"],
+        querystring: SearchQuery,
+        response: { 200: Type.Object({ results: Type.Array(SearchResult) }), 400: { $ref: "ErrorResponse#" } },
+      },
+    },
+    async (req) => {
+      const q = req.query as { q: string; k: number; chat?: string; sender?: string; from?: string; to?: string; mode: SearchMode };
+      const filters: SearchFilters = {};
+      if (q.chat !== undefined) filters.chat = q.chat;
+      if (q.sender !== undefined) filters.sender = q.sender;
+      const from = parseTime("from", q.from);
+      const to = parseTime("to", q.to);
+      if (from !== undefined) filters.from = from;
+      if (to !== undefined) filters.to = to;
+      let hits: SearchHit[];
+      if (q.mode === "keyword") {
+        hits = storage.searchKeyword(q.q, q.k, filters);
+      } else {
+        const vector = await queryEmbedder.embed(q.q);
+        hits = q.mode === "semantic" ? storage.searchSemantic(vector, q.k, filters) : storage.searchHybrid(q.q, vector, q.k, filters);
+      }
+      return { results: hits.map(toResult) };
+    },
+  );
+
+  const chatSummary = (c: NonNullable<ReturnType<Storage["chat"]>>) => ({ ...c, first_date: iso(c.first_date), last_date: iso(c.last_date) });
+
+  app.get(
+    "/chats",
+    { schema: { summary: "Indexed chats with message counts", tags: ["storage"], response: { 200: Type.Object({ chats: Type.Array(ChatSummarySchema) }) } } },
+    async () => ({ chats: storage.chats().map(chatSummary) }),
+  );
+
+  const ChatParams = Type.Object({ id: Type.String({ pattern: "^-?[0-9]{1,20}$" }) });
+
+  app.get(
+    "/chats/:id",
+    { schema: { summary: "One chat", tags: ["storage"], params: ChatParams, response: { 200: ChatSummarySchema, 404: { $ref: "ErrorResponse#" } } } },
+    async (req, reply) => {
+      const { id } = req.params as { id: string };
+      const chat = storage.chat(id);
+      if (!chat) return reply.status(404).send(errorBody("TGLENS_NOT_FOUND", `no chat ${id}`));
+      return chatSummary(chat);
+    },
+  );
+
+  app.delete(
+    "/chats/:id",
+    {
+      schema: {
+        summary: "Forget a chat everywhere: index, database, raw and preprocessed files",
+        tags: ["storage"],
+        params: ChatParams,
+        response: { 200: Type.Object({ chat_id: Type.String(), deleted: Type.Boolean(), messages: Type.Integer() }), 404: { $ref: "ErrorResponse#" } },
+      },
+    },
+    async (req, reply) => {
+      const { id } = req.params as { id: string };
+      const chat = storage.chat(assertChatId(id));
+      const removedRows = storage.deleteChat(id);
+      const removedFiles = await deleteChatFiles(deps.config.dataDir, id);
+      if (!chat && !removedRows && !removedFiles) return reply.status(404).send(errorBody("TGLENS_NOT_FOUND", `no chat ${id}`));
+      log.info({ chat_id: id, messages: chat?.messages ?? 0 }, "chat forgotten");
+      return { chat_id: id, deleted: true, messages: chat?.messages ?? 0 };
+    },
+  );
+
+  app.post(
+    "/store",
+    {
+      schema: {
+        summary: "Store embedded messages (upsert by chat and message id)",
+        tags: ["storage"],
+        body: Type.Object({ messages: Type.Array(EmbeddedMessage, { minItems: 1, maxItems: 1000 }) }, { additionalProperties: false }),
+        response: { 200: Type.Object({ inserted: Type.Integer(), updated: Type.Integer(), unchanged: Type.Integer() }), 400: { $ref: "ErrorResponse#" } },
+      },
+    },
+    async (req) => storage.upsert((req.body as { messages: EmbeddedMessage[] }).messages),
+  );
+
+  const subscriptions: Subscription[] = [];
+
+  async function handle(batch: Delivery<"store-topic">[]): Promise<void> {
+    const messages = batch.map((d) => d.message);
+    storage.upsert(messages);
+    stored.inc(messages.length);
+    for (const [jobId, n] of countByJob(messages)) await reportJob(bus, jobId, { stored: n });
+  }
+
+  return {
+    name: "storage",
+    app,
+    async start() {
+      subscriptions.push(await bus.subscribe("store-topic", "storage", handle, { batchSize: 1000, maxWaitMs: 10 }));
+    },
+    async stop() {
+      await closeAll(subscriptions);
+      await storage.close();
+    },
+  };
+}
+
+/** The embedder service as a query embedder. */
+export function httpQueryEmbedder(embedderUrl: string): QueryEmbedder {
+  return {
+    async embed(text) {
+      const res = await callJson<{ vectors: number[][] }>(embedderUrl, "/embed", { body: { texts: [text] } });
+      return Float32Array.from(res.vectors[0]!);
+    },
+    async ready() {
+      try {
+        const res = await fetch(`${embedderUrl}/health`, { signal: AbortSignal.timeout(2000) });
+        return res.ok || `embedder answered ${res.status}`;
+      } catch (err) {
+        return `embedder unreachable: ${(err as Error).message}`;
+      }
+    },
+  };
+}

@@ -1,0 +1,104 @@
+/**
+ * The gateway (:8000): the one address people and the CLI talk to. It forwards `/api/*` to the
+ * service that owns the answer — search and chats to storage, imports and jobs to the scraper —
+ * keeping their status codes and error bodies. (The Telegram bot joins it in its own issue.)
+ */
+import { Readable } from "node:stream";
+import type { FastifyReply, FastifyRequest } from "fastify";
+import type { Config, ServiceName } from "../common/config.ts";
+import { TglensError } from "../common/errors.ts";
+import { createHttpApp } from "../common/http.ts";
+import type { Logger } from "../common/logger.ts";
+import { TGLENS_VERSION, type Service } from "../common/service.ts";
+
+export interface GatewayDeps {
+  log: Logger;
+  config: Pick<Config, "urls" | "maxBodyBytes" | "maxUploadBytes">;
+}
+
+const UPSTREAM_TIMEOUT_MS = 10 * 60_000;
+
+async function forward(
+  req: FastifyRequest,
+  reply: FastifyReply,
+  baseUrl: string,
+  path: string,
+  body?: Readable,
+): Promise<FastifyReply> {
+  const query = req.url.includes("?") ? req.url.slice(req.url.indexOf("?")) : "";
+  let res: Response;
+  try {
+    res = await fetch(baseUrl + path + query, {
+      method: req.method,
+      headers: body ? { "content-type": req.headers["content-type"] ?? "application/json" } : {},
+      body: body ? (Readable.toWeb(body) as ReadableStream) : undefined,
+      duplex: body ? "half" : undefined,
+      signal: AbortSignal.timeout(UPSTREAM_TIMEOUT_MS),
+    } as RequestInit);
+  } catch (err) {
+    throw new TglensError("TGLENS_UPSTREAM", `cannot reach ${baseUrl}: ${(err as Error).message}`, { cause: err });
+  }
+  reply.status(res.status);
+  reply.header("content-type", res.headers.get("content-type") ?? "application/json");
+  return reply.send(Buffer.from(await res.arrayBuffer()));
+}
+
+export async function createGateway(deps: GatewayDeps): Promise<Service> {
+  const { log, config } = deps;
+  const upstreams: ServiceName[] = ["scraper", "preprocessor", "embedder", "storage"];
+  const { app } = await createHttpApp({
+    service: "telegram-bot",
+    version: TGLENS_VERSION,
+    description: "The tglens gateway: search, chats and imports in one place. Each /api route forwards to the service that owns it; see that service's /docs for the full schema.",
+    log,
+    bodyLimit: config.maxBodyBytes,
+    readiness: upstreams.map((name) => ({
+      name,
+      check: async () => {
+        try {
+          const res = await fetch(`${config.urls[name]}/health`, { signal: AbortSignal.timeout(2000) });
+          return res.ok || `${name} answered ${res.status}`;
+        } catch (err) {
+          return `${name} unreachable: ${(err as Error).message}`;
+        }
+      },
+    })),
+  });
+
+  const storage = config.urls.storage;
+  const scraper = config.urls.scraper;
+  const tags = ["api"];
+
+  app.get("/api/search", { schema: { summary: "Search (see storage GET /search for parameters)", tags } }, (req, reply) =>
+    forward(req, reply, storage, "/search"),
+  );
+  app.get("/api/chats", { schema: { summary: "Indexed chats", tags } }, (req, reply) => forward(req, reply, storage, "/chats"));
+  app.get<{ Params: { id: string } }>("/api/chats/:id", { schema: { summary: "One chat", tags } }, (req, reply) =>
+    forward(req, reply, storage, `/chats/${encodeURIComponent(req.params.id)}`),
+  );
+  app.delete<{ Params: { id: string } }>("/api/chats/:id", { schema: { summary: "Forget a chat everywhere", tags } }, (req, reply) =>
+    forward(req, reply, storage, `/chats/${encodeURIComponent(req.params.id)}`),
+  );
+  app.get<{ Params: { id: string } }>("/api/jobs/:id", { schema: { summary: "Job status and counters", tags } }, (req, reply) =>
+    forward(req, reply, scraper, `/jobs/${encodeURIComponent(req.params.id)}`),
+  );
+  app.get("/api/jobs", { schema: { summary: "Recent jobs", tags } }, (req, reply) => forward(req, reply, scraper, "/jobs"));
+
+  await app.register(async (scope) => {
+    // Imports can be large: the body streams through to the scraper without being buffered here.
+    scope.removeAllContentTypeParsers();
+    scope.addContentTypeParser("*", (_req, payload, done) => done(null, payload));
+    scope.post(
+      "/api/scrape",
+      { bodyLimit: config.maxUploadBytes, schema: { summary: "Import an export (see scraper POST /scrape)", tags } },
+      (req, reply) => forward(req, reply, scraper, "/scrape", req.body as Readable),
+    );
+  });
+
+  return {
+    name: "telegram-bot",
+    app,
+    async start() {},
+    async stop() {},
+  };
+}

@@ -1,0 +1,66 @@
+/**
+ * Builds any service from a configuration and a bus. Embedded mode builds all five on one memory
+ * bus; distributed mode builds one per process on Kafka. The bus is the only thing that differs.
+ */
+import path from "node:path";
+import type { Bus } from "./common/bus.ts";
+import type { Config, ServiceName } from "./common/config.ts";
+import { storageDir } from "./common/data-files.ts";
+import type { Logger } from "./common/logger.ts";
+import type { Service } from "./common/service.ts";
+import { createEmbedder } from "./embedder/index.ts";
+import { resolveModelDir } from "./embedder/model-files.ts";
+import { loadOnnxEmbeddingModel } from "./embedder/model.ts";
+import { createPreprocessor } from "./preprocessor/index.ts";
+import { createScraper } from "./scraper/index.ts";
+import { createStorageService, httpQueryEmbedder } from "./storage/index.ts";
+import { openStorage } from "./storage/storage.ts";
+import { createGateway } from "./telegram-bot/index.ts";
+
+export interface ServiceContext {
+  bus: Bus;
+  config: Readonly<Config>;
+  log: Logger;
+}
+
+export async function buildService(name: ServiceName, ctx: ServiceContext): Promise<Service> {
+  const log = ctx.log.child({ service: name });
+  const { bus, config } = ctx;
+  switch (name) {
+    case "telegram-bot":
+      return createGateway({ log, config });
+    case "scraper":
+      return createScraper({ bus, log, config });
+    case "preprocessor":
+      return createPreprocessor({ bus, log, config });
+    case "embedder": {
+      const dir = await resolveModelDir({
+        modelDir: config.modelDir,
+        cacheDir: config.modelCache,
+        allowRemote: config.modelRemote,
+        variant: config.modelVariant,
+        log: (msg) => log.info(msg),
+      });
+      const model = await loadOnnxEmbeddingModel({ dir, variant: config.modelVariant, ...(config.threads > 0 ? { threads: config.threads } : {}) });
+      log.info({ dir: path.relative(process.cwd(), dir) || dir, variant: config.modelVariant }, "model loaded");
+      const service = await createEmbedder({ bus, model, log, config });
+      return { ...service, stop: async () => (await service.stop(), await model.close()) };
+    }
+    case "storage": {
+      const storage = openStorage({ dir: storageDir(config.dataDir), hnswThreshold: config.hnswThreshold, log });
+      return createStorageService({ bus, storage, queryEmbedder: httpQueryEmbedder(config.urls.embedder), log, config });
+    }
+  }
+}
+
+/** Starts a built service: listen on its port, then consume. */
+export async function runService(service: Service, config: Readonly<Config>): Promise<void> {
+  await service.app.listen({ host: config.host, port: config.ports[service.name] });
+  await service.start();
+}
+
+/** Stops consuming, then closes the HTTP server. */
+export async function stopService(service: Service): Promise<void> {
+  await service.stop();
+  await service.app.close();
+}
