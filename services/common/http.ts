@@ -90,7 +90,7 @@ export async function createHttpApp(opts: HttpAppOptions): Promise<HttpApp> {
   });
 
   app.addSchema(ErrorResponse);
-  app.removeContentTypeParser(["application/json"]);
+  app.removeAllContentTypeParsers();
   app.addContentTypeParser("application/json", { parseAs: "buffer" }, async (_req: unknown, body: Buffer) => parseJsonBody(body));
 
   app.addHook("onResponse", async (req, reply) => {
