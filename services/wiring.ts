@@ -39,7 +39,7 @@ export async function buildService(name: ServiceName, ctx: ServiceContext): Prom
         cacheDir: config.modelCache,
         allowRemote: config.modelRemote,
         variant: config.modelVariant,
-        log: (msg) => log.info(msg),
+        log: (msg: string) => log.info(msg),
       });
       const model = await loadOnnxEmbeddingModel({ dir, variant: config.modelVariant, ...(config.threads > 0 ? { threads: config.threads } : {}) });
       log.info({ dir: path.relative(process.cwd(), dir) || dir, variant: config.modelVariant }, "model loaded");

@@ -132,7 +132,7 @@ describe("embedded mode, end to end", { timeout: 600_000 }, () => {
       const hit = results.find((r) => r.message_id === n.message_id);
       assert.ok(hit, `keyword ${n.query}`);
       assert.match(hit.text, /[А-Яа-яЁё]/);
-      assert.equal(hit.lang, "ru");
+      assert.equal(hit.lang, "ru", hit.text);
     }
   });
 
@@ -143,8 +143,12 @@ describe("embedded mode, end to end", { timeout: 600_000 }, () => {
     const all = await search({ q: "party", k: 50 });
     const cutoff = all.map((r) => Date.parse(r.date) / 1000).sort((a, b) => a - b)[Math.floor(all.length / 2)]!;
     const late = await search({ q: "party", k: 50, from: cutoff });
-    assert.ok(late.length > 0 && late.length < all.length);
+    assert.ok(all.some((r) => Date.parse(r.date) / 1000 < cutoff), "unfiltered results include earlier messages");
+    assert.ok(late.length > 0);
     for (const r of late) assert.ok(Date.parse(r.date) / 1000 >= cutoff);
+    const early = await search({ q: "party", k: 50, to: new Date(cutoff * 1000).toISOString() });
+    assert.ok(early.length > 0);
+    for (const r of early) assert.ok(Date.parse(r.date) / 1000 <= cutoff);
     const hybrid = await search({ q: "birthday cake", k: 5, mode: "hybrid" });
     assert.ok(hybrid.length > 0);
   });
