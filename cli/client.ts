@@ -57,17 +57,13 @@ export class GatewayClient {
   }
 
   /**
-   * Starts an import. A file inside the server's import directory is named by path; any other
-   * file is streamed as the request body (so it works with a server on another machine too).
+   * Starts an import by streaming the file as the request body: it works the same with a server
+   * on this machine or another, whatever the server's import directory is.
    */
-  async importFile(file: string, importDir: string | undefined): Promise<ImportAccepted> {
+  async importFile(file: string): Promise<ImportAccepted> {
     const absolute = path.resolve(file);
     const stat = await fs.stat(absolute).catch(() => undefined);
     if (!stat?.isFile()) throw new TglensError("TGLENS_NOT_FOUND", `no such file: ${file}`);
-    const rel = importDir ? path.relative(importDir, absolute) : "..";
-    if (!rel.startsWith("..") && !path.isAbsolute(rel)) {
-      return callJson<ImportAccepted>(this.baseUrl, "/api/scrape", { body: { export_path: rel }, timeoutMs: 60 * 60_000 });
-    }
     const res = await fetch(`${this.baseUrl}/api/scrape`, {
       method: "POST",
       headers: { "content-type": "application/json", "content-length": String(stat.size) },

@@ -21,7 +21,7 @@ export async function importDemoOnFirstStart(config: Readonly<Config>, client: G
     // first start
   }
   try {
-    const accepted = await client.importFile(DEMO_EXPORT, undefined);
+    const accepted = await client.importFile(DEMO_EXPORT);
     log.info({ job_id: accepted.job_id, messages: accepted.messages }, "importing the demo chat (TGLENS_DEMO=0 turns this off)");
     const job = await client.waitForJob(accepted.job_id, () => {}, 500);
     await fs.mkdir(config.dataDir, { recursive: true });

@@ -106,8 +106,8 @@ program
   .argument("<path>", "the export's result.json")
   .option("--json", "print the final job status as JSON")
   .action(async (file: string, opts: { json?: boolean }) => {
-    await withClient(async (client, config) => {
-      const accepted = await client.importFile(file, config.importDir);
+    await withClient(async (client) => {
+      const accepted = await client.importFile(file);
       const job = await importWithProgress(client, accepted, Boolean(opts.json));
       process.stdout.write(opts.json ? JSON.stringify(job, null, 2) + "\n" : formatSummary(accepted, job));
       if (job.state !== "done") process.exitCode = 1;
