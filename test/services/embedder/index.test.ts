@@ -1,0 +1,76 @@
+import { after, before, describe, it } from "node:test";
+import assert from "node:assert/strict";
+import path from "node:path";
+import { createLogger } from "../../../services/common/logger.ts";
+import { createMemoryBus, type MemoryBus } from "../../../services/common/memory-bus.ts";
+import type { CleanMessage } from "../../../services/common/schemas.ts";
+import type { Service } from "../../../services/common/service.ts";
+import { createEmbedder, vectorToJson } from "../../../services/embedder/index.ts";
+import { resolveModelDir } from "../../../services/embedder/model-files.ts";
+import { loadOnnxEmbeddingModel, type EmbeddingModel } from "../../../services/embedder/model.ts";
+import { collector, rawMessage } from "../common/bus-contract.ts";
+
+const norm = (v: number[]) => Math.sqrt(v.reduce((s, x) => s + x * x, 0));
+const cosine = (a: number[], b: number[]) => a.reduce((s, x, i) => s + x * b[i]!, 0) / (norm(a) * norm(b));
+
+describe("embedder service", () => {
+  let bus: MemoryBus;
+  let model: EmbeddingModel;
+  let service: Service;
+  before(async () => {
+    bus = createMemoryBus();
+    const dir = await resolveModelDir({ cacheDir: path.resolve(".cache/models"), allowRemote: false, variant: "fp32" });
+    model = await loadOnnxEmbeddingModel({ dir, variant: "fp32" });
+    service = await createEmbedder({ bus, model, log: createLogger({ level: "silent" }), config: { maxBodyBytes: 1 << 20, embedBatch: 64 } });
+    await service.start();
+  });
+  after(async () => {
+    await service.stop();
+    await model.close();
+    await bus.close();
+  });
+
+  it("embeds texts over HTTP: 384-d unit vectors, similar texts close", async () => {
+    const res = await service.app.inject({ method: "POST", url: "/embed", payload: { texts: ["The cat sits on the mat", "A kitten is sitting on a rug", "Quarterly tax report due"] } });
+    assert.equal(res.statusCode, 200);
+    const body = res.json();
+    assert.equal(body.model, "sentence-transformers/all-MiniLM-L6-v2");
+    assert.equal(body.dim, 384);
+    assert.equal(body.vectors.length, 3);
+    for (const v of body.vectors) {
+      assert.equal(v.length, 384);
+      assert.ok(Math.abs(norm(v) - 1) < 1e-4);
+    }
+    assert.ok(cosine(body.vectors[0], body.vectors[1]) > cosine(body.vectors[0], body.vectors[2]) + 0.3);
+  });
+
+  for (const [what, payload] of [
+    ["no texts", {}],
+    ["an empty list", { texts: [] }],
+    ["texts that are not a list", { texts: "hello" }],
+    ["an unknown field", { texts: ["a"], extra: 1 }],
+  ] as const) {
+    it(`refuses ${what} with 400 naming the field`, async () => {
+      const res = await service.app.inject({ method: "POST", url: "/embed", payload });
+      assert.equal(res.statusCode, 400);
+      assert.equal(res.json().error.code, "TGLENS_BAD_REQUEST");
+      assert.match(res.json().error.message, /texts|extra|additional/);
+    });
+  }
+
+  it("embeds embed-topic messages in batches onto store-topic, vectors equal to direct embedding", async () => {
+    const store = collector<"store-topic">(40);
+    await bus.subscribe("store-topic", "test-store", store.handler);
+    const items = Array.from({ length: 40 }, (_, i) => {
+      const raw = rawMessage("5", i, `message number ${i} ${"about the weather ".repeat(i % 5)}`);
+      const message: CleanMessage = { ...raw, clean_text: raw.text, lang: "en" };
+      return { key: "5", message };
+    });
+    await bus.publishMany("embed-topic", items);
+    await store.done;
+    assert.deepEqual(store.seen.map((d) => d.message.message_id), [...Array(40).keys()]);
+    const [direct] = await model.embed([items[7]!.message.clean_text]);
+    const viaBus = store.seen[7]!.message.vector;
+    assert.ok(cosine(vectorToJson(direct!), viaBus) > 0.99999);
+  });
+});

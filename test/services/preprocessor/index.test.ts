@@ -1,0 +1,64 @@
+import { after, before, describe, it } from "node:test";
+import assert from "node:assert/strict";
+import fs from "node:fs/promises";
+import path from "node:path";
+import { createLogger } from "../../../services/common/logger.ts";
+import { createMemoryBus, type MemoryBus } from "../../../services/common/memory-bus.ts";
+import type { Service } from "../../../services/common/service.ts";
+import { createPreprocessor } from "../../../services/preprocessor/index.ts";
+import { collector, rawMessage } from "../common/bus-contract.ts";
+import { tempDir } from "../../helpers/system.ts";
+
+describe("preprocessor service", () => {
+  let bus: MemoryBus;
+  let service: Service;
+  let dataDir: string;
+  before(async () => {
+    bus = createMemoryBus();
+    dataDir = await tempDir("pre");
+    service = await createPreprocessor({ bus, log: createLogger({ level: "silent" }), config: { dataDir, maxBodyBytes: 1 << 20 } });
+    await service.start();
+  });
+  after(async () => {
+    await service.stop();
+    await bus.close();
+    await fs.rm(dataDir, { recursive: true, force: true });
+  });
+
+  it("cleans texts over HTTP, null for what cleaning empties", async () => {
+    const res = await service.app.inject({ method: "POST", url: "/preprocess", payload: { texts: ["Check https://example.com 🎉 Привет, мир!", "🎉🎉"] } });
+    assert.equal(res.statusCode, 200);
+    const [first, second] = res.json().results;
+    assert.doesNotMatch(first.clean_text, /example|🎉/);
+    assert.match(first.clean_text, /Привет, мир/);
+    assert.equal(second.clean_text, null);
+  });
+
+  it("refuses a body without texts, naming the field", async () => {
+    const res = await service.app.inject({ method: "POST", url: "/preprocess", payload: { text: "x" } });
+    assert.equal(res.statusCode, 400);
+    assert.equal(res.json().error.code, "TGLENS_BAD_REQUEST");
+    assert.match(res.json().error.message, /texts/);
+  });
+
+  it("passes cleaned messages on, drops and counts empty ones, writes each once to data/preprocessed", async () => {
+    const embed = collector<"embed-topic">(2);
+    const jobs = collector<"job-topic">(2);
+    await bus.subscribe("embed-topic", "test-embed", embed.handler);
+    await bus.subscribe("job-topic", "test-jobs", jobs.handler);
+    const messages = [rawMessage("77", 1, "Booked the hall 🎉 https://x.y/z"), rawMessage("77", 2, "👍"), rawMessage("77", 3, "Ça va? Très bien")];
+    const items = messages.map((message) => ({ key: "77", message }));
+    await bus.publishMany("preprocess-topic", items);
+    await embed.done;
+    assert.deepEqual(embed.seen.map((d) => d.message.message_id), [1, 3]);
+    assert.equal(embed.seen[0]!.message.text, messages[0]!.text, "original text travels on");
+    assert.doesNotMatch(embed.seen[0]!.message.clean_text, /🎉|https/);
+    await bus.publishMany("preprocess-topic", items);
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    const totals = { cleaned: 0, dropped: 0 };
+    for (const d of jobs.seen) for (const [k, n] of Object.entries(d.message.add)) totals[k as keyof typeof totals] += n;
+    assert.deepEqual(totals, { cleaned: 4, dropped: 2 });
+    const lines = (await fs.readFile(path.join(dataDir, "preprocessed", "77.jsonl"), "utf8")).trim().split("\n");
+    assert.deepEqual(lines.map((l) => JSON.parse(l).message_id), [1, 3], "redelivery adds no lines");
+  });
+});
