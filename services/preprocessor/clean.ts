@@ -1,0 +1,249 @@
+/**
+ * Text cleaning and language tagging for the preprocessor.
+ *
+ * `cleanText` turns a chat message into the text that gets embedded (all-MiniLM-L6-v2); the
+ * original text is kept elsewhere for display. `detectLanguage` tags it with an ISO 639-1 code.
+ * `preprocess` does both and returns null when nothing worth embedding is left.
+ *
+ * Rules, in the order they run (each step replaces what it removes with a space unless said
+ * otherwise, so "foo★bar" becomes "foo bar", not "foobar"):
+ *
+ *  1. Emoji → space. Extended_Pictographic (this covers ©, ®, ™, ‼ and the unassigned blocks
+ *     reserved for future emoji), Emoji_Presentation, skin-tone modifiers, regional indicators
+ *     (flags), variation selectors, tag characters (subdivision flags), and whole keycap
+ *     sequences ("1️⃣" goes entirely: it is a list bullet, not a number). \p{Emoji} is NOT used: it
+ *     contains the digits, '#' and '*'. Runs before NFKC, so "™" and "ℹ️" vanish instead of
+ *     becoming the letters "TM" / "i".
+ *  2. Invisible format characters (\p{Cf}: ZWJ, ZWNJ, zero-width space, word joiner, BOM, soft
+ *     hyphen, bidi marks) and lone surrogates are deleted, not replaced: a ZWJ/ZWNJ inside a
+ *     Devanagari or Persian word must not split it.
+ *  3. NFKC: full-width letters/digits → ASCII, ligatures → letters, "…" → "...", NBSP → space,
+ *     composed accents. Runs before URL removal so a full-width "ｈｔｔｐｓ：／／" URL is caught.
+ *  4. URLs and e-mail addresses → space. Trailing sentence punctuation stays ("see x.com/a." keeps
+ *     its "."). Forms removed:
+ *       - any scheme: http(s)://, ftp://, tg://, ... and mailto:
+ *       - www.<anything>
+ *       - domain + path with a web-ish TLD (see `PATH_TLDS`): "t.me/chan", "github.com/a/b",
+ *         "youtu.be/x", "example.com:8080/p"
+ *       - bare domains only when the TLD is in `BARE_TLDS`, a list that leaves out every TLD
+ *         that is also a common file extension (.sh .py .pl .md .so .ko .in .am .cc .rs .zip
+ *         .mov ...), so "file.txt", "xorg.conf", "menu.lst", "setup.py", "libc.so", "node.js" and
+ *         "sources.list" (all meaningful in a tech chat) survive. The TLD must be lower case:
+ *         "ASP.NET" stays, "example.com" goes. Not a domain: "e.g.", "i.e.", "a.m." (one-letter
+ *         parts), "3.14", "v2.0", IP addresses (no letters in the TLD).
+ *       - e-mail addresses: removed because they are personal data that should not end up in a
+ *         vector index, and to MiniLM they are sub-word noise that carries no meaning. The
+ *         original text (kept for display and keyword search) still has them. "root@localhost"
+ *         (no dot) and "@username" mentions are not addresses and stay.
+ *  5. Special characters → space. Kept: letters \p{L}, combining marks \p{M} (Devanagari matras,
+ *     Arabic harakat, decomposed accents), numbers \p{N}, all punctuation \p{P} (. , ! ? ' " - :
+ *     ; ( ) [ ] / % & @ # * _ \ « » ¿ ¡ 。 、 ، ؟ । ...), currency signs \p{Sc} ($ € ₽ ¥), and the
+ *     ASCII symbols + < = > ^ ` | ~ plus ° ± × ÷. Reason: the MiniLM (BERT uncased) tokenizer
+ *     splits punctuation into its own tokens and the model was trained on text that has it;
+ *     "C++", "50%", "$5", "x >= 3", "~/.bashrc", "LD_LIBRARY_PATH=/usr/lib", "don't" mean less
+ *     without it. Dropped: every other symbol (So/Sk/Sm outside that list: arrows, box drawing,
+ *     dingbats, stars, math operators), bullets (• ‣ ⁃ ∙, which are \p{P} but decoration),
+ *     control characters, private-use and unassigned code points.
+ *  6. Combining marks left without a base (after a space or at the start, e.g. the accent of a
+ *     removed emoji, or NFKC's " ́" for "´") are deleted.
+ *  7. A run of 4 or more of the same punctuation character is shortened to 3 ("!!!!!!!" → "!!!",
+ *     "=========" → "==="): same meaning, fewer wasted tokens.
+ *  8. Whitespace (spaces, tabs, newlines, NBSP, line/paragraph separators) collapses to one
+ *     space; the result is trimmed. Case is kept: the tokenizer lower-cases by itself.
+ *
+ * cleanText is idempotent: cleanText(cleanText(x)) === cleanText(x) (tested on the whole IRC
+ * corpus and on random Unicode).
+ *
+ * A message is dropped (preprocess → null) when no letter and no digit is left: emoji-only,
+ * URL-only and punctuation-only messages. "+1" and "42" are kept.
+ */
+import { eld } from "eld/small";
+
+// ---------------------------------------------------------------------------------------------
+// 1. emoji
+const EMOJI_RE =
+  /[0-9#*]\uFE0F?\u20E3|[\p{Extended_Pictographic}\p{Emoji_Presentation}\p{Emoji_Modifier}\p{Regional_Indicator}\uFE00-\uFE0F\u20E3\u{E0020}-\u{E007F}\u{E0100}-\u{E01EF}]/gu;
+
+// 2. invisible format characters and lone surrogates
+const FORMAT_RE = /[\p{Cf}\p{Cs}]/gu;
+
+// 4. URLs and e-mail addresses
+/** TLDs removed even without a path: web TLDs that are not also common file extensions. */
+const BARE_TLDS = [
+  "com", "net", "org", "edu", "gov", "mil", "int", "info", "biz", "name", "pro", "mobi",
+  "io", "dev", "app", "xyz", "site", "online", "tech", "blog", "store", "shop", "cloud", "page",
+  "wiki", "news", "club", "live", "space", "website", "link", "top", "me", "tv", "fm", "co", "ly",
+  "gl", "gg", "ai", "to", "it", "ru", "su", "рф", "ua", "by", "kz", "uz", "uk", "de", "fr", "es",
+  "nl", "eu", "jp", "cn", "br", "ca", "au", "us", "ch", "se", "fi", "dk", "at", "cz", "il", "ir",
+  "tr", "gr", "hu", "ro", "nz", "za", "kr", "tw", "hk", "sg", "vn", "mx", "ar", "cl", "ie",
+];
+/** With a path ("youtu.be/x"), any two-letter country TLD also counts. */
+const PATH_TLDS = [...BARE_TLDS, "[a-z]{2}"];
+const LABEL = String.raw`[\p{L}\p{N}](?:[\p{L}\p{N}-]{0,61}[\p{L}\p{N}])?`;
+/** Not part of a longer token on the left: letter, digit, path/identifier character, "#channel". */
+const LEFT = String.raw`(?<![\p{L}\p{N}\p{M}_@#./\\~-])`;
+/** Characters a URL may end with that usually belong to the sentence around it. */
+const TRAILING = /[.,!?;:'")\]}>*]+$/u;
+
+const URL_RE = new RegExp(
+  [
+    // scheme://... and mailto:...
+    String.raw`(?<![\p{L}\p{N}])(?:[a-zA-Z][a-zA-Z0-9+.-]{0,15}:\/\/|mailto:)[^\s<>"]*`,
+    // www.
+    String.raw`${LEFT}[wW]{3}\d{0,3}\.[^\s<>"]+`,
+    // e-mail addresses (before domains, or "user@example.com" would leave "user@")
+    String.raw`(?<![\p{L}\p{N}\p{M}._%+-])[\p{L}\p{N}._%+-]+@(?:${LABEL}\.)+\p{L}{2,}(?![\p{L}\p{N}\p{M}-])`,
+    // domain with a path
+    String.raw`${LEFT}(?:${LABEL}\.)+(?:${PATH_TLDS.join("|")})(?::\d{1,5})?\/[^\s<>"]*`,
+    // bare domain
+    String.raw`${LEFT}(?:${LABEL}\.)+(?:${BARE_TLDS.join("|")})(?::\d{1,5})?(?![\p{L}\p{N}\p{M}_@/-])`,
+  ].join("|"),
+  "gu",
+);
+
+function urlReplacer(match: string): string {
+  const trail = TRAILING.exec(match);
+  if (!trail) return " ";
+  let keep = trail[0];
+  // "(see en.wikipedia.org/wiki/Foo_(bar))": a ")" closing a "(" inside the URL is part of it
+  let open = 0;
+  for (const c of match.slice(0, match.length - keep.length)) open += c === "(" ? 1 : c === ")" ? -1 : 0;
+  while (open > 0 && keep.startsWith(")")) {
+    keep = keep.slice(1);
+    open--;
+  }
+  return " " + keep;
+}
+
+// 5. special characters (anything not in the keep list, plus bullets)
+const SPECIAL_RE = /[^\p{L}\p{M}\p{N}\p{P}\p{Sc}\s+<=>^`|~°±×÷]|[•‣⁃∙]/gu;
+
+// 6. combining marks without a base
+const ORPHAN_MARK_RE = /(^|\s)\p{M}+/gu;
+
+// 7. runs of one punctuation/symbol character
+const PUNCT_RUN_RE = /([^\p{L}\p{M}\p{N}\s])\1{3,}/gu;
+
+// 8. whitespace
+const SPACE_RE = /\s+/g;
+
+/** Anything outside printable ASCII: the non-ASCII steps can be skipped when this fails. */
+const NON_ASCII_RE = /[^\x20-\x7E]/;
+/** Cheap pre-test for step 4: every URL/e-mail form contains ':' '.' or '@' followed by more. */
+const MAYBE_URL_RE = /[.@:]\S/;
+const MAYBE_RUN_RE = /([^\p{L}\p{N}\s])\1\1\1/u;
+
+export function cleanText(text: string): string {
+  let s = text;
+  if (NON_ASCII_RE.test(s)) {
+    s = s.replace(EMOJI_RE, " ").replace(FORMAT_RE, "").normalize("NFKC");
+  }
+  if (MAYBE_URL_RE.test(s)) s = s.replace(URL_RE, urlReplacer);
+  if (NON_ASCII_RE.test(s)) {
+    s = s.replace(SPECIAL_RE, " ").replace(ORPHAN_MARK_RE, "$1");
+  }
+  if (MAYBE_RUN_RE.test(s)) s = s.replace(PUNCT_RUN_RE, "$1$1$1");
+  return s.replace(SPACE_RE, " ").trim();
+}
+
+// ---------------------------------------------------------------------------------------------
+// Language detection
+
+/**
+ * Thresholds below which detectLanguage answers "und", chosen by measurement (bench/clean-bench.ts
+ * and the report that introduced this module):
+ *  - minLetters: texts that go to the n-gram model need at least this many letters. Below 6, eld
+ *    guesses Polish for "ok", Czech for "k", Vietnamese for "ty" and Bulgarian for "да".
+ *  - minScoreRatio: eld's score for its answer must reach this share of that language's average
+ *    score in a correct detection (eld's own `isReliable()` uses 0.75). 0.85 halves wrong tags
+ *    on short English chat lines and rejects none of the test sentences.
+ *  - minHan: a Chinese-script-only text needs this many characters.
+ * Scripts that belong to one language (kana, Hangul, Hebrew, Greek, Thai, Georgian, Armenian) are
+ * decided by the script alone, whatever the length.
+ */
+export const LANG_THRESHOLDS = { minLetters: 6, minScoreRatio: 0.85, minHan: 2 } as const;
+
+/**
+ * Average score of a correct detection per language, copied from eld 2.1.0 (src/avgScore.js, not
+ * exported by the package). Used as eld's `isReliable()` uses it.
+ */
+const ELD_AVG_SCORE: Readonly<Record<string, number>> = {
+  am: 0.832, ar: 0.845, az: 0.804, be: 0.841, bg: 0.838, bn: 0.876, ca: 0.762, cs: 0.759,
+  da: 0.77, de: 0.777, el: 0.801, en: 0.777, es: 0.771, et: 0.779, eu: 0.746, fa: 0.831,
+  fi: 0.784, fr: 0.783, gu: 0.872, he: 0.803, hi: 0.883, hr: 0.77, hu: 0.752, hy: 0.802,
+  is: 0.788, it: 0.784, ja: 0.796, ka: 0.893, kn: 0.875, ko: 0.764, ku: 0.853, lo: 0.873,
+  lt: 0.777, lv: 0.789, ml: 0.874, mr: 0.884, ms: 0.774, nl: 0.77, no: 0.75, or: 0.872,
+  pa: 0.873, pl: 0.768, pt: 0.78, ro: 0.771, ru: 0.833, sk: 0.763, sl: 0.771, sq: 0.789,
+  sr: 0.838, sv: 0.767, ta: 0.882, te: 0.878, th: 0.864, tl: 0.777, tr: 0.783, uk: 0.836,
+  ur: 0.827, vi: 0.848, yo: 0.752, zh: 0.752,
+};
+
+/** Scripts written by exactly one language eld knows. */
+const SCRIPT_LANGS: ReadonlyArray<readonly [RegExp, string]> = [
+  [/\p{Script=Hangul}/gu, "ko"],
+  [/\p{Script=Hebrew}/gu, "he"],
+  [/\p{Script=Greek}/gu, "el"],
+  [/\p{Script=Thai}/gu, "th"],
+  [/\p{Script=Georgian}/gu, "ka"],
+  [/\p{Script=Armenian}/gu, "hy"],
+];
+const KANA_RE = /[\p{Script=Hiragana}\p{Script=Katakana}]/gu;
+const HAN_RE = /\p{Script=Han}/gu;
+const LETTER_RE = /\p{L}/gu;
+const ASCII_LETTER_RE = /[A-Za-z]/g;
+const CYRILLIC_RE = /\p{Script=Cyrillic}/u;
+
+/**
+ * Cyrillic letters each Cyrillic language eld knows does NOT use. eld confuses ru/uk/bg/be on
+ * short texts ("спасибо, у меня всё заработало" → uk); a letter the language does not have
+ * rules it out, and the best-scoring language whose alphabet fits is taken instead.
+ */
+const CYRILLIC_FOREIGN: Readonly<Record<string, RegExp>> = {
+  ru: /[іїєґўјљњћђѓќѕџ]/iu,
+  uk: /[ыэёъўјљњћђѓќѕџ]/iu,
+  be: /[ищъїєґјљњћђѓќѕџ]/iu,
+  bg: /[ыэёіїєґўјљњћђѓќѕџ]/iu,
+  sr: /[йщъыьэюяёіїєґўѓќѕ]/iu,
+};
+
+function count(re: RegExp, text: string): number {
+  re.lastIndex = 0;
+  let n = 0;
+  while (re.exec(text) !== null) n++;
+  return n;
+}
+
+/** ISO 639-1 code of the text's language, or "und" when it is too short or unclear. */
+export function detectLanguage(text: string): string {
+  const ascii = !NON_ASCII_RE.test(text);
+  const letters = ascii ? count(ASCII_LETTER_RE, text) : count(LETTER_RE, text);
+  if (letters === 0) return "und";
+  if (!ascii) {
+    const han = count(HAN_RE, text);
+    const kana = count(KANA_RE, text);
+    if (kana > 0 && (kana + han) * 2 >= letters) return "ja";
+    if (han * 2 >= letters) return han >= LANG_THRESHOLDS.minHan ? "zh" : "und";
+    for (const [re, lang] of SCRIPT_LANGS) {
+      if (count(re, text) * 2 >= letters) return lang;
+    }
+  }
+  if (letters < LANG_THRESHOLDS.minLetters) return "und";
+
+  const result = eld.detect(text);
+  if (!result.language) return "und";
+  const scores = result.getScores(); // best first
+  let lang = result.language;
+  if (!ascii && lang in CYRILLIC_FOREIGN && CYRILLIC_RE.test(text) && CYRILLIC_FOREIGN[lang]!.test(text)) {
+    const fits = Object.keys(scores).find((l) => l in CYRILLIC_FOREIGN && !CYRILLIC_FOREIGN[l]!.test(text));
+    if (fits) lang = fits;
+  }
+  const score = scores[lang] ?? 0;
+  if (score < LANG_THRESHOLDS.minScoreRatio * (ELD_AVG_SCORE[lang] ?? 0.8)) return "und";
+  return lang;
+}
+
+export function preprocess(text: string): { clean_text: string; lang: string } | null {
+  const clean_text = cleanText(text);
+  if (!/[\p{L}\p{N}]/u.test(clean_text)) return null;
+  return { clean_text, lang: detectLanguage(clean_text) };
+}

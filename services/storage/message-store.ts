@@ -1,0 +1,378 @@
+/**
+ * The message store: SQLite through better-sqlite3, the source of truth for messages and vectors.
+ *
+ * Schema (PRAGMA user_version = SCHEMA_VERSION; MIGRATIONS[i] upgrades version i to i + 1):
+ *  - meta(key, value): `next_seq`, the next value of the global change counter.
+ *  - chats(chat_id PK, name, type, gen): `gen` is the seq taken when the chat row was created; an
+ *    index file records it, so a file left from an earlier chat with the same id is never trusted.
+ *  - messages(PK (chat_id, message_id), seq UNIQUE, ..., vec BLOB): `seq` is taken from the global
+ *    counter on every insert or change of a row, so it is strictly increasing across all writes;
+ *    `vec` is the unit-length float32 vector (little-endian, 384 × 4 bytes), enough to rebuild any
+ *    index; `sender_key` is the lower-cased sender name (JS toLowerCase, so Unicode-aware) for the
+ *    case-insensitive sender filter.
+ *  - messages_fts: FTS5 over (text, clean_text), external content = messages, rowid = seq, kept in
+ *    step by triggers (insert / delete / update).
+ *
+ * better-sqlite3 12 on Node ≥ 24.19 (nodejs/node#65446): its Statement, StatementIterator and
+ * Database objects derive from the raw node::ObjectWrap, whose destructor aborts the process
+ * (`Assertion failed: (env) != nullptr` in RemoveEnvironmentCleanupHook) when V8 collects one from
+ * an idle GC task. Until the project moves to better-sqlite3 13 (node-addon-api) or builds 12
+ * against ≤ 24.18 headers, this module never lets one become garbage: every Database and Statement
+ * it creates is kept in RETAINED for the life of the process (a few dozen small objects per open),
+ * `db.pragma()` (a fresh statement per call) is replaced by `exec` and retained statements, and
+ * `iterate()` (a fresh iterator object per call) by paged `all()`.
+ */
+import Database from "better-sqlite3";
+import { TglensError } from "../common/errors.ts";
+import type { ChatSummary, SearchFilters, StoredMessage } from "./types.ts";
+
+type DB = Database.Database;
+
+const RETAINED: object[] = [];
+function retain<T extends object>(o: T): T {
+  RETAINED.push(o);
+  return o;
+}
+/** A better-sqlite3 connection kept alive for good (see the header); for tools and tests. */
+export function openDatabase(path: string, options?: Database.Options): DB {
+  return retain(new Database(path, options));
+}
+/** db.prepare(), with the statement kept alive for good (see the header). */
+export function prepareRetained(db: DB, sql: string): Database.Statement {
+  return retain(db.prepare(sql));
+}
+
+export const SCHEMA_VERSION = 1;
+
+/** MIGRATIONS[i] takes a database at user_version i to i + 1 (run inside one transaction). */
+export const MIGRATIONS: ReadonlyArray<(db: DB) => void> = [
+  (db) => {
+    db.exec(`
+      CREATE TABLE meta (
+        key   TEXT PRIMARY KEY,
+        value INTEGER NOT NULL
+      ) STRICT;
+      INSERT INTO meta(key, value) VALUES ('next_seq', 1);
+
+      CREATE TABLE chats (
+        chat_id TEXT PRIMARY KEY,
+        name    TEXT NOT NULL,
+        type    TEXT NOT NULL,
+        gen     INTEGER NOT NULL
+      ) STRICT;
+
+      CREATE TABLE messages (
+        chat_id        TEXT    NOT NULL REFERENCES chats(chat_id) ON DELETE CASCADE,
+        message_id     INTEGER NOT NULL,
+        seq            INTEGER NOT NULL UNIQUE,
+        date           INTEGER NOT NULL,
+        sender_id      TEXT,
+        sender         TEXT,
+        sender_key     TEXT,
+        text           TEXT    NOT NULL,
+        clean_text     TEXT    NOT NULL,
+        lang           TEXT    NOT NULL,
+        reply_to       INTEGER,
+        forwarded_from TEXT,
+        edited         INTEGER,
+        media          TEXT,
+        vec            BLOB    NOT NULL,
+        PRIMARY KEY (chat_id, message_id)
+      ) STRICT;
+      CREATE INDEX messages_chat_seq    ON messages(chat_id, seq);
+      CREATE INDEX messages_chat_date   ON messages(chat_id, date);
+      CREATE INDEX messages_chat_sender ON messages(chat_id, sender_id, sender_key);
+      CREATE INDEX messages_chat_sname  ON messages(chat_id, sender_key);
+
+      CREATE VIRTUAL TABLE messages_fts USING fts5(
+        text, clean_text,
+        content = 'messages', content_rowid = 'seq',
+        tokenize = 'unicode61 remove_diacritics 2'
+      );
+      CREATE TRIGGER messages_fts_ai AFTER INSERT ON messages BEGIN
+        INSERT INTO messages_fts(rowid, text, clean_text) VALUES (new.seq, new.text, new.clean_text);
+      END;
+      CREATE TRIGGER messages_fts_ad AFTER DELETE ON messages BEGIN
+        INSERT INTO messages_fts(messages_fts, rowid, text, clean_text)
+          VALUES ('delete', old.seq, old.text, old.clean_text);
+      END;
+      CREATE TRIGGER messages_fts_au AFTER UPDATE ON messages BEGIN
+        INSERT INTO messages_fts(messages_fts, rowid, text, clean_text)
+          VALUES ('delete', old.seq, old.text, old.clean_text);
+        INSERT INTO messages_fts(rowid, text, clean_text) VALUES (new.seq, new.text, new.clean_text);
+      END;
+    `);
+  },
+];
+
+/** Brings `db` to `migrations.length`; refuses a database newer than the code. */
+export function migrate(db: DB, migrations: ReadonlyArray<(db: DB) => void> = MIGRATIONS): number {
+  const current = prepareRetained(db, "PRAGMA user_version").pluck(true).get() as number;
+  const target = migrations.length;
+  if (current > target) {
+    throw new TglensError(
+      "TGLENS_CONFIG",
+      `storage database schema version ${current} is newer than this code supports (${target})`,
+    );
+  }
+  for (let v = current; v < target; v++) {
+    db.transaction(() => {
+      migrations[v]!(db);
+      db.exec(`PRAGMA user_version = ${v + 1}`);
+    })();
+  }
+  return target;
+}
+
+/** A row as the upsert compares it. */
+export interface MessageRow {
+  chat_id: string;
+  message_id: number;
+  seq: number;
+  date: number;
+  sender_id: string | null;
+  sender: string | null;
+  sender_key: string | null;
+  text: string;
+  clean_text: string;
+  lang: string;
+  reply_to: number | null;
+  forwarded_from: string | null;
+  edited: number | null;
+  media: string | null;
+  vec: Buffer;
+}
+
+export interface ChatRow {
+  chat_id: string;
+  name: string;
+  type: string;
+  gen: number;
+}
+
+/** A where-clause over `m` (messages) for the filters other than `chat`. */
+export interface FilterSql {
+  sql: string;
+  params: Record<string, string | number>;
+  empty: boolean;
+}
+
+export function filterSql(filters: SearchFilters): FilterSql {
+  const parts: string[] = [];
+  const params: Record<string, string | number> = {};
+  if (filters.sender !== undefined && filters.sender !== "") {
+    parts.push("(m.sender_id = @f_sender OR m.sender_key = @f_sender_key)");
+    params.f_sender = filters.sender;
+    params.f_sender_key = filters.sender.normalize("NFC").toLowerCase();
+  }
+  if (filters.from !== undefined) {
+    parts.push("m.date >= @f_from");
+    params.f_from = filters.from;
+  }
+  if (filters.to !== undefined) {
+    parts.push("m.date <= @f_to");
+    params.f_to = filters.to;
+  }
+  return { sql: parts.length ? ` AND ${parts.join(" AND ")}` : "", params, empty: parts.length === 0 };
+}
+
+const HIT_COLUMNS = `m.chat_id, c.name AS chat_name, c.type AS chat_type, m.message_id, m.date, m.sender_id,
+  m.sender, m.text, m.clean_text, m.lang, m.reply_to, m.forwarded_from, m.edited, m.media`;
+
+export interface StoreOptions {
+  /** SQLite page cache, KiB. */
+  cacheKiB?: number;
+}
+
+/** Prepared statements over one database connection; everything synchronous. */
+export class MessageStore {
+  readonly db: DB;
+  readonly #stmts: ReturnType<typeof prepare>;
+  readonly #dynamic = new Map<string, Database.Statement>();
+
+  constructor(path: string, opts: StoreOptions = {}) {
+    this.db = openDatabase(path);
+    try {
+      // exec, not db.pragma(): see the header.
+      this.db.exec(`PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;
+        PRAGMA busy_timeout = 5000; PRAGMA cache_size = -${opts.cacheKiB ?? 32768};`);
+      migrate(this.db);
+      this.#stmts = prepare(this.db);
+    } catch (err) {
+      this.db.close();
+      throw err;
+    }
+  }
+
+  close(): void {
+    this.db.close();
+  }
+
+  /** A cached statement for SQL built at run time from a fixed set of shapes. */
+  stmt(sql: string): Database.Statement {
+    let s = this.#dynamic.get(sql);
+    if (!s) {
+      s = prepareRetained(this.db, sql);
+      this.#dynamic.set(sql, s);
+    }
+    return s;
+  }
+
+  nextSeq(): number {
+    return (this.#stmts.getSeq.get() as { value: number }).value;
+  }
+  setNextSeq(v: number): void {
+    this.#stmts.setSeq.run(v);
+  }
+
+  getChat(chatId: string): ChatRow | undefined {
+    return this.#stmts.getChat.get(chatId) as ChatRow | undefined;
+  }
+  allChats(): ChatRow[] {
+    return this.#stmts.allChats.all() as ChatRow[];
+  }
+  insertChat(row: ChatRow): void {
+    this.#stmts.insertChat.run(row);
+  }
+  updateChat(chatId: string, name: string, type: string): void {
+    this.#stmts.updateChat.run({ chat_id: chatId, name, type });
+  }
+
+  getMessage(chatId: string, messageId: number): MessageRow | undefined {
+    return this.#stmts.getMessage.get(chatId, messageId) as MessageRow | undefined;
+  }
+  insertMessage(row: MessageRow): void {
+    this.#stmts.insertMessage.run(row);
+  }
+  updateMessage(row: MessageRow): void {
+    this.#stmts.updateMessage.run(row);
+  }
+
+  countMessages(chatId: string): number {
+    return (this.#stmts.countChat.get(chatId) as { n: number }).n;
+  }
+  countAll(): { chats: number; messages: number } {
+    return this.#stmts.countAll.get() as { chats: number; messages: number };
+  }
+
+  /** Rows of one chat with seq > afterSeq, in seq order, `limit` at a time: [message_id, seq, vec]. */
+  *vectorPages(chatId: string, afterSeq = 0, limit = 4096): Generator<Array<[number, number, Buffer]>> {
+    let after = afterSeq;
+    for (;;) {
+      const page = this.#stmts.vectorsAfter.raw(true).all(chatId, after, limit) as Array<[number, number, Buffer]>;
+      if (page.length === 0) return;
+      yield page;
+      if (page.length < limit) return;
+      after = page[page.length - 1]![1];
+    }
+  }
+
+  /** Highest seq of a chat's rows (0 when none). */
+  maxSeq(chatId: string): number {
+    return (this.#stmts.maxSeq.get(chatId) as { s: number | null }).s ?? 0;
+  }
+
+  /**
+   * `FROM ... WHERE ...` selecting a chat's rows that match the filters, shaped so that SQLite uses
+   * the most selective index without statistics: the sender indexes (by id and by name, unioned)
+   * when a sender is given, else the (chat_id, date) index.
+   */
+  #matchingRows(f: FilterSql): string {
+    if (f.params.f_sender === undefined) return `FROM messages m WHERE m.chat_id = @chat${f.sql}`;
+    return `FROM messages m WHERE m.rowid IN (
+        SELECT rowid FROM messages WHERE chat_id = @chat AND sender_id = @f_sender
+        UNION SELECT rowid FROM messages WHERE chat_id = @chat AND sender_key = @f_sender_key)${f.sql}`;
+  }
+
+  /** Number of a chat's rows that match the filters. */
+  countMatching(chatId: string, f: FilterSql): number {
+    const sql = `SELECT count(*) AS n ${this.#matchingRows(f)}`;
+    return (this.stmt(sql).get({ chat: chatId, ...f.params }) as { n: number }).n;
+  }
+
+  /** message_id and vector of a chat's rows that match the filters. */
+  vectorsMatching(chatId: string, f: FilterSql): Array<[number, Buffer]> {
+    const sql = `SELECT m.message_id, m.vec ${this.#matchingRows(f)}`;
+    return this.stmt(sql).raw(true).all({ chat: chatId, ...f.params }) as Array<[number, Buffer]>;
+  }
+
+  /** Of `ids`, those whose rows match the filters (primary-key lookups, driven by the id list). */
+  matchingIds(chatId: string, ids: readonly number[], f: FilterSql): Set<number> {
+    const sql = `SELECT m.message_id FROM json_each(@ids) AS j CROSS JOIN messages AS m
+      WHERE m.chat_id = @chat AND m.message_id = j.value${f.sql}`;
+    const rows = this.stmt(sql).pluck(true).all({ chat: chatId, ids: JSON.stringify(ids), ...f.params }) as number[];
+    return new Set(rows);
+  }
+
+  /** Full rows (with vec) for `ids` of one chat. */
+  hitsByIds(chatId: string, ids: readonly number[]): Array<StoredMessage & { vec: Buffer }> {
+    const sql = `SELECT ${HIT_COLUMNS}, m.vec FROM json_each(@ids) AS j CROSS JOIN messages AS m
+      JOIN chats c ON c.chat_id = m.chat_id WHERE m.chat_id = @chat AND m.message_id = j.value`;
+    return this.stmt(sql).all({ chat: chatId, ids: JSON.stringify(ids) }) as Array<StoredMessage & { vec: Buffer }>;
+  }
+
+  /**
+   * FTS5 search; `match` must come from buildFtsQuery. Score = -bm25 (higher is better). The FTS
+   * table drives the join (CROSS JOIN): without statistics SQLite would otherwise scan the date
+   * index and probe the FTS index once per row.
+   */
+  keyword(match: string, limit: number, chatId: string | undefined, f: FilterSql): Array<StoredMessage & { score: number }> {
+    const chatSql = chatId === undefined ? "" : " AND m.chat_id = @chat";
+    const sql = `SELECT ${HIT_COLUMNS}, -bm25(messages_fts) AS score
+      FROM messages_fts CROSS JOIN messages m ON m.seq = messages_fts.rowid JOIN chats c ON c.chat_id = m.chat_id
+      WHERE messages_fts MATCH @match${chatSql}${f.sql}
+      ORDER BY score DESC, m.date DESC, m.message_id DESC LIMIT @limit`;
+    const params: Record<string, string | number> = { match, limit, ...f.params };
+    if (chatId !== undefined) params.chat = chatId;
+    return this.stmt(sql).all(params) as Array<StoredMessage & { score: number }>;
+  }
+
+  summaries(chatId?: string): ChatSummary[] {
+    const rows = (chatId === undefined ? this.#stmts.summaries.all() : this.#stmts.summary.all(chatId)) as ChatSummary[];
+    return rows;
+  }
+
+  deleteChat(chatId: string): boolean {
+    return this.db.transaction(() => {
+      this.#stmts.deleteMessages.run(chatId);
+      return this.#stmts.deleteChat.run(chatId).changes > 0;
+    })();
+  }
+}
+
+function prepare(rawDb: DB) {
+  const db = { prepare: (sql: string) => prepareRetained(rawDb, sql) };
+  const summarySql = (where: string) => `
+    SELECT c.chat_id, c.name, c.type,
+      (SELECT count(*) FROM messages m WHERE m.chat_id = c.chat_id) AS messages,
+      (SELECT count(DISTINCT coalesce(m.sender_id, '\u0001' || m.sender_key)) FROM messages m
+         WHERE m.chat_id = c.chat_id) AS senders,
+      (SELECT min(m.date) FROM messages m WHERE m.chat_id = c.chat_id) AS first_date,
+      (SELECT max(m.date) FROM messages m WHERE m.chat_id = c.chat_id) AS last_date
+    FROM chats c ${where} ORDER BY c.name, c.chat_id`;
+  return {
+    getSeq: db.prepare("SELECT value FROM meta WHERE key = 'next_seq'"),
+    setSeq: db.prepare("UPDATE meta SET value = ? WHERE key = 'next_seq'"),
+    getChat: db.prepare("SELECT chat_id, name, type, gen FROM chats WHERE chat_id = ?"),
+    allChats: db.prepare("SELECT chat_id, name, type, gen FROM chats ORDER BY chat_id"),
+    insertChat: db.prepare("INSERT INTO chats(chat_id, name, type, gen) VALUES (@chat_id, @name, @type, @gen)"),
+    updateChat: db.prepare("UPDATE chats SET name = @name, type = @type WHERE chat_id = @chat_id"),
+    getMessage: db.prepare("SELECT * FROM messages WHERE chat_id = ? AND message_id = ?"),
+    insertMessage: db.prepare(`INSERT INTO messages(chat_id, message_id, seq, date, sender_id, sender, sender_key, text,
+        clean_text, lang, reply_to, forwarded_from, edited, media, vec)
+      VALUES (@chat_id, @message_id, @seq, @date, @sender_id, @sender, @sender_key, @text, @clean_text, @lang,
+        @reply_to, @forwarded_from, @edited, @media, @vec)`),
+    updateMessage: db.prepare(`UPDATE messages SET seq = @seq, date = @date, sender_id = @sender_id, sender = @sender,
+        sender_key = @sender_key, text = @text, clean_text = @clean_text, lang = @lang, reply_to = @reply_to,
+        forwarded_from = @forwarded_from, edited = @edited, media = @media, vec = @vec
+      WHERE chat_id = @chat_id AND message_id = @message_id`),
+    countChat: db.prepare("SELECT count(*) AS n FROM messages WHERE chat_id = ?"),
+    countAll: db.prepare("SELECT (SELECT count(*) FROM chats) AS chats, (SELECT count(*) FROM messages) AS messages"),
+    vectorsAfter: db.prepare("SELECT message_id, seq, vec FROM messages WHERE chat_id = ? AND seq > ? ORDER BY seq LIMIT ?"),
+    maxSeq: db.prepare("SELECT max(seq) AS s FROM messages WHERE chat_id = ?"),
+    summaries: db.prepare(summarySql("")),
+    summary: db.prepare(summarySql("WHERE c.chat_id = ?")),
+    deleteMessages: db.prepare("DELETE FROM messages WHERE chat_id = ?"),
+    deleteChat: db.prepare("DELETE FROM chats WHERE chat_id = ?"),
+  };
+}

@@ -1,0 +1,130 @@
+/**
+ * Public types of the storage library: what the storage service (HTTP / bus wiring) calls.
+ * See storage.ts for the implementation and the reasons behind each choice.
+ */
+import type { EmbeddedMessage } from "../common/schemas.ts";
+
+/** One message as stored: the raw record's fields, flattened, plus the cleaned text and language. */
+export interface StoredMessage {
+  chat_id: string;
+  chat_name: string;
+  chat_type: string;
+  message_id: number;
+  /** Unix seconds. */
+  date: number;
+  sender_id: string | null;
+  sender: string | null;
+  text: string;
+  clean_text: string;
+  lang: string;
+  reply_to: number | null;
+  forwarded_from: string | null;
+  edited: number | null;
+  media: string | null;
+}
+
+/**
+ * A search result. `score` depends on the search:
+ *  - semantic: cosine similarity in [-1, 1] (1 = same direction), computed exactly from the stored
+ *    float32 vector, so scores are comparable across chats and across exact/HNSW indexes;
+ *  - keyword: -bm25 (FTS5's bm25 is "lower is better"; negated so higher is better, always > 0
+ *    for a match; not bounded, only comparable within one query);
+ *  - hybrid: reciprocal-rank fusion, sum over the two lists of 1 / (60 + rank), rank from 1;
+ *    at most 2/61 ≈ 0.0328 (first in both lists).
+ */
+export interface SearchHit extends StoredMessage {
+  score: number;
+}
+
+export interface SearchFilters {
+  /** Only this chat (chat id). Without it every chat is searched and the results merged by score. */
+  chat?: string;
+  /** Sender id ("user123") exactly, or sender name exactly but case-insensitively (Unicode-aware). */
+  sender?: string;
+  /** Unix seconds, inclusive. */
+  from?: number;
+  /** Unix seconds, inclusive. */
+  to?: number;
+}
+
+export interface ChatSummary {
+  chat_id: string;
+  name: string;
+  type: string;
+  messages: number;
+  /** Distinct senders (by sender id, or by name where the id is null). */
+  senders: number;
+  first_date: number | null;
+  last_date: number | null;
+}
+
+export interface UpsertResult {
+  inserted: number;
+  updated: number;
+  unchanged: number;
+}
+
+export interface StorageStats {
+  chats: number;
+  messages: number;
+  /** Bytes of the vector-index files on disk (HNSW chats; exact-search chats have no file). */
+  indexBytes: number;
+}
+
+export interface Storage {
+  /** One SQLite transaction per batch; idempotent per (chat_id, message_id). */
+  upsert(batch: readonly EmbeddedMessage[]): UpsertResult;
+  searchSemantic(queryVector: Float32Array | readonly number[], k: number, filters: SearchFilters): SearchHit[];
+  searchKeyword(query: string, k: number, filters: SearchFilters): SearchHit[];
+  searchHybrid(query: string, queryVector: Float32Array | readonly number[], k: number, filters: SearchFilters): SearchHit[];
+  chats(): ChatSummary[];
+  chat(chatId: string): ChatSummary | undefined;
+  /** Removes the chat's rows, FTS rows and index files. False when the chat was unknown. */
+  deleteChat(chatId: string): boolean;
+  /** Persists every dirty index now (crash-safe write). */
+  flush(): Promise<void>;
+  /** flush(), then releases the database and the indexes. Further calls throw TGLENS_NOT_READY. */
+  close(): Promise<void>;
+  stats(): StorageStats;
+}
+
+export type Quantization = "f32" | "f16" | "i8";
+
+/** The subset of a pino logger the storage uses (pino's `logger` fits). */
+export interface StorageLogger {
+  debug(obj: Record<string, unknown>, msg?: string): void;
+  info(obj: Record<string, unknown>, msg?: string): void;
+  warn(obj: Record<string, unknown>, msg?: string): void;
+  error(obj: Record<string, unknown>, msg?: string): void;
+}
+
+export interface HnswParams {
+  /** usearch `connectivity` (HNSW M). */
+  connectivity: number;
+  /** usearch `expansion_add` (efConstruction). */
+  expansionAdd: number;
+  /** usearch `expansion_search` (ef). */
+  expansionSearch: number;
+}
+
+export interface StorageOptions {
+  /** Data directory (e.g. data/storage): holds messages.db and index/. Created if missing. */
+  dir: string;
+  /** A chat switches from exact search to HNSW when it holds more than this many vectors. */
+  hnswThreshold?: number;
+  log?: StorageLogger;
+  /** A dirty HNSW index is saved this long after the last change (trailing debounce). */
+  saveDebounceMs?: number;
+  /** ... but never later than this after its first unsaved change, even under steady writes. */
+  maxSaveDelayMs?: number;
+  /** Scalar type of the HNSW index in memory. SQLite always keeps float32. */
+  quantization?: Quantization;
+  hnsw?: Partial<HnswParams>;
+  /** Threads for index building (usearch add). Default: os.availableParallelism(). */
+  threads?: number;
+  /**
+   * A filtered semantic search on an HNSW chat scans the matching rows exactly (vectors read from
+   * SQLite) when at most this many rows match; above it, it over-fetches from the index. Default 4096.
+   */
+  exactFilterMax?: number;
+}

@@ -1,0 +1,23 @@
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import { buildFtsQuery } from "../../../services/storage/fts-query.ts";
+
+test("every chunk becomes a quoted FTS5 string; quotes are doubled", () => {
+  assert.deepEqual(buildFtsQuery("usb drive"), { all: '"usb" "drive"', any: '"usb" OR "drive"', terms: 2 });
+  assert.equal(buildFtsQuery("NEAR(a b)")?.all, '"NEAR(a" "b)"');
+  assert.equal(buildFtsQuery("-foo col:bar ^x")?.all, '"-foo" "col:bar" "^x"');
+  assert.equal(buildFtsQuery('say "hello world" now')?.all, '"say" "hello world" "now"');
+  assert.equal(buildFtsQuery('"unterminated phrase')?.all, '"unterminated phrase"');
+  assert.equal(buildFtsQuery("it's o'clock")?.all, `"it's" "o'clock"`);
+});
+
+test("a trailing * is a prefix search; chunks without letters or digits are dropped", () => {
+  assert.equal(buildFtsQuery("ubunt*")?.all, '"ubunt" *');
+  assert.equal(buildFtsQuery("*ubuntu")?.all, '"*ubuntu"');
+  for (const q of ["", "   ", '"', '""', "*", "-", ":", "()", "🙂", "+ - * ^"]) assert.equal(buildFtsQuery(q), undefined, q);
+});
+
+test("at most 32 terms", () => {
+  const q = buildFtsQuery(Array.from({ length: 100 }, (_, i) => `w${i}`).join(" "));
+  assert.equal(q?.terms, 32);
+});

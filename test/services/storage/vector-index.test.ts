@@ -1,0 +1,68 @@
+import assert from "node:assert/strict";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { test } from "node:test";
+import { DIMENSIONS, ExactIndex, HnswIndex, type VectorIndex } from "../../../services/storage/vector-index.ts";
+
+function vectors(n: number, seed: number): Float32Array {
+  let s = seed >>> 0;
+  const out = new Float32Array(n * DIMENSIONS);
+  for (let r = 0; r < n; r++) {
+    let norm = 0;
+    for (let d = 0; d < DIMENSIONS; d++) {
+      s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+      const x = s / 4294967296 - 0.5;
+      out[r * DIMENSIONS + d] = x;
+      norm += x * x;
+    }
+    for (let d = 0; d < DIMENSIONS; d++) out[r * DIMENSIONS + d]! /= Math.sqrt(norm);
+  }
+  return out;
+}
+const row = (m: Float32Array, i: number) => m.subarray(i * DIMENSIONS, (i + 1) * DIMENSIONS);
+
+for (const make of [() => new ExactIndex(4), () => new HnswIndex({ connectivity: 16, expansionAdd: 128, expansionSearch: 64, quantization: "f32", threads: 2 })]) {
+  test(`${make().kind}: add replaces, remove deletes, search finds itself (subarray queries too)`, () => {
+    const idx: VectorIndex = make();
+    const v = vectors(300, 1);
+    idx.add(Array.from({ length: 300 }, (_, i) => i + 1), v);
+    assert.equal(idx.size(), 300);
+    // A query that is a subarray of a bigger Float32Array (the exactSearch pitfall).
+    const r = idx.search(row(v, 123), 3);
+    assert.equal(r.keys[0], 124);
+    assert.ok(Math.abs(r.distances[0]!) < 1e-5);
+    // Replacing keys keeps one entry per key.
+    const w = vectors(2, 2);
+    idx.add([124, 5], w);
+    assert.equal(idx.size(), 300);
+    assert.equal(idx.search(row(w, 0), 1).keys[0], 124);
+    assert.notEqual(idx.search(row(v, 123), 1).keys[0], 124);
+    idx.remove([124, 9999]);
+    assert.equal(idx.size(), 299);
+    assert.equal(idx.has(124), false);
+    assert.equal(idx.has(5), true);
+    // k larger than the index returns everything, once.
+    const all = idx.search(row(v, 0), 1000);
+    assert.equal(all.keys.length, 299);
+    assert.equal(new Set(all.keys).size, 299);
+  });
+}
+
+test("hnsw: save and load round-trip", () => {
+  const dir = mkdtempSync(join(tmpdir(), "tglens-vi-"));
+  try {
+    const cfg = { connectivity: 16, expansionAdd: 128, expansionSearch: 64, quantization: "f16" as const, threads: 2 };
+    const a = new HnswIndex(cfg);
+    const v = vectors(500, 3);
+    a.add(Array.from({ length: 500 }, (_, i) => i * 1000), v);
+    a.save(join(dir, "x.usearch"));
+    const b = new HnswIndex(cfg);
+    b.load(join(dir, "x.usearch"));
+    assert.equal(b.size(), 500);
+    assert.deepEqual(b.search(row(v, 42), 5), a.search(row(v, 42), 5));
+    assert.equal(b.search(row(v, 42), 1).keys[0], 42_000);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
