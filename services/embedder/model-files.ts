@@ -35,8 +35,9 @@ export const ONNX_FILE: Record<ModelVariant, string> = {
 };
 
 /** HF_ENDPOINT is the hub clients' own variable for a mirror, so honour it here too. */
-export const DEFAULT_HUB_BASE_URL = process.env["HF_ENDPOINT"] ?? "https://huggingface.co";
-export const DEFAULT_MAVEN_BASE_URL = "https://repo1.maven.org/maven2";
+export const DEFAULT_HUB_BASE_URL = process.env["HF_ENDPOINT"] || "https://huggingface.co";
+/** TGLENS_MAVEN_URL: a Maven Central mirror (Artifactory, Nexus) where repo1 is blocked. */
+export const DEFAULT_MAVEN_BASE_URL = process.env["TGLENS_MAVEN_URL"] || "https://repo1.maven.org/maven2";
 
 /**
  * Local file → hub repo and path. The int8 file comes from Xenova's repo: sentence-transformers'

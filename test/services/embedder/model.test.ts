@@ -10,6 +10,7 @@ import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
 import { isTglensError } from "../../../services/common/errors.ts";
 import { CACHE_SUBDIR, missingFiles } from "../../../services/embedder/model-files.ts";
 import {
@@ -36,8 +37,11 @@ interface Reference {
 }
 
 const ref: Reference = JSON.parse(readFileSync(new URL("../../fixtures/parity/reference.json", import.meta.url), "utf8"));
+/** Where `npm run model:fetch` puts the files (TGLENS_MODEL_CACHE, default <repo>/.cache/models), or TGLENS_MODEL_DIR. */
+const repoRoot = fileURLToPath(new URL("../../../", import.meta.url));
 const modelDir =
-  process.env["TGLENS_MODEL_DIR"] || join(resolve(process.env["TGLENS_MODEL_CACHE"] || ".cache/models"), CACHE_SUBDIR);
+  process.env["TGLENS_MODEL_DIR"] ||
+  join(resolve(repoRoot, process.env["TGLENS_MODEL_CACHE"] || ".cache/models"), CACHE_SUBDIR);
 const fp32Missing = await missingFiles(modelDir, "fp32");
 const int8Missing = await missingFiles(modelDir, "int8");
 const skipFp32 = fp32Missing.length > 0 ? `model files absent in ${modelDir} (${fp32Missing.join(", ")}): run \`npm run model:fetch\`` : false;
