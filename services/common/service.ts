@@ -15,9 +15,28 @@ export interface Service {
   stop(): Promise<void>;
 }
 
-/** Closes subscriptions, in the order they were opened. */
-export async function closeAll(subscriptions: Subscription[]): Promise<void> {
-  for (const s of subscriptions.splice(0)) await s.close();
+/**
+ * A service whose bus side is a set of subscriptions: `start` opens them, `stop` closes them in
+ * the order they were opened (in-flight batches finish and commit), then releases what it holds.
+ */
+export function busService(
+  name: ServiceName,
+  app: FastifyInstance,
+  open: () => Promise<Subscription[]>,
+  release: () => Promise<void> = async () => {},
+): Service {
+  const subscriptions: Subscription[] = [];
+  return {
+    name,
+    app,
+    async start() {
+      subscriptions.push(...(await open()));
+    },
+    async stop() {
+      for (const s of subscriptions.splice(0)) await s.close();
+      await release();
+    },
+  };
 }
 
 export const TGLENS_VERSION = "0.1.0";

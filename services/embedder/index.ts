@@ -4,13 +4,13 @@
  */
 import { Type } from "@sinclair/typebox";
 import { Counter } from "prom-client";
-import type { Bus, Delivery, Subscription } from "../common/bus.ts";
+import type { Bus, Delivery } from "../common/bus.ts";
 import type { Config } from "../common/config.ts";
 import { createHttpApp } from "../common/http.ts";
 import { countByJob, reportJob } from "../common/jobs.ts";
 import type { Logger } from "../common/logger.ts";
 import { EMBEDDING_DIM, type EmbeddedMessage } from "../common/schemas.ts";
-import { closeAll, TGLENS_VERSION, type Service } from "../common/service.ts";
+import { busService, TGLENS_VERSION, type Service } from "../common/service.ts";
 import type { EmbeddingModel } from "./model.ts";
 
 export const MAX_TEXTS_PER_REQUEST = 1024;
@@ -76,8 +76,6 @@ export async function createEmbedder(deps: EmbedderDeps): Promise<Service> {
     },
   );
 
-  const subscriptions: Subscription[] = [];
-
   async function handle(batch: Delivery<"embed-topic">[]): Promise<void> {
     const messages = batch.map((d) => d.message);
     const vectors = await model.embed(messages.map((m) => m.clean_text));
@@ -91,16 +89,7 @@ export async function createEmbedder(deps: EmbedderDeps): Promise<Service> {
     for (const [jobId, n] of countByJob(messages)) await reportJob(bus, jobId, { embedded: n });
   }
 
-  return {
-    name: "embedder",
-    app,
-    async start() {
-      subscriptions.push(
-        await bus.subscribe("embed-topic", "embedder", handle, { batchSize: deps.config.embedBatch, maxWaitMs: 25 }),
-      );
-    },
-    async stop() {
-      await closeAll(subscriptions);
-    },
-  };
+  return busService("embedder", app, async () => [
+    await bus.subscribe("embed-topic", "embedder", handle, { batchSize: deps.config.embedBatch, maxWaitMs: 25 }),
+  ]);
 }

@@ -4,13 +4,13 @@
  * display; only `clean_text` is embedded. Messages empty after cleaning are dropped and counted.
  */
 import { Type } from "@sinclair/typebox";
-import type { Bus, Delivery, Subscription } from "../common/bus.ts";
+import type { Bus, Delivery } from "../common/bus.ts";
 import type { Config } from "../common/config.ts";
 import { createHttpApp } from "../common/http.ts";
 import { countByJob, reportJob } from "../common/jobs.ts";
 import type { Logger } from "../common/logger.ts";
 import type { CleanMessage, RawMessage } from "../common/schemas.ts";
-import { closeAll, TGLENS_VERSION, type Service } from "../common/service.ts";
+import { busService, TGLENS_VERSION, type Service } from "../common/service.ts";
 import { preprocess } from "./clean.ts";
 import { PreprocessedLog } from "./preprocessed-log.ts";
 
@@ -72,8 +72,6 @@ export async function createPreprocessor(deps: PreprocessorDeps): Promise<Servic
     },
   );
 
-  const subscriptions: Subscription[] = [];
-
   async function handle(batch: Delivery<"preprocess-topic">[]): Promise<void> {
     const kept: CleanMessage[] = [];
     const dropped: RawMessage[] = [];
@@ -95,15 +93,10 @@ export async function createPreprocessor(deps: PreprocessorDeps): Promise<Servic
     }
   }
 
-  return {
-    name: "preprocessor",
+  return busService(
+    "preprocessor",
     app,
-    async start() {
-      subscriptions.push(await bus.subscribe("preprocess-topic", "preprocessor", handle, { batchSize: 500, maxWaitMs: 10 }));
-    },
-    async stop() {
-      await closeAll(subscriptions);
-      await files.close();
-    },
-  };
+    async () => [await bus.subscribe("preprocess-topic", "preprocessor", handle, { batchSize: 500, maxWaitMs: 10 })],
+    () => files.close(),
+  );
 }

@@ -11,7 +11,7 @@ import path from "node:path";
 import { pipeline } from "node:stream/promises";
 import { Transform, type Readable } from "node:stream";
 import { Type } from "@sinclair/typebox";
-import type { Bus, Delivery, Subscription } from "../common/bus.ts";
+import type { Bus, Delivery } from "../common/bus.ts";
 import type { Config } from "../common/config.ts";
 import { uploadsDir } from "../common/data-files.ts";
 import { TglensError } from "../common/errors.ts";
@@ -19,7 +19,7 @@ import { createHttpApp, errorBody, parseJsonBody } from "../common/http.ts";
 import { JobBook, newJobId, reportJob } from "../common/jobs.ts";
 import type { Logger } from "../common/logger.ts";
 import { SCHEMA_VERSION, type ScrapeRequest } from "../common/schemas.ts";
-import { closeAll, TGLENS_VERSION, type Service } from "../common/service.ts";
+import { busService, TGLENS_VERSION, type Service } from "../common/service.ts";
 import { summariseExport } from "./export-reader.ts";
 import { importExport } from "./import-export.ts";
 
@@ -186,8 +186,6 @@ export async function createScraper(deps: ScraperDeps): Promise<Service> {
     async () => ({ jobs: jobs.list() }),
   );
 
-  const subscriptions: Subscription[] = [];
-
   async function handleScrape(batch: Delivery<"scrape-topic">[]): Promise<void> {
     for (const { message } of batch) {
       if (message.source.kind !== "export") {
@@ -210,19 +208,11 @@ export async function createScraper(deps: ScraperDeps): Promise<Service> {
     }
   }
 
-  return {
-    name: "scraper",
-    app,
-    async start() {
-      subscriptions.push(
-        await bus.subscribe("job-topic", "scraper-jobs", async (batch) => {
-          for (const { message } of batch) jobs.apply(message);
-        }, { batchSize: 1000 }),
-      );
-      subscriptions.push(await bus.subscribe("scrape-topic", "scraper", handleScrape));
-    },
-    async stop() {
-      await closeAll(subscriptions);
-    },
+  const trackJobs = async (batch: Delivery<"job-topic">[]) => {
+    for (const { message } of batch) jobs.apply(message);
   };
+  return busService("scraper", app, async () => [
+    await bus.subscribe("job-topic", "scraper-jobs", trackJobs, { batchSize: 1000 }),
+    await bus.subscribe("scrape-topic", "scraper", handleScrape),
+  ]);
 }

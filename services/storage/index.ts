@@ -4,7 +4,7 @@
  */
 import { Type } from "@sinclair/typebox";
 import { Counter } from "prom-client";
-import type { Bus, Delivery, Subscription } from "../common/bus.ts";
+import type { Bus, Delivery } from "../common/bus.ts";
 import type { Config } from "../common/config.ts";
 import { assertChatId, deleteChatFiles } from "../common/data-files.ts";
 import { callJson } from "../common/http-client.ts";
@@ -13,7 +13,7 @@ import { createHttpApp, errorBody } from "../common/http.ts";
 import { countByJob, reportJob } from "../common/jobs.ts";
 import type { Logger } from "../common/logger.ts";
 import { EmbeddedMessage } from "../common/schemas.ts";
-import { closeAll, TGLENS_VERSION, type Service } from "../common/service.ts";
+import { busService, TGLENS_VERSION, type Service } from "../common/service.ts";
 import type { SearchFilters, SearchHit, Storage } from "./storage.ts";
 
 /** Turns a query into a vector (the embedder service, over HTTP). */
@@ -193,8 +193,6 @@ export async function createStorageService(deps: StorageServiceDeps): Promise<Se
     async (req) => storage.upsert((req.body as { messages: EmbeddedMessage[] }).messages),
   );
 
-  const subscriptions: Subscription[] = [];
-
   async function handle(batch: Delivery<"store-topic">[]): Promise<void> {
     const messages = batch.map((d) => d.message);
     storage.upsert(messages);
@@ -202,17 +200,12 @@ export async function createStorageService(deps: StorageServiceDeps): Promise<Se
     for (const [jobId, n] of countByJob(messages)) await reportJob(bus, jobId, { stored: n });
   }
 
-  return {
-    name: "storage",
+  return busService(
+    "storage",
     app,
-    async start() {
-      subscriptions.push(await bus.subscribe("store-topic", "storage", handle, { batchSize: 1000, maxWaitMs: 10 }));
-    },
-    async stop() {
-      await closeAll(subscriptions);
-      await storage.close();
-    },
-  };
+    async () => [await bus.subscribe("store-topic", "storage", handle, { batchSize: 1000, maxWaitMs: 10 })],
+    () => storage.close(),
+  );
 }
 
 /** The embedder service as a query embedder. */
