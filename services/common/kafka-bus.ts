@@ -189,6 +189,13 @@ class KafkaSubscription<T extends Topic> implements Subscription {
   readonly #joined = new Latch();
   /** Per partition, the offset after the last message this subscription handled (committed or not). */
   readonly processed = new Map<number, bigint>();
+  /**
+   * The group member id of the last generation that broke off without leaving the group (broker
+   * unreachable). The next generation rejoins under it: if the broker still knows the member (it
+   * restarted within the session timeout), the group does not wait a session timeout for the old
+   * member to expire; if it does not, the join falls back to a new member id.
+   */
+  lastMemberId: string | null = null;
   #current: MemberGeneration<T> | undefined;
   #running: Promise<void> | undefined;
 
@@ -206,10 +213,17 @@ class KafkaSubscription<T extends Topic> implements Subscription {
     return this.#stopping.fired;
   }
 
+  /** Resolves when close() was called. */
+  get stopped(): Promise<void> {
+    return this.#stopping.promise;
+  }
+
   /** Starts consuming; resolves once the member has its first assignment (or after joinWaitMs). */
   async start(joinWaitMs: number): Promise<void> {
     this.#running = this.#supervise();
-    await Promise.race([this.#joined.promise, this.#stopping.promise, sleep(joinWaitMs)]);
+    let timer: NodeJS.Timeout | undefined;
+    const waited = new Promise<void>((resolve) => (timer = setTimeout(resolve, joinWaitMs)));
+    await Promise.race([this.#joined.promise, this.#stopping.promise, waited]).finally(() => clearTimeout(timer));
     if (!this.#joined.fired && !this.stopping) {
       this.#ctx.log?.warn({ topic: this.#topic, group: this.#group }, "kafka consumer has not joined its group yet; still trying");
     }
@@ -271,9 +285,11 @@ class MemberGeneration<T extends Topic> {
   #consumer: Consumer | undefined;
   #pool: ConnectionPool | undefined;
   #committing: Promise<void> | undefined;
+  /** Offsets were handled while a commit was in flight: commit again when it is done. */
+  #commitAgain = false;
   #failure: unknown;
   #warned = 0;
-  /** Set once the member joined and fetched or handled something: resets the reconnect backoff. */
+  /** Set once the member joined its group: the next failure starts the reconnect backoff afresh. */
   wasHealthy = false;
 
   constructor(
@@ -321,8 +337,8 @@ class MemberGeneration<T extends Topic> {
       sessionTimeout: ctx.sessionTimeoutMs,
       heartbeatInterval: ctx.heartbeatIntervalMs,
       rebalanceTimeout: Math.max(ctx.sessionTimeoutMs * 3, 30_000),
-      // No heartbeat answered for a whole session: the broker has dropped us by now; start over.
-      heartbeatStallTimeout: ctx.sessionTimeoutMs,
+      // No heartbeat answered for two sessions: rebuild the member rather than trust a wedged one.
+      heartbeatStallTimeout: ctx.sessionTimeoutMs * 2,
       connectTimeout: 5_000,
       timeout: 10_000,
       retries: 3,
@@ -341,20 +357,27 @@ class MemberGeneration<T extends Topic> {
     consumer.on("consumer:group:join", (payload) => this.#assign(payload.assignments ?? []));
 
     const loops: Promise<unknown>[] = [];
+    let threw = false;
     try {
       consumer.topics.track(this.#wireTopic);
-      await Promise.race([consumer.joinGroup({}), this.#dead.promise]);
+      if (this.#owner.lastMemberId) consumer.memberId = this.#owner.lastMemberId;
+      await Promise.race([consumer.joinGroup({}), this.#dead.promise, this.#owner.stopped]);
       if (this.#active) {
+        this.wasHealthy = true;
         const both = Promise.all([this.#fetchLoop(), this.#processLoop()]);
         loops.push(both);
         await Promise.race([both, this.#dead.promise]);
       }
+    } catch (err) {
+      threw = true;
+      if (this.#failure === undefined) this.#failure = err;
     } finally {
-      const failed = this.#dead.fired;
+      const failed = this.#dead.fired || threw;
       this.#dead.fire();
       this.#signal.notify();
       const settled = await Promise.allSettled(loops);
-      if (!failed) await this.#flushCommits().catch(() => undefined);
+      if (!failed) await this.#finalCommit();
+      this.#owner.lastMemberId = failed && !this.#owner.stopping ? consumer.memberId : null;
       await withTimeout(this.#pool.close(), 5_000, "closing fetch connections").catch(() => undefined);
       // A member that leaves hands its partitions over at once instead of after its session timeout.
       await withTimeout(consumer.close(true), 5_000, "leaving the group").catch(() => undefined);
@@ -510,7 +533,6 @@ class MemberGeneration<T extends Topic> {
           if (next > position) position = next;
         }
         st.position = position;
-        if (st.queue.length > 0) this.wasHealthy = true;
       }
     }
   }
@@ -567,20 +589,30 @@ class MemberGeneration<T extends Topic> {
         if (err instanceof ConsumerClosingError) continue;
         throw err;
       }
-      this.wasHealthy = true;
       const end = batch[batch.length - 1]!.offset + 1n;
       const before = this.#owner.processed.get(p);
       if (before === undefined || end > before) this.#owner.processed.set(p, end);
       if (this.#parts.get(p) === st) {
         this.#uncommitted.set(p, end);
-        await this.#flushCommits();
+        // Committed in the background while the next batch runs: one commit in flight at a time,
+        // always the newest handled offset, so commits only ever move forward.
+        void this.#flushCommits();
       }
     }
   }
 
-  /** Commits the handled offsets of partitions still ours; failures stay queued for the next try. */
+  /** Waits for the commit in flight, then commits what is left (closing). */
+  async #finalCommit(): Promise<void> {
+    if (this.#committing) await this.#committing;
+    if (this.#uncommitted.size > 0) await this.#flushCommits();
+  }
+
+  /** Commits the handled offsets of partitions still ours; failures stay queued for the next try. Never rejects. */
   #flushCommits(): Promise<void> {
-    if (this.#committing) return this.#committing;
+    if (this.#committing) {
+      this.#commitAgain = true;
+      return this.#committing;
+    }
     const offsets = [];
     for (const [p, offset] of this.#uncommitted) {
       if (this.#parts.has(p)) offsets.push({ topic: this.#wireTopic, partition: p, offset, leaderEpoch: -1 });
@@ -596,6 +628,10 @@ class MemberGeneration<T extends Topic> {
         this.#warn(err, "kafka offset commit failed; will retry");
       } finally {
         this.#committing = undefined;
+        if (this.#commitAgain) {
+          this.#commitAgain = false;
+          if (this.#uncommitted.size > 0 && this.#consumer === consumer) void this.#flushCommits();
+        }
       }
     })();
     return this.#committing;

@@ -1,0 +1,254 @@
+/**
+ * The Kafka bus against a real broker: the shared contract suite, then what only Kafka has (topics
+ * created with their partition count, no auto-created topics, a consumer group split across two
+ * bus instances, surviving a broker restart).
+ *
+ * The broker on 127.0.0.1:9092 (KAFKA_PORT) is started with scripts/kafka.sh if nothing listens
+ * there, and stopped afterwards only if this file started it. The restart test stops and starts a
+ * broker, so it uses one of its own on KAFKA_TEST_RESTART_PORT (default 19092): never one that other
+ * test runs on this machine may be using. Every test uses fresh topic names (a prefix) and groups.
+ */
+import { after, before, describe, it } from "node:test";
+import assert from "node:assert/strict";
+import { execFile } from "node:child_process";
+import net from "node:net";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { Admin, Producer } from "@platformatic/kafka";
+import { createKafkaBus, type KafkaBus, type KafkaBusOptions } from "../../../services/common/kafka-bus.ts";
+import { TOPIC_NAMES, type DeadLetter, type Topic } from "../../../services/common/schemas.ts";
+import { busContract, collector, rawMessage } from "./bus-contract.ts";
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../..");
+const PORT = Number(process.env.KAFKA_PORT ?? 9092);
+const RESTART_PORT = Number(process.env.KAFKA_TEST_RESTART_PORT ?? 19092);
+const BROKERS = [`127.0.0.1:${PORT}`];
+const RUN = `t${Date.now().toString(36)}`;
+
+function listening(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = net.connect({ host: "127.0.0.1", port });
+    const done = (ok: boolean) => {
+      socket.destroy();
+      resolve(ok);
+    };
+    socket.setTimeout(1_000, () => done(false));
+    socket.once("connect", () => done(true));
+    socket.once("error", () => done(false));
+  });
+}
+
+function kafkaScript(command: "start" | "stop", port: number): Promise<void> {
+  return new Promise((resolve, reject) => {
+    execFile(
+      "bash",
+      [path.join(ROOT, "scripts/kafka.sh"), command],
+      { cwd: ROOT, env: { ...process.env, KAFKA_PORT: String(port) }, timeout: 300_000 },
+      (err, _stdout, stderr) => (err ? reject(new Error(`kafka.sh ${command} failed: ${stderr || err.message}`)) : resolve()),
+    );
+  });
+}
+
+let startedBroker = false;
+const createdPrefixes: { prefix: string; brokers: string[] }[] = [];
+let prefixes = 0;
+
+function freshPrefix(brokers = BROKERS): string {
+  const prefix = `${RUN}${++prefixes}-`;
+  createdPrefixes.push({ prefix, brokers });
+  return prefix;
+}
+
+async function newBus(prefix: string, extra: Partial<KafkaBusOptions> = {}): Promise<KafkaBus> {
+  return createKafkaBus({
+    brokers: BROKERS,
+    clientId: `tglens-test-${prefix.slice(0, -1)}`,
+    topicPrefix: prefix,
+    retryBaseMs: 5,
+    maxAttempts: 3,
+    startTimeoutMs: 20_000,
+    ...extra,
+  });
+}
+
+/** Deletes the topics a test created, so repeated runs do not pile topics up in .cache/kafka. */
+async function deleteTopics(prefix: string, brokers: string[]): Promise<void> {
+  const admin = new Admin({ clientId: "tglens-test-cleanup", bootstrapBrokers: brokers, retries: 1 });
+  try {
+    const topics = (await admin.listTopics()).filter((t) => t.startsWith(prefix));
+    if (topics.length > 0) await admin.deleteTopics({ topics });
+  } catch {
+    // best effort
+  } finally {
+    await admin.close().catch(() => undefined);
+  }
+}
+
+before(async () => {
+  if (!(await listening(PORT))) {
+    await kafkaScript("start", PORT);
+    startedBroker = true;
+  }
+});
+
+after(async () => {
+  for (const { prefix, brokers } of createdPrefixes) {
+    if (brokers === BROKERS) await deleteTopics(prefix, brokers);
+  }
+  if (startedBroker) await kafkaScript("stop", PORT);
+});
+
+busContract("kafka", async () => {
+  const prefix = freshPrefix();
+  const bus = await newBus(prefix);
+  let n = 0;
+  return {
+    bus,
+    injectRaw: (topic, key, payload) => bus.injectRaw(topic, key, payload),
+    group: (name) => `${prefix}${name}-${++n}`,
+    close: async () => {
+      await bus.close();
+      await deleteTopics(prefix, BROKERS);
+    },
+  };
+});
+
+describe("kafka bus", { timeout: 150_000 }, () => {
+  it("creates every topic and its .dlq with the configured partition count, and starts again on existing topics", async () => {
+    const prefix = freshPrefix();
+    const bus = await newBus(prefix, { partitions: 4 });
+    const again = await newBus(prefix, { partitions: 4 });
+    const admin = new Admin({ clientId: "tglens-test-admin", bootstrapBrokers: BROKERS });
+    try {
+      const names = TOPIC_NAMES.flatMap((t) => [bus.wireTopic(t), bus.wireTopic(`${t}.dlq`)]);
+      assert.equal(names.length, 10);
+      const md = await admin.metadata({ topics: names, forceUpdate: true });
+      for (const name of names) assert.equal(md.topics.get(name)?.partitionsCount, 4, name);
+      assert.equal(bus.partitions, 4);
+      assert.equal(await again.ready(), true);
+    } finally {
+      await admin.close();
+      await Promise.all([bus.close(), again.close()]);
+    }
+  });
+
+  it("cannot publish to a topic it did not create: a typo fails, and the broker creates nothing", async () => {
+    const prefix = freshPrefix();
+    const bus = await newBus(prefix);
+    const producer = new Producer({ clientId: "tglens-test-raw", bootstrapBrokers: BROKERS, retries: 0, autocreateTopics: true });
+    const admin = new Admin({ clientId: "tglens-test-admin", bootstrapBrokers: BROKERS });
+    try {
+      const typo = "preprocess-topik" as Topic;
+      await assert.rejects(bus.publish(typo, rawMessage("1", 1), { key: "1" }), { code: "TGLENS_SCHEMA", message: /unknown topic "preprocess-topik"/ });
+      await assert.rejects(bus.subscribe(typo, "g", async () => undefined), { code: "TGLENS_SCHEMA" });
+      // Even a client that asks the broker to auto-create the topic is refused.
+      await assert.rejects(
+        producer.send({ messages: [{ topic: bus.wireTopic(typo), key: Buffer.from("1"), value: Buffer.from("{}") }] }),
+        /Unknown topic/,
+      );
+      assert.equal((await admin.listTopics()).includes(bus.wireTopic(typo)), false);
+    } finally {
+      await producer.close();
+      await admin.close();
+      await bus.close();
+    }
+  });
+
+  it("splits one group's partitions between two bus instances; each message is delivered once", async () => {
+    const prefix = freshPrefix();
+    const a = await newBus(prefix);
+    const b = await newBus(prefix);
+    try {
+      const group = `${prefix}embedder`;
+      const total = 300;
+      const seenA: { key: string; id: number; partition: number }[] = [];
+      const seenB: typeof seenA = [];
+      const record = (into: typeof seenA) => async (batch: { message: { chat: { id: string }; message_id: number }; meta: { partition: number } }[]) => {
+        for (const d of batch) into.push({ key: d.message.chat.id, id: d.message.message_id, partition: d.meta.partition });
+      };
+      await a.subscribe("preprocess-topic", group, record(seenA), { batchSize: 16 });
+      await b.subscribe("preprocess-topic", group, record(seenB), { batchSize: 16 });
+      const keys = Array.from({ length: 30 }, (_, i) => `chat${i}`);
+      await a.publishMany(
+        "preprocess-topic",
+        Array.from({ length: total }, (_, i) => ({ key: keys[i % keys.length]!, message: rawMessage(keys[i % keys.length]!, i) })),
+      );
+      const deadline = Date.now() + 30_000;
+      while (seenA.length + seenB.length < total && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+      await new Promise((r) => setTimeout(r, 500));
+      const all = [...seenA, ...seenB].map((d) => d.id).sort((x, y) => x - y);
+      assert.deepEqual(all, [...Array(total).keys()], "every message exactly once across the group");
+      assert.ok(seenA.length > 0 && seenB.length > 0, `both members got work (${seenA.length} / ${seenB.length})`);
+      const partitionsA = new Set(seenA.map((d) => d.partition));
+      const partitionsB = new Set(seenB.map((d) => d.partition));
+      assert.equal([...partitionsA].filter((p) => partitionsB.has(p)).length, 0, "no partition served by both");
+      for (const seen of [seenA, seenB]) {
+        for (const key of keys) {
+          const ids = seen.filter((d) => d.key === key).map((d) => d.id);
+          assert.deepEqual(ids, [...ids].sort((x, y) => x - y), `order of ${key}`);
+        }
+      }
+    } finally {
+      await Promise.all([a.close(), b.close()]);
+    }
+  });
+
+  it("writes dead letters as JSON records on <topic>.dlq and calls onDeadLetter", async () => {
+    const prefix = freshPrefix();
+    const hooked: DeadLetter[] = [];
+    const bus = await newBus(prefix, { maxAttempts: 2, onDeadLetter: (l) => hooked.push(l) });
+    try {
+      await bus.subscribe("embed-topic", `${prefix}dlq`, async () => {
+        throw new Error("never works");
+      });
+      await bus.injectRaw("embed-topic", "42", "not json");
+      const deadline = Date.now() + 20_000;
+      while (hooked.length === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+      assert.equal(hooked.length, 1);
+      assert.equal(hooked[0]!.error.code, "TGLENS_SCHEMA");
+      const letters = await bus.deadLetters("embed-topic");
+      assert.equal(letters.length, 1);
+      assert.deepEqual(letters[0], hooked[0]);
+      assert.equal(letters[0]!.topic, "embed-topic", "the origin topic is the logical name");
+      assert.equal(letters[0]!.partition >= 0 && letters[0]!.partition < bus.partitions, true);
+      assert.equal(letters[0]!.offset, "0");
+      assert.deepEqual(await bus.deadLetters("preprocess-topic"), []);
+    } finally {
+      await bus.close();
+    }
+  });
+
+  it("is not ready while its broker is down, and recovers: a publish waits, consumption resumes", { timeout: 150_000 }, async () => {
+    const brokers = [`127.0.0.1:${RESTART_PORT}`];
+    await kafkaScript("start", RESTART_PORT);
+    let bus: KafkaBus | undefined;
+    const prefix = freshPrefix(brokers);
+    try {
+      bus = await newBus(prefix, { brokers });
+      assert.equal(await bus.ready(), true);
+      const c = collector<"preprocess-topic">(3, 120_000);
+      await bus.subscribe("preprocess-topic", `${prefix}restart`, c.handler);
+      await bus.publish("preprocess-topic", rawMessage("9", 1), { key: "9" });
+      while (c.seen.length < 1) await new Promise((r) => setTimeout(r, 50));
+
+      await kafkaScript("stop", RESTART_PORT);
+      assert.equal(await bus.ready(), false, "not ready while the broker is down");
+      const during = bus.publish("preprocess-topic", rawMessage("9", 2), { key: "9" });
+      await kafkaScript("start", RESTART_PORT);
+      const deadline = Date.now() + 60_000;
+      while (!(await bus.ready()) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 200));
+      assert.equal(await bus.ready(), true, "ready again after the broker returned");
+      await during;
+      await bus.publish("preprocess-topic", rawMessage("9", 3), { key: "9" });
+      await c.done;
+      assert.deepEqual(
+        c.seen.map((d) => d.message.message_id),
+        [1, 2, 3],
+      );
+    } finally {
+      await bus?.close();
+      await deleteTopics(prefix, brokers);
+      await kafkaScript("stop", RESTART_PORT);
+    }
+  });
+});
