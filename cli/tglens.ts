@@ -2,13 +2,15 @@
  * tglens — the command line. `serve` runs the embedded system; the other commands talk to a
  * running tglens through its HTTP API, or start one in-process when none is running.
  */
-import { Command, InvalidArgumentError, Option } from "commander";
+import { Argument, Command, InvalidArgumentError, Option } from "commander";
 import cliProgress from "cli-progress";
-import { loadConfig, type Config } from "../services/common/config.ts";
+import { loadConfig, SERVICE_NAMES, type Config, type ServiceName } from "../services/common/config.ts";
 import { describeError, TglensError } from "../services/common/errors.ts";
 import { createLogger } from "../services/common/logger.ts";
 import type { JobStatus } from "../services/common/jobs.ts";
+import { createBus } from "../services/bus-factory.ts";
 import { startEmbedded, type EmbeddedSystem } from "../services/embedded.ts";
+import { buildService, runService, stopService } from "../services/wiring.ts";
 import { GatewayClient, gatewayUrl, type ImportAccepted } from "./client.ts";
 import { importDemoOnFirstStart } from "./demo.ts";
 import { formatChats, formatResults, formatSummary } from "./format.ts";
@@ -98,6 +100,37 @@ program
     process.once("SIGINT", () => void stop("SIGINT"));
     process.once("SIGTERM", () => void stop("SIGTERM"));
     if (config.demo) void importDemoOnFirstStart(config, new GatewayClient(config.urls["telegram-bot"]), log);
+  });
+
+program
+  .command("service")
+  .description("run one service in this process; on Kafka when KAFKA_BROKERS is set (distributed mode)")
+  .addArgument(new Argument("<name>", "the service").choices(SERVICE_NAMES))
+  .action(async (name: ServiceName) => {
+    const config = configOrExit();
+    const log = createLogger({ level: config.logLevel, name });
+    let stop: () => Promise<void>;
+    try {
+      const bus = await createBus(config, log, `tglens-${name}`);
+      const service = await buildService(name, { bus, config, log });
+      await runService(service, config);
+      log.info({ service: name, port: config.ports[name], bus: bus.kind }, "service running");
+      stop = async () => {
+        await stopService(service);
+        await bus.close();
+      };
+    } catch (err) {
+      fail(err);
+    }
+    const onSignal = (signal: string) => {
+      log.info({ signal }, "shutting down");
+      void stop().then(
+        () => process.exit(0),
+        (err: unknown) => fail(err),
+      );
+    };
+    process.once("SIGINT", () => onSignal("SIGINT"));
+    process.once("SIGTERM", () => onSignal("SIGTERM"));
   });
 
 program

@@ -1,20 +1,25 @@
 /**
- * The one place that chooses the bus. Dead letters from any stage count as `failed` for their job.
+ * The one place that chooses the bus: Kafka when KAFKA_BROKERS is set, the in-memory bus
+ * otherwise. Dead letters from any stage count as `failed` for their job.
  */
 import type { Bus } from "./common/bus.ts";
 import type { Config } from "./common/config.ts";
 import { jobIdOfDeadLetter, reportJob } from "./common/jobs.ts";
+import { createKafkaBus } from "./common/kafka-bus.ts";
 import type { Logger } from "./common/logger.ts";
 import { createMemoryBus } from "./common/memory-bus.ts";
 import type { DeadLetter } from "./common/schemas.ts";
 
-export function createBus(config: Readonly<Config>, log: Logger): Bus {
+export async function createBus(config: Readonly<Config>, log: Logger, clientId = "tglens"): Promise<Bus> {
   let bus: Bus | undefined;
   const onDeadLetter = (letter: DeadLetter) => {
     log.warn({ topic: letter.topic, partition: letter.partition, offset: letter.offset, error: letter.error, attempts: letter.attempts }, "message dead-lettered");
     const jobId = jobIdOfDeadLetter(letter);
     if (jobId && bus) void reportJob(bus, jobId, { failed: 1 }).catch((err) => log.error({ err }, "could not report a dead letter"));
   };
-  bus = createMemoryBus({ partitions: config.partitions, maxAttempts: config.maxAttempts, onDeadLetter });
+  const common = { partitions: config.partitions, maxAttempts: config.maxAttempts, onDeadLetter };
+  bus = config.kafkaBrokers
+    ? await createKafkaBus({ ...common, brokers: config.kafkaBrokers, clientId, log })
+    : createMemoryBus(common);
   return bus;
 }

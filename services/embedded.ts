@@ -17,7 +17,7 @@ export interface EmbeddedSystem {
 }
 
 export async function startEmbedded(config: Readonly<Config>, log: Logger): Promise<EmbeddedSystem> {
-  const bus = createBus(config, log);
+  const bus = await createBus(config, log);
   const services: Service[] = [];
   try {
     for (const name of SERVICE_NAMES) services.push(await buildService(name, { bus, config, log }));

@@ -59,8 +59,8 @@ export const DEFAULTS = {
   hnswThreshold: 10_000,
   saveDebounceMs: 2_000,
   maxSaveDelayMs: 30_000,
-  quantization: "f32" as Quantization,
-  hnsw: { connectivity: 16, expansionAdd: 128, expansionSearch: 64 } satisfies HnswParams,
+  quantization: "f16" as Quantization,
+  hnsw: { connectivity: 32, expansionAdd: 128, expansionSearch: 128 } satisfies HnswParams,
   /** A filtered search on an HNSW chat with at most this many matching rows scans them exactly. */
   exactFilterMax: 4_096,
   /** Reciprocal-rank-fusion constant (Cormack, Clarke & Büttcher 2009). */
