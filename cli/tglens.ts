@@ -85,7 +85,7 @@ program
   .description("run all five services in this process (embedded mode)")
   .action(async () => {
     const config = configOrExit();
-    const log = createLogger({ level: config.logLevel, name: "tglens" });
+    const log = createLogger({ level: config.logLevel });
     let system: EmbeddedSystem;
     try {
       system = await startEmbedded(config, log);
@@ -108,7 +108,7 @@ program
   .addArgument(new Argument("<name>", "the service").choices(SERVICE_NAMES))
   .action(async (name: ServiceName) => {
     const config = configOrExit();
-    const log = createLogger({ level: config.logLevel, name });
+    const log = createLogger({ level: config.logLevel });
     let stop: () => Promise<void>;
     try {
       const bus = await createBus(config, log, `tglens-${name}`);
