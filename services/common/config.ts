@@ -120,7 +120,7 @@ export const SETTINGS = {
   maxAttempts: { env: "TGLENS_MAX_ATTEMPTS", default: "5", description: "Attempts per message before it goes to <topic>.dlq", parse: integer(1, 100) },
   maxBodyBytes: { env: "TGLENS_MAX_BODY_BYTES", default: "1048576", description: "Largest JSON request body (413 beyond)", parse: integer(1024, 2 ** 31) },
   maxUploadBytes: { env: "TGLENS_MAX_UPLOAD_BYTES", default: "1073741824", description: "Largest export uploaded as the body of POST /scrape", parse: integer(1024, 2 ** 40) },
-  hnswThreshold: { env: "TGLENS_HNSW_THRESHOLD", default: "20000", description: "Messages in a chat above which its index switches from exact search to HNSW", parse: integer(1, 2 ** 31) },
+  hnswThreshold: { env: "TGLENS_HNSW_THRESHOLD", default: "10000", description: "Messages in a chat above which its index switches from exact search to HNSW", parse: integer(1, 2 ** 31) },
   kafkaBrokers: { env: "KAFKA_BROKERS", default: undefined, description: "Comma-separated Kafka brokers; when set, services talk over Kafka", parse: list },
 } satisfies Record<string, Setting<unknown>>;
 
@@ -177,7 +177,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
     maxAttempts: read(SETTINGS.maxAttempts) ?? 5,
     maxBodyBytes: read(SETTINGS.maxBodyBytes) ?? 1_048_576,
     maxUploadBytes: read(SETTINGS.maxUploadBytes) ?? 2 ** 30,
-    hnswThreshold: read(SETTINGS.hnswThreshold) ?? 20_000,
+    hnswThreshold: read(SETTINGS.hnswThreshold) ?? 10_000,
     kafkaBrokers: read(SETTINGS.kafkaBrokers),
   };
   if (problems.length > 0) {

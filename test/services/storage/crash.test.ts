@@ -13,9 +13,9 @@ import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, test } from "node:test";
-import usearch from "usearch";
 import type { EmbeddedMessage } from "../../../services/common/schemas.ts";
-import { openStorage, type StorageLogger } from "../../../services/storage/storage.ts";
+import { DEFAULTS, openStorage, type StorageLogger } from "../../../services/storage/storage.ts";
+import { HnswIndex } from "../../../services/storage/vector-index.ts";
 
 const DIM = 384;
 const CHAT = "-100777";
@@ -142,7 +142,7 @@ if (childDir !== undefined) {
 
       // The index file written by close() holds exactly one entry per row.
       const side = JSON.parse(readFileSync(join(dir, "index", `${CHAT}.usearch.json`), "utf8")) as { size: number };
-      const idx = new usearch.Index({ dimensions: DIM, metric: "cos", quantization: "f32", connectivity: 16 } as never);
+      const idx = new HnswIndex({ ...DEFAULTS.hnsw, quantization: DEFAULTS.quantization, threads: 1 });
       idx.load(join(dir, "index", `${CHAT}.usearch`));
       assert.equal(idx.size(), total);
       assert.equal(side.size, total);

