@@ -124,22 +124,10 @@ export function migrate(db: DB, migrations: ReadonlyArray<(db: DB) => void> = MI
   return target;
 }
 
-/** A row as the upsert compares it. */
-export interface MessageRow {
-  chat_id: string;
-  message_id: number;
+/** A row as the upsert compares it: a stored message without its chat's name and type. */
+export interface MessageRow extends Omit<StoredMessage, "chat_name" | "chat_type"> {
   seq: number;
-  date: number;
-  sender_id: string | null;
-  sender: string | null;
   sender_key: string | null;
-  text: string;
-  clean_text: string;
-  lang: string;
-  reply_to: number | null;
-  forwarded_from: string | null;
-  edited: number | null;
-  media: string | null;
   vec: Buffer;
 }
 
