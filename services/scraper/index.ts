@@ -5,6 +5,7 @@
  * is published — then queues a scrape request on scrape-topic and answers with a job id.
  * It also keeps the job book (`GET /jobs/:id`), fed by every stage's reports on job-topic.
  */
+import { randomUUID } from "node:crypto";
 import { createWriteStream } from "node:fs";
 import fs from "node:fs/promises";
 import path from "node:path";
@@ -212,7 +213,10 @@ export async function createScraper(deps: ScraperDeps): Promise<Service> {
     for (const { message } of batch) jobs.apply(message);
   };
   return busService("scraper", app, async () => [
-    await bus.subscribe("job-topic", "scraper-jobs", trackJobs, { batchSize: 1000 }),
+    // A group of its own per scraper process: a new group starts at the earliest offset, so a
+    // restarted scraper rebuilds the whole job book from job-topic, and with several scraper
+    // processes each sees every job (a shared group would split the events among them).
+    await bus.subscribe("job-topic", `scraper-jobs-${randomUUID()}`, trackJobs, { batchSize: 1000 }),
     await bus.subscribe("scrape-topic", "scraper", handleScrape),
   ]);
 }

@@ -1,0 +1,228 @@
+/**
+ * Crashes in distributed mode, on a real Kafka broker this file starts (its own port,
+ * KAFKA_TEST_CRASH_PORT, default 19492, from empty state) and stops. The five services run as five
+ * processes; a larger export (the first 2,000 messages of ../shared/data/ubuntu-irc-train.json, or
+ * the team-chat fixture replicated with new ids when that file is absent) is imported, and in
+ * mid-stream one service is killed with SIGKILL and restarted: the embedder, the storage, the
+ * preprocessor. Each time the storage ends with exactly the expected messages (GET /api/chats),
+ * every consumer group drained (lag 0), and no (chat, message) twice in search results. Then the
+ * embedder gets SIGTERM in mid-stream: it exits 0 within 10 s, and the restarted embedder embeds
+ * exactly what was left uncommitted (its tglens_embedded_messages_total against the group's
+ * offsets), nothing that was committed. Last, a restarted scraper still knows every job (it
+ * rebuilds its job book from job-topic).
+ *
+ * CRASH_TEST_MESSAGES sets the export's size, CRASH_TEST_MODEL_VARIANT the model (default int8, for
+ * speed; fp32 is what the embedder's memory figure in deploy/docker-compose.yml was measured with),
+ * CRASH_TEST_KEEP_FILES=1 keeps the processes' logs and data.
+ */
+import { after, before, describe, it } from "node:test";
+import assert from "node:assert/strict";
+import { existsSync } from "node:fs";
+import fs from "node:fs/promises";
+import path from "node:path";
+import { chatFile } from "../../services/common/data-files.ts";
+import { preprocess } from "../../services/preprocessor/clean.ts";
+import { flattenText } from "../../services/scraper/export-mapping.ts";
+import { api, consumerLag, DistributedSystem, ROOT, sleep, TestBroker, topicOffsets } from "../helpers/distributed.ts";
+
+/** Messages in the larger export (CRASH_TEST_MESSAGES overrides; the default keeps the file near two minutes here). */
+const SIZE = Number(process.env.CRASH_TEST_MESSAGES ?? 2_000);
+const IRC = path.resolve(ROOT, "../shared/data/ubuntu-irc-train.json");
+const broker = new TestBroker(Number(process.env.KAFKA_TEST_CRASH_PORT ?? 19492));
+const GROUPS = { preprocessor: "preprocess-topic", embedder: "embed-topic", storage: "store-topic" };
+
+/** The messages of the larger export (chat fields are set per scenario). */
+async function baseMessages(): Promise<any[]> {
+  if (existsSync(IRC)) {
+    const irc = JSON.parse(await fs.readFile(IRC, "utf8")) as { messages: any[] };
+    return irc.messages.slice(0, SIZE);
+  }
+  const team = JSON.parse(await fs.readFile(path.join(ROOT, "test/fixtures/exports/team-chat/result.json"), "utf8")) as { messages: any[] };
+  const out: any[] = [];
+  for (let round = 0; out.length < SIZE; round++) {
+    for (const m of team.messages) out.push({ ...m, id: round * 100_000 + m.id, reply_to_message_id: undefined });
+  }
+  return out.slice(0, SIZE);
+}
+
+const messages = await baseMessages();
+/** Messages the storage must end with: kept by the scraper (type "message") and not empty after cleaning. */
+const EXPECTED = messages.filter((m) => m.type === "message" && preprocess(flattenText(m.text) ?? "") !== null).length;
+
+async function writeExport(dir: string, chatId: number): Promise<string> {
+  const name = `crash-${chatId}.json`;
+  await fs.writeFile(path.join(dir, name), JSON.stringify({ name: `Crash ${chatId}`, type: "public_supergroup", id: chatId, messages }));
+  return name;
+}
+
+async function chatCount(sys: DistributedSystem, chatId: number): Promise<number> {
+  const res = await api(sys.gateway, "GET", "/api/chats");
+  if (res.status !== 200) return -1;
+  return res.json.chats.find((c: any) => c.chat_id === String(chatId))?.messages ?? 0;
+}
+
+async function until(what: string, check: () => Promise<boolean>, timeoutMs: number, everyMs = 50): Promise<number> {
+  const t0 = Date.now();
+  for (;;) {
+    if (await check().catch(() => false)) return Date.now() - t0;
+    if (Date.now() - t0 > timeoutMs) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await sleep(everyMs);
+  }
+}
+
+/** Waits until every group drained and the chat holds `EXPECTED` messages; then checks nothing more arrives. */
+async function waitDrained(sys: DistributedSystem, chatId: number): Promise<number> {
+  const ms = await until(
+    `chat ${chatId} to hold ${EXPECTED} messages with every consumer group drained`,
+    async () => {
+      if ((await chatCount(sys, chatId)) < EXPECTED) return false;
+      const lag = await consumerLag(broker.brokers, GROUPS);
+      return Object.values(lag).every((n) => n === 0);
+    },
+    240_000,
+    500,
+  );
+  await sleep(1_000);
+  assert.equal(await chatCount(sys, chatId), EXPECTED, "exactly the expected messages, none lost, none twice");
+  return ms;
+}
+
+/** No (chat, message) twice in search results: duplicates in the vector index would show here. */
+async function assertNoDuplicates(sys: DistributedSystem, chatId: number): Promise<void> {
+  for (const q of ["how do I install ubuntu", "sound card driver not working", "thanks for the help", "kernel panic on boot", "where is the party"]) {
+    for (const mode of ["semantic", "hybrid"]) {
+      const { status, json } = await api(sys.gateway, "GET", `/api/search?${new URLSearchParams({ q, k: "100", chat: String(chatId), mode })}`);
+      assert.equal(status, 200, JSON.stringify(json));
+      const keys = json.results.map((r: any) => `${r.chat_id}/${r.message_id}`);
+      assert.equal(new Set(keys).size, keys.length, `duplicates for "${q}" (${mode})`);
+    }
+  }
+}
+
+async function startImport(sys: DistributedSystem, chatId: number): Promise<string> {
+  const exportPath = await writeExport(sys.importDir, chatId);
+  const res = await api(sys.gateway, "POST", "/api/scrape", { export_path: exportPath });
+  assert.equal(res.status, 202, JSON.stringify(res.json));
+  assert.equal(res.json.messages, messages.filter((m) => m.type === "message").length);
+  return res.json.job_id;
+}
+
+describe(`distributed mode: kill -9 and SIGTERM in mid-stream (${SIZE} messages, ${EXPECTED} to store)`, { timeout: 900_000 }, () => {
+  let sys: DistributedSystem;
+  const jobs: string[] = [];
+  let peakEmbedderRss = 0;
+  let sampling: NodeJS.Timeout | undefined;
+
+  before(async () => {
+    await broker.startFresh();
+    // The int8 model embeds about twice as fast; what is tested here does not depend on the vectors.
+    sys = await DistributedSystem.start(broker.brokers, { TGLENS_MODEL_VARIANT: process.env.CRASH_TEST_MODEL_VARIANT ?? "int8" });
+    // The embedder's resident memory while it embeds, for the container limit in deploy/docker-compose.yml.
+    sampling = setInterval(() => {
+      const p = sys.procs.get("embedder");
+      if (p?.running) void p.rss().then((b) => (peakEmbedderRss = Math.max(peakEmbedderRss, b)), () => {});
+    }, 100);
+  });
+
+  after(async () => {
+    clearInterval(sampling);
+    console.log(`# embedder peak RSS while embedding: ${(peakEmbedderRss / 2 ** 20).toFixed(0)} MiB`);
+    await sys?.close(process.env.CRASH_TEST_KEEP_FILES === "1");
+    await broker.stop();
+  });
+
+  it("kill -9 of the embedder in mid-stream, restarted: every message stored exactly once", async () => {
+    const chatId = 910001;
+    const embedder = sys.proc("embedder");
+    const base = await embedder.metric("tglens_embedded_messages_total");
+    const t0 = Date.now();
+    jobs.push(await startImport(sys, chatId));
+    await until("the embedder to embed 500 messages", async () => (await embedder.metric("tglens_embedded_messages_total")) - base >= 500, 120_000);
+    const storedBefore = await chatCount(sys, chatId);
+    await embedder.kill9();
+    assert.ok(storedBefore < EXPECTED, `killed in mid-stream (${storedBefore} of ${EXPECTED} stored)`);
+    await sys.restart("embedder");
+    const ms = await waitDrained(sys, chatId);
+    await assertNoDuplicates(sys, chatId);
+    console.log(`# embedder killed at ${storedBefore}/${EXPECTED} stored; drained ${ms} ms after restart; ${Date.now() - t0} ms in all`);
+  });
+
+  it("kill -9 of the storage in mid-stream, restarted: every message stored exactly once", async () => {
+    const chatId = 910002;
+    const storage = sys.proc("storage");
+    const base = await storage.metric("tglens_stored_messages_total");
+    const t0 = Date.now();
+    jobs.push(await startImport(sys, chatId));
+    await until("the storage to store 800 messages", async () => (await storage.metric("tglens_stored_messages_total")) - base >= 800, 120_000);
+    const storedBefore = (await storage.metric("tglens_stored_messages_total")) - base;
+    await storage.kill9();
+    assert.ok(storedBefore < EXPECTED, `killed in mid-stream (${storedBefore} of ${EXPECTED} stored)`);
+    await sys.restart("storage");
+    const ms = await waitDrained(sys, chatId);
+    await assertNoDuplicates(sys, chatId);
+    console.log(`# storage killed at ${storedBefore}/${EXPECTED} stored; drained ${ms} ms after restart; ${Date.now() - t0} ms in all`);
+  });
+
+  it("kill -9 of the preprocessor in mid-stream, restarted: every message stored exactly once", async () => {
+    const chatId = 910003;
+    const preprocessor = sys.proc("preprocessor");
+    const file = chatFile(sys.dataDir, "preprocessed", String(chatId));
+    const t0 = Date.now();
+    jobs.push(await startImport(sys, chatId));
+    // The preprocessor cleans thousands of messages a second: kill it as soon as its first batch is on disk.
+    await until("the preprocessor's first batch", async () => (await fs.stat(file)).size > 0, 120_000, 2);
+    await preprocessor.kill9();
+    const linesBefore = (await fs.readFile(file, "utf8")).split("\n").filter(Boolean).length;
+    assert.ok(linesBefore < EXPECTED, `killed in mid-stream (${linesBefore} of ${EXPECTED} cleaned)`);
+    await sys.restart("preprocessor");
+    const ms = await waitDrained(sys, chatId);
+    await assertNoDuplicates(sys, chatId);
+    console.log(`# preprocessor killed at ${linesBefore}/${EXPECTED} cleaned; drained ${ms} ms after restart; ${Date.now() - t0} ms in all`);
+  });
+
+  it("SIGTERM of the embedder in mid-stream: exit 0 within 10 s; the restarted one embeds only what was not committed", async () => {
+    const chatId = 910004;
+    const embedder = sys.proc("embedder");
+    const base = await embedder.metric("tglens_embedded_messages_total");
+    jobs.push(await startImport(sys, chatId));
+    await until("the embedder to embed 500 messages", async () => (await embedder.metric("tglens_embedded_messages_total")) - base >= 500, 120_000);
+    const stop = await embedder.term();
+    assert.equal(stop.code, 0, `exit status ${stop.code} (${stop.signal})`);
+    assert.ok(stop.ms < 10_000, `exited after ${stop.ms} ms`);
+    const atStop = await topicOffsets(broker.brokers, "embedder", "embed-topic");
+    const restarted = await sys.restart("embedder");
+    const ms = await waitDrained(sys, chatId);
+    const atEnd = await topicOffsets(broker.brokers, "embedder", "embed-topic");
+    let remaining = 0;
+    atEnd.ends.forEach((end, p) => (remaining += Number(end - (atStop.committed.get(p) ?? 0n))));
+    const embeddedAfterRestart = await restarted.metric("tglens_embedded_messages_total");
+    assert.ok(remaining > 0 && remaining < EXPECTED, `stopped in mid-stream (${remaining} of ${EXPECTED} left)`);
+    assert.equal(embeddedAfterRestart, remaining, "the restarted embedder embedded exactly the uncommitted messages");
+    await assertNoDuplicates(sys, chatId);
+    console.log(`# embedder SIGTERM exit 0 in ${stop.ms} ms; ${remaining} left, ${embeddedAfterRestart} embedded after restart; drained ${ms} ms after restart`);
+  });
+
+  it("a restarted scraper still knows every job: it rebuilds the job book from job-topic", async () => {
+    const before = await Promise.all(jobs.map(async (id) => (await api(sys.gateway, "GET", `/api/jobs/${id}`)).json));
+    for (const job of before) assert.equal(job.state, "done", JSON.stringify(job));
+    // Counters count deliveries, and delivery is at least once: after a crash they may exceed the messages.
+    for (const job of before) console.log(`# job counters after its crash: ${JSON.stringify(job.counters)}`);
+    const stop = await sys.proc("scraper").term();
+    assert.equal(stop.code, 0);
+    await sys.restart("scraper");
+    // The book fills as the new scraper reads job-topic from the start.
+    const ms = await until(
+      "the restarted scraper to know every job",
+      async () => {
+        for (const [i, id] of jobs.entries()) {
+          const res = await api(sys.gateway, "GET", `/api/jobs/${id}`);
+          if (res.status !== 200 || res.json.state !== "done" || JSON.stringify(res.json.counters) !== JSON.stringify(before[i].counters)) return false;
+        }
+        return true;
+      },
+      30_000,
+      200,
+    );
+    console.log(`# restarted scraper knew all ${jobs.length} jobs ${ms} ms after it was ready`);
+  });
+});
