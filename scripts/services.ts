@@ -11,11 +11,11 @@
  * 127.0.0.1:$KAFKA_PORT. The broker is left running on exit (`npm run kafka:stop` stops it).
  */
 import { spawn, execFile, type ChildProcess } from "node:child_process";
-import net from "node:net";
 import path from "node:path";
 import readline from "node:readline";
 import { fileURLToPath } from "node:url";
 import { loadConfig, SERVICE_NAMES, type ServiceName } from "../services/common/config.ts";
+import { portOpen } from "./port-open.ts";
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 const STOP_TIMEOUT_MS = 20_000;
@@ -24,19 +24,6 @@ const COLORS: Record<ServiceName, number> = { "telegram-bot": 36, scraper: 35, p
 
 function say(line: string): void {
   process.stdout.write(`${"[services]".padEnd(PREFIX_WIDTH + 1)}${line}\n`);
-}
-
-function portOpen(host: string, port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = net.connect({ host, port });
-    const done = (ok: boolean) => {
-      socket.destroy();
-      resolve(ok);
-    };
-    socket.setTimeout(1_000, () => done(false));
-    socket.once("connect", () => done(true));
-    socket.once("error", () => done(false));
-  });
 }
 
 /** Starts the local broker unless something already serves its port. */

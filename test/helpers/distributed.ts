@@ -17,7 +17,7 @@ export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "
 
 export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
-function kafkaScript(command: "start" | "stop", port: number): Promise<void> {
+export function kafkaScript(command: "start" | "stop", port: number): Promise<void> {
   return new Promise((resolve, reject) => {
     execFile(
       "bash",

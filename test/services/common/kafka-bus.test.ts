@@ -10,44 +10,17 @@
  */
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { execFile } from "node:child_process";
-import net from "node:net";
-import path from "node:path";
-import { fileURLToPath } from "node:url";
 import { Admin, Producer } from "@platformatic/kafka";
 import { createKafkaBus, type KafkaBus, type KafkaBusOptions } from "../../../services/common/kafka-bus.ts";
 import { TOPIC_NAMES, type DeadLetter, type Topic } from "../../../services/common/schemas.ts";
 import { busContract, collector, rawMessage } from "./bus-contract.ts";
+import { portOpen } from "../../../scripts/port-open.ts";
+import { kafkaScript } from "../../helpers/distributed.ts";
 
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../..");
 const PORT = Number(process.env.KAFKA_PORT ?? 9092);
 const RESTART_PORT = Number(process.env.KAFKA_TEST_RESTART_PORT ?? 19092);
 const BROKERS = [`127.0.0.1:${PORT}`];
 const RUN = `t${Date.now().toString(36)}`;
-
-function listening(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = net.connect({ host: "127.0.0.1", port });
-    const done = (ok: boolean) => {
-      socket.destroy();
-      resolve(ok);
-    };
-    socket.setTimeout(1_000, () => done(false));
-    socket.once("connect", () => done(true));
-    socket.once("error", () => done(false));
-  });
-}
-
-function kafkaScript(command: "start" | "stop", port: number): Promise<void> {
-  return new Promise((resolve, reject) => {
-    execFile(
-      "bash",
-      [path.join(ROOT, "scripts/kafka.sh"), command],
-      { cwd: ROOT, env: { ...process.env, KAFKA_PORT: String(port) }, timeout: 300_000 },
-      (err, _stdout, stderr) => (err ? reject(new Error(`kafka.sh ${command} failed: ${stderr || err.message}`)) : resolve()),
-    );
-  });
-}
 
 let startedBroker = false;
 const createdPrefixes: { prefix: string; brokers: string[] }[] = [];
@@ -85,7 +58,7 @@ async function deleteTopics(prefix: string, brokers: string[]): Promise<void> {
 }
 
 before(async () => {
-  if (!(await listening(PORT))) {
+  if (!(await portOpen("127.0.0.1", PORT))) {
     await kafkaScript("start", PORT);
     startedBroker = true;
   }
