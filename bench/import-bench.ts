@@ -1,10 +1,19 @@
 /**
- * `npm run bench [-- --messages N --queries Q --json]`: on a prefix of the Ubuntu IRC corpus
- * (../shared/data/ubuntu-irc-train.json, a Telegram export), measures
+ * `npm run bench [-- --messages N --queries Q --mode embedded|kafka|both --json]`: on a prefix of the
+ * Ubuntu IRC corpus (../shared/data/ubuntu-irc-train.json, a Telegram export), measures
  *   1. bare embedding throughput (the model alone, messages/s),
  *   2. end-to-end import throughput in embedded mode (POST /scrape until every message is searchable),
  *   3. search latency p50/p99 over Q queries through the gateway (query embedding included),
  *   4. peak RSS of this process (which runs the whole embedded system).
+ * That is `--mode embedded` (the default). `--mode kafka` measures instead the import throughput in
+ * distributed mode: a Kafka broker of the bench's own (scripts/kafka.sh on KAFKA_BENCH_PORT, default
+ * 19692, from empty state, stopped at the end), the five services as five processes
+ * (`bin/tglens service <name>`), the same prefix imported through the gateway and timed until the
+ * job is done; then the same with a second embedder process in the embedder group. `--mode both`
+ * runs the two and prints them side by side with ratios, and how many messages each embedder
+ * process embedded. Messages are keyed by chat id, so the one chat of the prefix sits on one
+ * partition of embed-topic: the group gives it to one embedder, and a second embedder only helps
+ * when an import spans several chats (or several imports run at once).
  * A benchmark, not a test: it prints figures and asserts nothing.
  */
 import { execFileSync } from "node:child_process";
@@ -17,7 +26,8 @@ import { resolveModelDir } from "../services/embedder/model-files.ts";
 import { loadOnnxEmbeddingModel } from "../services/embedder/model.ts";
 import { preprocess } from "../services/preprocessor/clean.ts";
 import { startEmbedded } from "../services/embedded.ts";
-import { testConfig } from "../test/helpers/system.ts";
+import { DistributedSystem, ServiceProcess, sleep, TestBroker } from "../test/helpers/distributed.ts";
+import { freePort, testConfig } from "../test/helpers/system.ts";
 
 const { values: args } = parseArgs({
   options: {
@@ -25,11 +35,17 @@ const { values: args } = parseArgs({
     queries: { type: "string", default: "1000" },
     corpus: { type: "string", default: "../shared/data/ubuntu-irc-train.json" },
     variant: { type: "string", default: "fp32" },
+    mode: { type: "string", default: "embedded" },
     json: { type: "boolean", default: false },
   },
 });
 const N = Number(args.messages);
 const Q = Number(args.queries);
+const MODE = args.mode!;
+if (!["embedded", "kafka", "both"].includes(MODE)) {
+  process.stderr.write(`--mode must be embedded, kafka or both, not ${JSON.stringify(MODE)}\n`);
+  process.exit(2);
+}
 
 interface ExportMessage {
   id: number;
@@ -58,72 +74,192 @@ execFileSync(process.execPath, [
 const messages = (JSON.parse(await fs.readFile(prefixFile, "utf8")) as { messages: ExportMessage[] }).messages;
 const texts = messages.map((m) => (typeof m.text === "string" ? m.text : "")).map((t) => preprocess(t)?.clean_text).filter((t): t is string => !!t);
 
-// 1. The model alone.
-const dir = await resolveModelDir({ cacheDir: path.resolve(".cache/models"), allowRemote: true, variant: args.variant as "fp32" | "int8" });
-const model = await loadOnnxEmbeddingModel({ dir, variant: args.variant as "fp32" | "int8" });
-await model.embed(texts.slice(0, 256));
-let t0 = performance.now();
-for (let i = 0; i < texts.length; i += 256) await model.embed(texts.slice(i, i + 256));
-const embedSeconds = (performance.now() - t0) / 1000;
-await model.close();
-
-// 2. The whole pipeline, embedded mode.
-const config = await testConfig({ TGLENS_LOG_LEVEL: "warn", TGLENS_MODEL_VARIANT: args.variant! });
-await fs.copyFile(prefixFile, path.join(config.importDir, "bench.json"));
-let peakRss = process.memoryUsage.rss();
-const rssSampler = setInterval(() => (peakRss = Math.max(peakRss, process.memoryUsage.rss())), 50);
-const system = await startEmbedded(config, createLogger({ level: "warn" }));
-const gateway = config.urls["telegram-bot"];
-t0 = performance.now();
-const accepted = (await (await fetch(`${gateway}/api/scrape`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ export_path: "bench.json" }) })).json()) as { job_id: string; messages: number };
-let job: { state: string; counters: Record<string, number> };
-for (;;) {
-  job = (await (await fetch(`${gateway}/api/jobs/${accepted.job_id}`)).json()) as typeof job;
-  if (job.state !== "running") break;
-  await new Promise((resolve) => setTimeout(resolve, 50));
+interface EmbeddedResult {
+  embedSeconds: number;
+  importSeconds: number;
+  job: { state: string; counters: Record<string, number> };
+  latencies: number[];
+  peakRss: number;
 }
-const importSeconds = (performance.now() - t0) / 1000;
 
-// 3. Search latency through the gateway.
-const latencies: number[] = [];
-for (let i = 0; i < Q; i++) {
-  const q = texts[(i * 7919) % texts.length]!;
-  const s = performance.now();
-  const res = await fetch(`${gateway}/api/search?${new URLSearchParams({ q: q.slice(0, 200), k: "10" })}`);
-  await res.json();
-  latencies.push(performance.now() - s);
+async function runEmbedded(): Promise<EmbeddedResult> {
+  // 1. The model alone.
+  const dir = await resolveModelDir({ cacheDir: path.resolve(".cache/models"), allowRemote: true, variant: args.variant as "fp32" | "int8" });
+  const model = await loadOnnxEmbeddingModel({ dir, variant: args.variant as "fp32" | "int8" });
+  await model.embed(texts.slice(0, 256));
+  let t0 = performance.now();
+  for (let i = 0; i < texts.length; i += 256) await model.embed(texts.slice(i, i + 256));
+  const embedSeconds = (performance.now() - t0) / 1000;
+  await model.close();
+
+  // 2. The whole pipeline, embedded mode.
+  const config = await testConfig({ TGLENS_LOG_LEVEL: "warn", TGLENS_MODEL_VARIANT: args.variant! });
+  await fs.copyFile(prefixFile, path.join(config.importDir, "bench.json"));
+  let peakRss = process.memoryUsage.rss();
+  const rssSampler = setInterval(() => (peakRss = Math.max(peakRss, process.memoryUsage.rss())), 50);
+  const system = await startEmbedded(config, createLogger({ level: "warn" }));
+  const gateway = config.urls["telegram-bot"];
+  t0 = performance.now();
+  const accepted = (await (await fetch(`${gateway}/api/scrape`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ export_path: "bench.json" }) })).json()) as { job_id: string; messages: number };
+  let job: { state: string; counters: Record<string, number> };
+  for (;;) {
+    job = (await (await fetch(`${gateway}/api/jobs/${accepted.job_id}`)).json()) as typeof job;
+    if (job.state !== "running") break;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  const importSeconds = (performance.now() - t0) / 1000;
+
+  // 3. Search latency through the gateway.
+  const latencies: number[] = [];
+  for (let i = 0; i < Q; i++) {
+    const q = texts[(i * 7919) % texts.length]!;
+    const s = performance.now();
+    const res = await fetch(`${gateway}/api/search?${new URLSearchParams({ q: q.slice(0, 200), k: "10" })}`);
+    await res.json();
+    latencies.push(performance.now() - s);
+  }
+  latencies.sort((a, b) => a - b);
+  await system.close();
+  clearInterval(rssSampler);
+  await fs.rm(path.dirname(config.dataDir), { recursive: true, force: true });
+  return { embedSeconds, importSeconds, job, latencies, peakRss };
 }
-latencies.sort((a, b) => a - b);
-await system.close();
-clearInterval(rssSampler);
+
+/** Prints the embedded-mode figures as the bench always has (or returns them for --json). */
+function reportEmbedded(r: EmbeddedResult): Record<string, unknown> {
+  const { job, latencies } = r;
+  const result = {
+    machine: `${os.cpus().length} × ${os.cpus()[0]?.model ?? "cpu"}, ${Math.round(os.totalmem() / 2 ** 30)} GiB, Node ${process.version}`,
+    model_variant: args.variant,
+    messages: N,
+    embedded_texts: texts.length,
+    embed_messages_per_s: Math.round(texts.length / r.embedSeconds),
+    import_state: job.state,
+    import_stored: job.counters.stored,
+    import_messages_per_s: Math.round(N / r.importSeconds),
+    import_seconds: Number(r.importSeconds.toFixed(1)),
+    search_queries: Q,
+    search_p50_ms: Number(percentile(latencies, 50).toFixed(2)),
+    search_p99_ms: Number(percentile(latencies, 99).toFixed(2)),
+    peak_rss_mb: Math.round(r.peakRss / 2 ** 20),
+  };
+  if (!args.json) {
+    const rows: [string, string][] = [
+      ["machine", result.machine],
+      ["input", `${N} messages of the Ubuntu IRC corpus (${texts.length} non-empty after cleaning), model ${args.variant}`],
+      ["embedding throughput", `${result.embed_messages_per_s} messages/s`],
+      ["end-to-end import", `${result.import_messages_per_s} messages/s (${result.import_seconds} s until searchable, ${job.counters.stored} stored, state ${job.state})`],
+      ["search latency", `p50 ${result.search_p50_ms} ms, p99 ${result.search_p99_ms} ms over ${Q} queries (HTTP, query embedding included)`],
+      ["peak RSS", `${result.peak_rss_mb} MB (the whole embedded system, during import and search)`],
+    ];
+    for (const [k, v] of rows) process.stdout.write(`${k.padEnd(22)} ${v}\n`);
+  }
+  return result;
+}
+
+interface ImportRun {
+  label: string;
+  seconds: number;
+  state: string;
+  stored: number;
+  /** Messages each embedder process embedded (tglens_embedded_messages_total), in distributed mode. */
+  perEmbedder?: number[];
+}
+
+/** POST /api/scrape of bench.json at `gateway`, timed until the job is no longer running. */
+async function timedImport(gateway: string, label: string): Promise<ImportRun> {
+  const t = performance.now();
+  const res = await fetch(`${gateway}/api/scrape`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ export_path: "bench.json" }) });
+  const accepted = (await res.json()) as { job_id: string };
+  if (res.status !== 202) throw new Error(`${label}: POST /api/scrape answered ${res.status}: ${JSON.stringify(accepted)}`);
+  let job: { state: string; counters: Record<string, number> };
+  for (;;) {
+    job = (await (await fetch(`${gateway}/api/jobs/${accepted.job_id}`)).json()) as typeof job;
+    if (job.state !== "running") break;
+    await sleep(50);
+  }
+  return { label, seconds: (performance.now() - t) / 1000, state: job.state, stored: job.counters.stored ?? 0 };
+}
+
+/** Distributed mode: one embedder, then two in one group, each on a fresh set of five processes. */
+async function runKafka(): Promise<ImportRun[]> {
+  const broker = new TestBroker(Number(process.env.KAFKA_BENCH_PORT ?? 19692));
+  const env = { TGLENS_LOG_LEVEL: "warn", TGLENS_MODEL_VARIANT: args.variant! };
+  const runs: ImportRun[] = [];
+  const log = (line: string) => process.stderr.write(`# ${line}\n`);
+  log(`starting a Kafka broker on 127.0.0.1:${broker.port}`);
+  await broker.startFresh();
+  try {
+    for (const embedders of [1, 2]) {
+      log(`starting the five services as processes${embedders > 1 ? ` and ${embedders - 1} more embedder` : ""}`);
+      const sys = await DistributedSystem.start(broker.brokers, env);
+      const extra: ServiceProcess[] = [];
+      try {
+        for (let i = 1; i < embedders; i++) {
+          const port = await freePort();
+          const p = new ServiceProcess("embedder", { ...sys.env, TGLENS_EMBEDDER_PORT: String(port) }, port, path.join(sys.root, "logs", `embedder-${i + 1}.log`));
+          extra.push(p);
+          await p.waitReady();
+        }
+        // Let the group rebalance embed-topic's partitions over its members before the clock starts.
+        if (embedders > 1) await sleep(5_000);
+        await fs.copyFile(prefixFile, path.join(sys.importDir, "bench.json"));
+        const label = embedders === 1 ? "kafka, 1 embedder" : `kafka, ${embedders} embedders`;
+        log(`importing ${N} messages (${label})`);
+        const run = await timedImport(sys.gateway, label);
+        run.perEmbedder = await Promise.all([sys.proc("embedder"), ...extra].map((p) => p.metric("tglens_embedded_messages_total").catch(() => NaN)));
+        runs.push(run);
+      } finally {
+        await Promise.all(extra.filter((p) => p.running).map((p) => p.term()));
+        await sys.close();
+      }
+    }
+  } finally {
+    await broker.stop();
+  }
+  return runs;
+}
+
+const embedded = MODE === "kafka" ? undefined : await runEmbedded();
+const embeddedResult = embedded ? reportEmbedded(embedded) : undefined;
+const kafkaRuns = MODE === "embedded" ? [] : await runKafka();
 await fs.rm(prefixFile, { force: true });
-await fs.rm(path.dirname(config.dataDir), { recursive: true, force: true });
 
-const result = {
-  machine: `${os.cpus().length} × ${os.cpus()[0]?.model ?? "cpu"}, ${Math.round(os.totalmem() / 2 ** 30)} GiB, Node ${process.version}`,
-  model_variant: args.variant,
-  messages: N,
-  embedded_texts: texts.length,
-  embed_messages_per_s: Math.round(texts.length / embedSeconds),
-  import_state: job.state,
-  import_stored: job.counters.stored,
-  import_messages_per_s: Math.round(N / importSeconds),
-  import_seconds: Number(importSeconds.toFixed(1)),
-  search_queries: Q,
-  search_p50_ms: Number(percentile(latencies, 50).toFixed(2)),
-  search_p99_ms: Number(percentile(latencies, 99).toFixed(2)),
-  peak_rss_mb: Math.round(peakRss / 2 ** 20),
-};
-if (args.json) {
-  process.stdout.write(JSON.stringify(result, null, 2) + "\n");
-} else {
-  const rows: [string, string][] = [
-    ["machine", result.machine],
-    ["input", `${N} messages of the Ubuntu IRC corpus (${texts.length} non-empty after cleaning), model ${args.variant}`],
-    ["embedding throughput", `${result.embed_messages_per_s} messages/s`],
-    ["end-to-end import", `${result.import_messages_per_s} messages/s (${result.import_seconds} s until searchable, ${job.counters.stored} stored, state ${job.state})`],
-    ["search latency", `p50 ${result.search_p50_ms} ms, p99 ${result.search_p99_ms} ms over ${Q} queries (HTTP, query embedding included)`],
-    ["peak RSS", `${result.peak_rss_mb} MB (the whole embedded system, during import and search)`],
+if (kafkaRuns.length > 0) {
+  const rows: ImportRun[] = [
+    ...(embedded ? [{ label: "embedded", seconds: embedded.importSeconds, state: embedded.job.state, stored: embedded.job.counters.stored ?? 0 }] : []),
+    ...kafkaRuns,
   ];
-  for (const [k, v] of rows) process.stdout.write(`${k.padEnd(22)} ${v}\n`);
+  const baseline = rows[0]!;
+  const rate = (r: ImportRun) => N / r.seconds;
+  if (args.json) {
+    process.stdout.write(
+      JSON.stringify(
+        {
+          ...(embeddedResult ? { embedded: embeddedResult } : {}),
+          import_modes: rows.map((r) => ({
+            mode: r.label,
+            seconds: Number(r.seconds.toFixed(1)),
+            messages_per_s: Math.round(rate(r)),
+            ratio: Number((rate(r) / rate(baseline)).toFixed(2)),
+            stored: r.stored,
+            state: r.state,
+            ...(r.perEmbedder ? { embedded_per_embedder: r.perEmbedder } : {}),
+          })),
+        },
+        null,
+        2,
+      ) + "\n",
+    );
+  } else {
+    process.stdout.write(`\nimport of ${N} messages through the gateway until the job is done, model ${args.variant} (ratio to ${baseline.label}):\n`);
+    process.stdout.write(`${"mode".padEnd(22)} ${"seconds".padStart(8)} ${"messages/s".padStart(11)} ${"ratio".padStart(6)}  stored / state / embedded per embedder process\n`);
+    for (const r of rows) {
+      process.stdout.write(
+        `${r.label.padEnd(22)} ${r.seconds.toFixed(1).padStart(8)} ${String(Math.round(rate(r))).padStart(11)} ${(rate(r) / rate(baseline)).toFixed(2).padStart(6)}  ${r.stored} / ${r.state}${r.perEmbedder ? ` / ${r.perEmbedder.join(" + ")}` : ""}\n`,
+      );
+    }
+  }
+} else if (args.json && embeddedResult) {
+  process.stdout.write(JSON.stringify(embeddedResult, null, 2) + "\n");
 }
