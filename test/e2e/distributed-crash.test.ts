@@ -17,73 +17,26 @@
  */
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { existsSync } from "node:fs";
 import fs from "node:fs/promises";
-import path from "node:path";
 import { chatFile } from "../../services/common/data-files.ts";
 import { preprocess } from "../../services/preprocessor/clean.ts";
 import { flattenText } from "../../services/scraper/export-mapping.ts";
-import { api, consumerLag, DistributedSystem, ROOT, sleep, TestBroker, topicOffsets } from "../helpers/distributed.ts";
+import { api, chatCount, corpusMessages, DistributedSystem, sleep, TestBroker, topicOffsets, until, waitDrained, writeExport } from "../helpers/distributed.ts";
 
 /** Messages in the larger export (CRASH_TEST_MESSAGES overrides; the default keeps the file near two minutes here). */
 const SIZE = Number(process.env.CRASH_TEST_MESSAGES ?? 2_000);
-const IRC = path.resolve(ROOT, "../shared/data/ubuntu-irc-train.json");
 const broker = new TestBroker(Number(process.env.KAFKA_TEST_CRASH_PORT ?? 19492));
-const GROUPS = { preprocessor: "preprocess-topic", embedder: "embed-topic", storage: "store-topic" };
 
 /** The messages of the larger export (chat fields are set per scenario). */
-async function baseMessages(): Promise<any[]> {
-  if (existsSync(IRC)) {
-    const irc = JSON.parse(await fs.readFile(IRC, "utf8")) as { messages: any[] };
-    return irc.messages.slice(0, SIZE);
-  }
-  const team = JSON.parse(await fs.readFile(path.join(ROOT, "test/fixtures/exports/team-chat/result.json"), "utf8")) as { messages: any[] };
-  const out: any[] = [];
-  for (let round = 0; out.length < SIZE; round++) {
-    for (const m of team.messages) out.push({ ...m, id: round * 100_000 + m.id, reply_to_message_id: undefined });
-  }
-  return out.slice(0, SIZE);
-}
-
-const messages = await baseMessages();
+const messages = await corpusMessages(SIZE);
 /** Messages the storage must end with: kept by the scraper (type "message") and not empty after cleaning. */
 const EXPECTED = messages.filter((m) => m.type === "message" && preprocess(flattenText(m.text) ?? "") !== null).length;
 
-async function writeExport(dir: string, chatId: number): Promise<string> {
-  const name = `crash-${chatId}.json`;
-  await fs.writeFile(path.join(dir, name), JSON.stringify({ name: `Crash ${chatId}`, type: "public_supergroup", id: chatId, messages }));
-  return name;
-}
-
-async function chatCount(sys: DistributedSystem, chatId: number): Promise<number> {
-  const res = await api(sys.gateway, "GET", "/api/chats");
-  if (res.status !== 200) return -1;
-  return res.json.chats.find((c: any) => c.chat_id === String(chatId))?.messages ?? 0;
-}
-
-async function until(what: string, check: () => Promise<boolean>, timeoutMs: number, everyMs = 50): Promise<number> {
-  const t0 = Date.now();
-  for (;;) {
-    if (await check().catch(() => false)) return Date.now() - t0;
-    if (Date.now() - t0 > timeoutMs) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await sleep(everyMs);
-  }
-}
-
 /** Waits until every group drained and the chat holds `EXPECTED` messages; then checks nothing more arrives. */
-async function waitDrained(sys: DistributedSystem, chatId: number): Promise<number> {
-  const ms = await until(
-    `chat ${chatId} to hold ${EXPECTED} messages with every consumer group drained`,
-    async () => {
-      if ((await chatCount(sys, chatId)) < EXPECTED) return false;
-      const lag = await consumerLag(broker.brokers, GROUPS);
-      return Object.values(lag).every((n) => n === 0);
-    },
-    240_000,
-    500,
-  );
+async function waitUntilStored(sys: DistributedSystem, chatId: number): Promise<number> {
+  const ms = await waitDrained(sys.gateway, broker.brokers, chatId, EXPECTED, 240_000);
   await sleep(1_000);
-  assert.equal(await chatCount(sys, chatId), EXPECTED, "exactly the expected messages, none lost, none twice");
+  assert.equal(await chatCount(sys.gateway, chatId), EXPECTED, "exactly the expected messages, none lost, none twice");
   return ms;
 }
 
@@ -100,7 +53,7 @@ async function assertNoDuplicates(sys: DistributedSystem, chatId: number): Promi
 }
 
 async function startImport(sys: DistributedSystem, chatId: number): Promise<string> {
-  const exportPath = await writeExport(sys.importDir, chatId);
+  const exportPath = await writeExport(sys.importDir, "Crash", chatId, messages);
   const res = await api(sys.gateway, "POST", "/api/scrape", { export_path: exportPath });
   assert.equal(res.status, 202, JSON.stringify(res.json));
   assert.equal(res.json.messages, messages.filter((m) => m.type === "message").length);
@@ -138,11 +91,11 @@ describe(`distributed mode: kill -9 and SIGTERM in mid-stream (${SIZE} messages,
     const t0 = Date.now();
     jobs.push(await startImport(sys, chatId));
     await until("the embedder to embed 500 messages", async () => (await embedder.metric("tglens_embedded_messages_total")) - base >= 500, 120_000);
-    const storedBefore = await chatCount(sys, chatId);
+    const storedBefore = await chatCount(sys.gateway, chatId);
     await embedder.kill9();
     assert.ok(storedBefore < EXPECTED, `killed in mid-stream (${storedBefore} of ${EXPECTED} stored)`);
     await sys.restart("embedder");
-    const ms = await waitDrained(sys, chatId);
+    const ms = await waitUntilStored(sys, chatId);
     await assertNoDuplicates(sys, chatId);
     console.log(`# embedder killed at ${storedBefore}/${EXPECTED} stored; drained ${ms} ms after restart; ${Date.now() - t0} ms in all`);
   });
@@ -158,7 +111,7 @@ describe(`distributed mode: kill -9 and SIGTERM in mid-stream (${SIZE} messages,
     await storage.kill9();
     assert.ok(storedBefore < EXPECTED, `killed in mid-stream (${storedBefore} of ${EXPECTED} stored)`);
     await sys.restart("storage");
-    const ms = await waitDrained(sys, chatId);
+    const ms = await waitUntilStored(sys, chatId);
     await assertNoDuplicates(sys, chatId);
     console.log(`# storage killed at ${storedBefore}/${EXPECTED} stored; drained ${ms} ms after restart; ${Date.now() - t0} ms in all`);
   });
@@ -175,7 +128,7 @@ describe(`distributed mode: kill -9 and SIGTERM in mid-stream (${SIZE} messages,
     const linesBefore = (await fs.readFile(file, "utf8")).split("\n").filter(Boolean).length;
     assert.ok(linesBefore < EXPECTED, `killed in mid-stream (${linesBefore} of ${EXPECTED} cleaned)`);
     await sys.restart("preprocessor");
-    const ms = await waitDrained(sys, chatId);
+    const ms = await waitUntilStored(sys, chatId);
     await assertNoDuplicates(sys, chatId);
     console.log(`# preprocessor killed at ${linesBefore}/${EXPECTED} cleaned; drained ${ms} ms after restart; ${Date.now() - t0} ms in all`);
   });
@@ -191,7 +144,7 @@ describe(`distributed mode: kill -9 and SIGTERM in mid-stream (${SIZE} messages,
     assert.ok(stop.ms < 10_000, `exited after ${stop.ms} ms`);
     const atStop = await topicOffsets(broker.brokers, "embedder", "embed-topic");
     const restarted = await sys.restart("embedder");
-    const ms = await waitDrained(sys, chatId);
+    const ms = await waitUntilStored(sys, chatId);
     const atEnd = await topicOffsets(broker.brokers, "embedder", "embed-topic");
     let remaining = 0;
     atEnd.ends.forEach((end, p) => (remaining += Number(end - (atStop.committed.get(p) ?? 0n))));

@@ -17,33 +17,15 @@
  */
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { existsSync } from "node:fs";
-import fs from "node:fs/promises";
-import path from "node:path";
 import { createKafkaBus, type KafkaBus } from "../../services/common/kafka-bus.ts";
 import { preprocess } from "../../services/preprocessor/clean.ts";
 import { flattenText } from "../../services/scraper/export-mapping.ts";
-import { api, consumerLag, DistributedSystem, ROOT, sleep, TestBroker } from "../helpers/distributed.ts";
+import { api, chatCount, consumerLag, corpusMessages, DistributedSystem, sleep, STAGE_GROUPS, TestBroker, until, waitDrained, writeExport } from "../helpers/distributed.ts";
 
 const SIZE = Number(process.env.FAULTS_TEST_MESSAGES ?? 400);
-const IRC = path.resolve(ROOT, "../shared/data/ubuntu-irc-train.json");
 const broker = new TestBroker(Number(process.env.KAFKA_TEST_FAULTS_PORT ?? 19592));
-const GROUPS = { preprocessor: "preprocess-topic", embedder: "embed-topic", storage: "store-topic" };
 
-async function baseMessages(): Promise<any[]> {
-  if (existsSync(IRC)) {
-    const irc = JSON.parse(await fs.readFile(IRC, "utf8")) as { messages: any[] };
-    return irc.messages.slice(0, SIZE);
-  }
-  const team = JSON.parse(await fs.readFile(path.join(ROOT, "test/fixtures/exports/team-chat/result.json"), "utf8")) as { messages: any[] };
-  const out: any[] = [];
-  for (let round = 0; out.length < SIZE; round++) {
-    for (const m of team.messages) out.push({ ...m, id: round * 100_000 + m.id, reply_to_message_id: undefined });
-  }
-  return out.slice(0, SIZE);
-}
-
-const messages = await baseMessages();
+const messages = await corpusMessages(SIZE);
 /** The messages the storage must end with, and their cleaned text. */
 const kept = messages
   .filter((m) => m.type === "message")
@@ -51,42 +33,12 @@ const kept = messages
   .filter((m): m is { id: number; clean: string } => !!m.clean);
 const EXPECTED = kept.length;
 
-async function writeExport(dir: string, chatId: number): Promise<string> {
-  const name = `faults-${chatId}.json`;
-  await fs.writeFile(path.join(dir, name), JSON.stringify({ name: `Faults ${chatId}`, type: "public_supergroup", id: chatId, messages }));
-  return name;
-}
-
-async function chatCount(sys: DistributedSystem, chatId: number): Promise<number> {
-  const res = await api(sys.gateway, "GET", "/api/chats");
-  if (res.status !== 200) return -1;
-  return res.json.chats.find((c: any) => c.chat_id === String(chatId))?.messages ?? 0;
-}
-
-async function until(what: string, check: () => Promise<boolean>, timeoutMs: number, everyMs = 50): Promise<number> {
-  const t0 = Date.now();
-  for (;;) {
-    if (await check().catch(() => false)) return Date.now() - t0;
-    if (Date.now() - t0 > timeoutMs) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await sleep(everyMs);
-  }
-}
-
 /** Waits until every group drained and the chat holds `EXPECTED` messages; then checks nothing more arrives. */
-async function waitDrained(sys: DistributedSystem, chatId: number): Promise<number> {
-  const ms = await until(
-    `chat ${chatId} to hold ${EXPECTED} messages with every consumer group drained`,
-    async () => {
-      if ((await chatCount(sys, chatId)) < EXPECTED) return false;
-      const lag = await consumerLag(broker.brokers, GROUPS);
-      return Object.values(lag).every((n) => n === 0);
-    },
-    90_000,
-    500,
-  );
+async function waitUntilStored(sys: DistributedSystem, chatId: number): Promise<number> {
+  const ms = await waitDrained(sys.gateway, broker.brokers, chatId, EXPECTED, 90_000);
   await sleep(1_000);
-  assert.equal(await chatCount(sys, chatId), EXPECTED, "exactly the expected messages, none lost, none twice");
-  assert.deepEqual(await consumerLag(broker.brokers, GROUPS), { preprocessor: 0, embedder: 0, storage: 0 });
+  assert.equal(await chatCount(sys.gateway, chatId), EXPECTED, "exactly the expected messages, none lost, none twice");
+  assert.deepEqual(await consumerLag(broker.brokers, STAGE_GROUPS), { preprocessor: 0, embedder: 0, storage: 0 });
   return ms;
 }
 
@@ -119,7 +71,7 @@ async function assertSearchable(sys: DistributedSystem, chatId: number): Promise
 }
 
 async function startImport(sys: DistributedSystem, chatId: number): Promise<string> {
-  const exportPath = await writeExport(sys.importDir, chatId);
+  const exportPath = await writeExport(sys.importDir, "Faults", chatId, messages);
   const res = await api(sys.gateway, "POST", "/api/scrape", { export_path: exportPath });
   assert.equal(res.status, 202, JSON.stringify(res.json));
   return res.json.job_id;
@@ -166,7 +118,7 @@ describe(`distributed mode: poison messages and a broker restart (${SIZE} messag
     await bus.injectRaw("preprocess-topic", key, invalid);
     await bus.injectRaw("preprocess-topic", key, failing);
 
-    const ms = await waitDrained(sys, chatId);
+    const ms = await waitUntilStored(sys, chatId);
     let letters: Awaited<ReturnType<KafkaBus["deadLetters"]>> = [];
     await until(
       "two dead letters on preprocess-topic.dlq",
@@ -207,11 +159,11 @@ describe(`distributed mode: poison messages and a broker restart (${SIZE} messag
     const jobId = await startImport(sys, chatId);
     await until("the storage to store 50 messages", async () => (await storage.metric("tglens_stored_messages_total")) - base >= 50, 90_000, 20);
     await broker.stop();
-    const storedAtStop = await chatCount(sys, chatId);
+    const storedAtStop = await chatCount(sys.gateway, chatId);
     assert.ok(storedAtStop < EXPECTED, `stopped in mid-import (${storedAtStop} of ${EXPECTED} stored)`);
     await sleep(3_000);
     await broker.start();
-    const ms = await waitDrained(sys, chatId);
+    const ms = await waitUntilStored(sys, chatId);
     await assertNoDuplicates(sys, chatId);
     await assertSearchable(sys, chatId);
     const job = await until(

@@ -253,3 +253,63 @@ export async function api(base: string, method: string, url: string, body?: unkn
   });
   return { status: res.status, json: await res.json() };
 }
+
+/** The consumer groups of the three bus stages and the topic each reads. */
+export const STAGE_GROUPS = { preprocessor: "preprocess-topic", embedder: "embed-topic", storage: "store-topic" };
+
+/**
+ * Export messages for a larger import: the first `size` messages of the shared IRC corpus, or,
+ * when that file is absent, the team-chat fixture replicated with fresh ids.
+ */
+export async function corpusMessages(size: number): Promise<any[]> {
+  const irc = path.resolve(ROOT, "../shared/data/ubuntu-irc-train.json");
+  try {
+    return (JSON.parse(await fs.readFile(irc, "utf8")) as { messages: any[] }).messages.slice(0, size);
+  } catch {
+    // no corpus on this machine: fall through to the fixture
+  }
+  const team = JSON.parse(await fs.readFile(path.join(ROOT, "test/fixtures/exports/team-chat/result.json"), "utf8")) as { messages: any[] };
+  const out: any[] = [];
+  for (let round = 0; out.length < size; round++) {
+    for (const m of team.messages) out.push({ ...m, id: round * 100_000 + m.id, reply_to_message_id: undefined });
+  }
+  return out.slice(0, size);
+}
+
+/** Writes a single-chat export of `messages` into `dir`; returns its file name. */
+export async function writeExport(dir: string, label: string, chatId: number, messages: unknown[]): Promise<string> {
+  const name = `${label.toLowerCase()}-${chatId}.json`;
+  await fs.writeFile(path.join(dir, name), JSON.stringify({ name: `${label} ${chatId}`, type: "public_supergroup", id: chatId, messages }));
+  return name;
+}
+
+/** Messages storage holds for a chat (-1 while the gateway does not answer). */
+export async function chatCount(gateway: string, chatId: number): Promise<number> {
+  const res = await api(gateway, "GET", "/api/chats");
+  if (res.status !== 200) return -1;
+  return res.json.chats.find((c: any) => c.chat_id === String(chatId))?.messages ?? 0;
+}
+
+/** Polls `check` until it holds; returns how long that took, or throws naming `what`. */
+export async function until(what: string, check: () => Promise<boolean>, timeoutMs: number, everyMs = 50): Promise<number> {
+  const t0 = Date.now();
+  for (;;) {
+    if (await check().catch(() => false)) return Date.now() - t0;
+    if (Date.now() - t0 > timeoutMs) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await sleep(everyMs);
+  }
+}
+
+/** Waits until every stage's group drained and the chat holds `expected` messages; returns the wait. */
+export async function waitDrained(gateway: string, brokers: string, chatId: number, expected: number, timeoutMs: number): Promise<number> {
+  return until(
+    `chat ${chatId} to hold ${expected} messages with every consumer group drained`,
+    async () => {
+      if ((await chatCount(gateway, chatId)) < expected) return false;
+      const lag = await consumerLag(brokers, STAGE_GROUPS);
+      return Object.values(lag).every((n) => n === 0);
+    },
+    timeoutMs,
+    500,
+  );
+}
