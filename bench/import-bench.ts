@@ -26,7 +26,7 @@ import { resolveModelDir } from "../services/embedder/model-files.ts";
 import { loadOnnxEmbeddingModel } from "../services/embedder/model.ts";
 import { preprocess } from "../services/preprocessor/clean.ts";
 import { startEmbedded } from "../services/embedded.ts";
-import { DistributedSystem, ServiceProcess, sleep, TestBroker } from "../test/helpers/distributed.ts";
+import { cpuSeconds, DistributedSystem, ServiceProcess, sleep, TestBroker } from "../test/helpers/distributed.ts";
 import { freePort, testConfig } from "../test/helpers/system.ts";
 
 const { values: args } = parseArgs({
@@ -164,6 +164,8 @@ interface ImportRun {
   stored: number;
   /** Messages each embedder process embedded (tglens_embedded_messages_total), in distributed mode. */
   perEmbedder?: number[];
+  /** CPU seconds each process used during the import (distributed mode), by process label. */
+  cpu?: Record<string, number>;
 }
 
 /** POST /api/scrape of bench.json at `gateway`, timed until the job is no longer running. */
@@ -206,7 +208,16 @@ async function runKafka(): Promise<ImportRun[]> {
         await fs.copyFile(prefixFile, path.join(sys.importDir, "bench.json"));
         const label = embedders === 1 ? "kafka, 1 embedder" : `kafka, ${embedders} embedders`;
         log(`importing ${N} messages (${label})`);
+        // Where the CPU goes on a small machine: every process's CPU time across the import.
+        const pids: [string, number][] = [
+          ["broker", await broker.pid()],
+          ...[...sys.procs.values()].map((p): [string, number] => [p.name, p.pid]),
+          ...extra.map((p, i): [string, number] => [`embedder-${i + 2}`, p.pid]),
+        ];
+        const before = await Promise.all(pids.map(([, pid]) => cpuSeconds(pid)));
         const run = await timedImport(sys.gateway, label);
+        const after = await Promise.all(pids.map(([, pid]) => cpuSeconds(pid)));
+        run.cpu = Object.fromEntries(pids.map(([name], i) => [name, Number((after[i]! - before[i]!).toFixed(1))]));
         run.perEmbedder = await Promise.all([sys.proc("embedder"), ...extra].map((p) => p.metric("tglens_embedded_messages_total").catch(() => NaN)));
         runs.push(run);
       } finally {
@@ -245,6 +256,7 @@ if (kafkaRuns.length > 0) {
             stored: r.stored,
             state: r.state,
             ...(r.perEmbedder ? { embedded_per_embedder: r.perEmbedder } : {}),
+            ...(r.cpu ? { cpu_seconds: r.cpu } : {}),
           })),
         },
         null,
@@ -258,6 +270,11 @@ if (kafkaRuns.length > 0) {
       process.stdout.write(
         `${r.label.padEnd(22)} ${r.seconds.toFixed(1).padStart(8)} ${String(Math.round(rate(r))).padStart(11)} ${(rate(r) / rate(baseline)).toFixed(2).padStart(6)}  ${r.stored} / ${r.state}${r.perEmbedder ? ` / ${r.perEmbedder.join(" + ")}` : ""}\n`,
       );
+    }
+    for (const r of rows) {
+      if (!r.cpu) continue;
+      const parts = Object.entries(r.cpu).map(([name, s]) => `${name} ${s}`);
+      process.stdout.write(`CPU seconds during "${r.label}": ${parts.join(", ")} (of ${(r.seconds * os.cpus().length).toFixed(0)} available)\n`);
     }
   }
 } else if (args.json && embeddedResult) {

@@ -4,7 +4,7 @@
  */
 import type { Bus } from "./common/bus.ts";
 import type { Config } from "./common/config.ts";
-import { jobIdOfDeadLetter, reportJob } from "./common/jobs.ts";
+import { jobOfDeadLetter, reportJob, reportMessages } from "./common/jobs.ts";
 import { createKafkaBus } from "./common/kafka-bus.ts";
 import type { Logger } from "./common/logger.ts";
 import { createMemoryBus } from "./common/memory-bus.ts";
@@ -14,8 +14,10 @@ export async function createBus(config: Readonly<Config>, log: Logger, clientId 
   let bus: Bus | undefined;
   const onDeadLetter = (letter: DeadLetter) => {
     log.warn({ topic: letter.topic, partition: letter.partition, offset: letter.offset, error: letter.error, attempts: letter.attempts }, "message dead-lettered");
-    const jobId = jobIdOfDeadLetter(letter);
-    if (jobId && bus) void reportJob(bus, jobId, { failed: 1 }).catch((err) => log.error({ err }, "could not report a dead letter"));
+    const job = jobOfDeadLetter(letter);
+    if (!job || !bus) return;
+    const report = job.ref ? reportMessages(bus, { failed: [job.ref] }) : reportJob(bus, job.jobId, { failed: 1 });
+    report.catch((err: unknown) => log.error({ err }, "could not report a dead letter"));
   };
   const common = { partitions: config.partitions, maxAttempts: config.maxAttempts, onDeadLetter };
   bus = config.kafkaBrokers

@@ -56,6 +56,8 @@ export interface DeliveryPolicy {
   deadLetter: (letter: DeadLetter) => Promise<void>;
   /** Stop retrying early when the consumer is shutting down (the batch is then not committed). */
   isClosing?: () => boolean;
+  /** A whole batch failed and goes one message at a time: worth a warning, since it is slow. */
+  onBatchError?: (err: unknown, size: number) => void;
 }
 
 function letterFor(record: WireRecord, err: unknown, attempts: number): DeadLetter {
@@ -101,6 +103,7 @@ export async function deliverBatch<T extends Topic>(
     return;
   } catch (err) {
     if (deliveries.length === 1) return retrySingle(deliveries[0]!, handler, policy, err);
+    policy.onBatchError?.(err, deliveries.length);
   }
   for (const item of deliveries) await retrySingle(item, handler, policy, undefined);
 }

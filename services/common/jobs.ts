@@ -5,7 +5,7 @@
  */
 import { randomUUID } from "node:crypto";
 import type { Bus } from "./bus.ts";
-import { JOB_COUNTERS, SCHEMA_VERSION, type ChatRef, type DeadLetter, type JobCounter, type JobEvent } from "./schemas.ts";
+import { JOB_COUNTERS, SCHEMA_VERSION, type ChatRef, type DeadLetter, type JobCounter, type JobEvent, type MessageIds } from "./schemas.ts";
 
 export type JobState = "running" | "done" | "failed";
 
@@ -31,38 +31,75 @@ export function emptyCounters(): Record<JobCounter, number> {
   return Object.fromEntries(JOB_COUNTERS.map((c) => [c, 0])) as Record<JobCounter, number>;
 }
 
-/** Publishes counter increments for a job (skips empty reports). */
+/** Publishes counter increments for a job that are not tied to messages (skips empty reports). */
 export async function reportJob(
   bus: Bus,
   jobId: string,
   add: Partial<Record<JobCounter, number>>,
-  extra: Pick<JobEvent, "phase" | "error" | "chats"> = {},
+  extra: Pick<JobEvent, "phase" | "error" | "chats" | "source" | "expected"> = {},
 ): Promise<void> {
   const moved = Object.fromEntries(Object.entries(add).filter(([, n]) => (n ?? 0) > 0)) as Record<string, number>;
   if (Object.keys(moved).length === 0 && !extra.phase && !extra.chats) return;
   await bus.publish("job-topic", { v: SCHEMA_VERSION, job_id: jobId, add: moved, ...extra }, { key: jobId });
 }
 
-/** Counts all messages of each job in a batch, for one report per job. */
-export function countByJob(messages: readonly { job_id: string }[]): Map<string, number> {
-  const counts = new Map<string, number>();
-  for (const m of messages) counts.set(m.job_id, (counts.get(m.job_id) ?? 0) + 1);
-  return counts;
+/** What a stage knows of a message it handled: enough to count it once per job. */
+export interface MessageRef {
+  job_id: string;
+  chat: { id: string };
+  message_id: number;
 }
 
-/** The job id inside a dead-lettered payload, if it has one. */
-export function jobIdOfDeadLetter(letter: DeadLetter): string | undefined {
-  try {
-    const id = (JSON.parse(letter.payload) as { job_id?: unknown }).job_id;
-    return typeof id === "string" && id.length > 0 ? id : undefined;
-  } catch {
-    return undefined;
+/**
+ * Reports the messages each counter moved for, one event per job, with their ids, so that a batch
+ * handled twice (a crash between the report and the offset commit) still counts once.
+ */
+export async function reportMessages(bus: Bus, moved: Partial<Record<JobCounter, readonly MessageRef[]>>): Promise<void> {
+  const events = new Map<string, { add: Record<string, number>; ids: Record<string, MessageIds> }>();
+  for (const [counter, refs] of Object.entries(moved)) {
+    for (const ref of refs ?? []) {
+      let event = events.get(ref.job_id);
+      if (!event) events.set(ref.job_id, (event = { add: {}, ids: {} }));
+      event.add[counter] = (event.add[counter] ?? 0) + 1;
+      ((event.ids[counter] ??= {})[ref.chat.id] ??= []).push(ref.message_id);
+    }
+  }
+  for (const [jobId, { add, ids }] of events) {
+    await bus.publish("job-topic", { v: SCHEMA_VERSION, job_id: jobId, add, ids }, { key: jobId });
   }
 }
 
-/** Folds job events into job statuses. Keeps the most recent `capacity` jobs. */
+/**
+ * The job a dead-lettered payload belonged to, and which message it was when the payload says so
+ * (a payload that failed its schema may not).
+ */
+export function jobOfDeadLetter(letter: DeadLetter): { jobId: string; ref?: MessageRef } | undefined {
+  let payload: { job_id?: unknown; chat?: { id?: unknown }; message_id?: unknown };
+  try {
+    payload = JSON.parse(letter.payload) as typeof payload;
+  } catch {
+    return undefined;
+  }
+  const jobId = payload?.job_id;
+  if (typeof jobId !== "string" || jobId.length === 0) return undefined;
+  const chatId = payload.chat?.id;
+  const messageId = payload.message_id;
+  if (typeof chatId === "string" && Number.isSafeInteger(messageId)) {
+    return { jobId, ref: { job_id: jobId, chat: { id: chatId }, message_id: messageId as number } };
+  }
+  return { jobId };
+}
+
+/**
+ * Folds job events into job statuses. Keeps the most recent `capacity` jobs. Counters count
+ * distinct messages where the event names them (see JobEvent.ids); the ids a job has seen are
+ * dropped when it is done, after which its counters no longer move (later events can only be
+ * redeliveries).
+ */
 export class JobBook {
   private readonly jobs = new Map<string, JobStatus>();
+  /** job id → counter → chat id → message ids already counted. */
+  private readonly seen = new Map<string, Map<string, Map<string, Set<number>>>>();
   private readonly capacity: number;
 
   constructor(capacity = 1000) {
@@ -70,6 +107,14 @@ export class JobBook {
   }
 
   create(jobId: string, source: string, expected: number | null, chats: ChatRef[] = []): JobStatus {
+    const existing = this.jobs.get(jobId);
+    if (existing) {
+      // Events may arrive before or after the local create (a restarted process replays job-topic).
+      if (existing.source === "unknown") existing.source = source;
+      if (existing.expected === null) existing.expected = expected;
+      for (const chat of chats) if (!existing.chats.some((c) => c.id === chat.id)) existing.chats.push(chat);
+      return existing;
+    }
     const now = new Date().toISOString();
     const job: JobStatus = {
       job_id: jobId,
@@ -80,11 +125,15 @@ export class JobBook {
       finished_at: null,
       expected,
       counters: emptyCounters(),
-      chats,
+      chats: [...chats],
       error: null,
     };
     this.jobs.set(jobId, job);
-    while (this.jobs.size > this.capacity) this.jobs.delete(this.jobs.keys().next().value!);
+    while (this.jobs.size > this.capacity) {
+      const oldest = this.jobs.keys().next().value!;
+      this.jobs.delete(oldest);
+      this.seen.delete(oldest);
+    }
     return job;
   }
 
@@ -97,9 +146,15 @@ export class JobBook {
   }
 
   apply(event: JobEvent): void {
-    const job = this.jobs.get(event.job_id) ?? this.create(event.job_id, "unknown", null);
-    for (const [counter, n] of Object.entries(event.add)) {
-      if ((JOB_COUNTERS as readonly string[]).includes(counter)) job.counters[counter as JobCounter] += n;
+    const job =
+      event.phase === "queued"
+        ? this.create(event.job_id, event.source ?? "unknown", event.expected ?? null, event.chats)
+        : (this.jobs.get(event.job_id) ?? this.create(event.job_id, "unknown", null));
+    if (job.state !== "done") {
+      for (const [counter, n] of Object.entries(event.add)) {
+        if (!(JOB_COUNTERS as readonly string[]).includes(counter)) continue;
+        job.counters[counter as JobCounter] += this.fresh(job.job_id, counter, n, event.ids?.[counter]);
+      }
     }
     if (event.chats) {
       for (const chat of event.chats) if (!job.chats.some((c) => c.id === chat.id)) job.chats.push(chat);
@@ -116,6 +171,29 @@ export class JobBook {
     if (job.state === "running" && scrapedAll && settled >= c.scraped) {
       job.state = "done";
       job.finished_at = job.updated_at;
+      this.seen.delete(job.job_id);
     }
+  }
+
+  /** How much of an increment of `n` is new: listed ids not counted before, plus any unlisted rest. */
+  private fresh(jobId: string, counter: string, n: number, listed: MessageIds | undefined): number {
+    if (!listed) return n;
+    let byCounter = this.seen.get(jobId);
+    if (!byCounter) this.seen.set(jobId, (byCounter = new Map()));
+    let byChat = byCounter.get(counter);
+    if (!byChat) byCounter.set(counter, (byChat = new Map()));
+    let listedCount = 0;
+    let fresh = 0;
+    for (const [chatId, ids] of Object.entries(listed)) {
+      let set = byChat.get(chatId);
+      if (!set) byChat.set(chatId, (set = new Set()));
+      for (const id of ids) {
+        listedCount++;
+        if (set.has(id)) continue;
+        set.add(id);
+        fresh++;
+      }
+    }
+    return fresh + Math.max(0, n - listedCount);
   }
 }

@@ -84,6 +84,12 @@ type FetchResponse = Awaited<ReturnType<Consumer["fetch"]>>;
 const KNOWN_TOPICS = new Set<string>(TOPIC_NAMES);
 /** Records per produce request in publishMany. */
 const SEND_CHUNK = 500;
+/**
+ * Payload bytes per produce request. The broker refuses a record batch over its message.max.bytes
+ * (1 MiB by default) as a whole, and 256 embedded messages are about 1.3 MB of JSON: unbounded, every
+ * embedder batch was refused and then delivered one message at a time.
+ */
+const SEND_CHUNK_BYTES = 768 * 1024;
 const PARTITION_MAX_BYTES = 1 << 20;
 const FETCH_MAX_BYTES = 8 << 20;
 
@@ -583,6 +589,8 @@ class MemberGeneration<T extends Topic> {
           retryBaseMs: this.#ctx.retryBaseMs,
           deadLetter: (letter) => this.#ctx.deadLetter(letter),
           isClosing: () => !this.#active || this.#parts.get(p) !== st,
+          onBatchError: (err, size) =>
+            this.#ctx.log?.warn({ err, topic: this.#topic, group: this.#group, partition: p, size }, "a batch failed; delivering its messages one at a time"),
         });
       } catch (err) {
         // Stopped in mid-retry (closing, or the partition moved on): not committed, delivered again later.
@@ -636,6 +644,25 @@ class MemberGeneration<T extends Topic> {
     })();
     return this.#committing;
   }
+}
+
+/** Splits records into produce requests of at most SEND_CHUNK records and SEND_CHUNK_BYTES of payload (a larger record goes alone). */
+export function chunkRecords<R extends { key: string; payload: string }>(records: readonly R[]): R[][] {
+  const chunks: R[][] = [];
+  let chunk: R[] = [];
+  let bytes = 0;
+  for (const record of records) {
+    const size = Buffer.byteLength(record.payload) + Buffer.byteLength(record.key) + 64;
+    if (chunk.length > 0 && (chunk.length >= SEND_CHUNK || bytes + size > SEND_CHUNK_BYTES)) {
+      chunks.push(chunk);
+      chunk = [];
+      bytes = 0;
+    }
+    chunk.push(record);
+    bytes += size;
+  }
+  if (chunk.length > 0) chunks.push(chunk);
+  return chunks;
 }
 
 /**
@@ -718,8 +745,7 @@ export async function createKafkaBus(opts: KafkaBusOptions): Promise<KafkaBus> {
 
   async function produce(records: { topic: string; key: string; payload: string }[]): Promise<void> {
     if (closed) throw new TglensError("TGLENS_NOT_READY", "the Kafka bus is closed");
-    for (let i = 0; i < records.length; i += SEND_CHUNK) {
-      const chunk = records.slice(i, i + SEND_CHUNK);
+    for (const chunk of chunkRecords(records)) {
       const sent = producer.send({
         messages: chunk.map((r) => ({ topic: r.topic, key: Buffer.from(r.key, "utf8"), value: Buffer.from(r.payload, "utf8") })),
       });

@@ -96,13 +96,29 @@ export const JOB_COUNTERS = [
 ] as const;
 export type JobCounter = (typeof JOB_COUNTERS)[number];
 
+/** Message ids per chat id: which messages a counter moved for. */
+export const MessageIds = Type.Record(Type.String(), Type.Array(Type.Integer()));
+export type MessageIds = Static<typeof MessageIds>;
+
 export const JobEvent = Type.Object({
   v: Type.Literal(SCHEMA_VERSION),
   job_id: Type.String({ minLength: 1 }),
   /** Counter increments (only the counters that moved). */
   add: Type.Record(Type.String(), Type.Integer({ minimum: 0 })),
-  /** Set by the scraper when it has read the whole source; `error` when the source failed. */
-  phase: Type.Optional(Type.Union([Type.Literal("scraped"), Type.Literal("failed")])),
+  /**
+   * The messages behind each increment. A stage that crashes after reporting but before committing
+   * its offset handles the batch again and reports it again; with the ids the job book counts each
+   * message once, so a job is never "done" before its last message is stored.
+   */
+  ids: Type.Optional(Type.Record(Type.String(), MessageIds)),
+  /**
+   * `queued` when the job is accepted (with `source` and `expected`, so any process can rebuild the
+   * job from job-topic), `scraped` when the scraper has read the whole source, `failed` with `error`
+   * when the source failed.
+   */
+  phase: Type.Optional(Type.Union([Type.Literal("queued"), Type.Literal("scraped"), Type.Literal("failed")])),
+  source: Type.Optional(Type.String()),
+  expected: Type.Optional(Type.Union([Type.Integer({ minimum: 0 }), Type.Null()])),
   error: Type.Optional(Type.Object({ code: Type.String(), message: Type.String() })),
   /** Chats the scraper saw, for the job summary. */
   chats: Type.Optional(Type.Array(ChatRef)),

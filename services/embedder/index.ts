@@ -3,11 +3,11 @@
  * which it consumes in large batches (the model sorts each batch by length, so padding is small).
  */
 import { Type } from "@sinclair/typebox";
-import { Counter } from "prom-client";
+import { Counter, Histogram } from "prom-client";
 import type { Bus, Delivery } from "../common/bus.ts";
 import type { Config } from "../common/config.ts";
 import { createHttpApp } from "../common/http.ts";
-import { countByJob, reportJob } from "../common/jobs.ts";
+import { reportMessages } from "../common/jobs.ts";
 import type { Logger } from "../common/logger.ts";
 import { EMBEDDING_DIM, type EmbeddedMessage } from "../common/schemas.ts";
 import { busService, TGLENS_VERSION, type Service } from "../common/service.ts";
@@ -58,6 +58,13 @@ export async function createEmbedder(deps: EmbedderDeps): Promise<Service> {
     help: "Messages embedded from embed-topic",
     registers: [metrics],
   });
+  // Batch sizes show whether the bus feeds the model well: small batches cost more per message.
+  const batchSizes = new Histogram({
+    name: "tglens_embed_batch_messages",
+    help: "Messages per batch the embedder took from embed-topic",
+    buckets: [1, 8, 32, 64, 128, 256, 512, 1024],
+    registers: [metrics],
+  });
 
   app.post(
     "/embed",
@@ -78,6 +85,7 @@ export async function createEmbedder(deps: EmbedderDeps): Promise<Service> {
 
   async function handle(batch: Delivery<"embed-topic">[]): Promise<void> {
     const messages = batch.map((d) => d.message);
+    batchSizes.observe(messages.length);
     const vectors = await model.embed(messages.map((m) => m.clean_text));
     const out = messages.map((m, i) => {
       const vector = vectors[i]!;
@@ -86,7 +94,7 @@ export async function createEmbedder(deps: EmbedderDeps): Promise<Service> {
     });
     await bus.publishMany("store-topic", out);
     embedded.inc(out.length);
-    for (const [jobId, n] of countByJob(messages)) await reportJob(bus, jobId, { embedded: n });
+    await reportMessages(bus, { embedded: messages });
   }
 
   return busService("embedder", app, async () => [

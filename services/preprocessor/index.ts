@@ -7,7 +7,7 @@ import { Type } from "@sinclair/typebox";
 import type { Bus, Delivery } from "../common/bus.ts";
 import type { Config } from "../common/config.ts";
 import { createHttpApp } from "../common/http.ts";
-import { countByJob, reportJob } from "../common/jobs.ts";
+import { reportMessages } from "../common/jobs.ts";
 import type { Logger } from "../common/logger.ts";
 import type { CleanMessage, RawMessage } from "../common/schemas.ts";
 import { busService, TGLENS_VERSION, type Service } from "../common/service.ts";
@@ -37,6 +37,17 @@ export interface PreprocessorDeps {
 export function cleanMessage(raw: RawMessage): CleanMessage | null {
   const cleaned = preprocess(raw.text);
   return cleaned === null ? null : { ...raw, clean_text: cleaned.clean_text, lang: cleaned.lang };
+}
+
+/**
+ * embed-topic is keyed by chat *and* message id, unlike the other topics (chat id): a chat's
+ * messages then spread over all partitions, so every embedder in the group shares even a
+ * one-chat import (keyed by chat, one chat sat on one partition and a second embedder idled).
+ * Order still holds where it matters: all versions of one message (an edit) share a key, so they
+ * reach storage in order.
+ */
+export function embedTopicKey(message: { chat: { id: string }; message_id: number }): string {
+  return `${message.chat.id}:${message.message_id}`;
 }
 
 export async function createPreprocessor(deps: PreprocessorDeps): Promise<Service> {
@@ -83,14 +94,9 @@ export async function createPreprocessor(deps: PreprocessorDeps): Promise<Servic
     await files.append(kept);
     await bus.publishMany(
       "embed-topic",
-      kept.map((m) => ({ key: m.chat.id, message: m })),
+      kept.map((m) => ({ key: embedTopicKey(m), message: m })),
     );
-    const jobs = new Set([...kept, ...dropped].map((m) => m.job_id));
-    const keptByJob = countByJob(kept);
-    const droppedByJob = countByJob(dropped);
-    for (const jobId of jobs) {
-      await reportJob(bus, jobId, { cleaned: keptByJob.get(jobId) ?? 0, dropped: droppedByJob.get(jobId) ?? 0 });
-    }
+    await reportMessages(bus, { cleaned: kept, dropped });
   }
 
   return busService(

@@ -10,7 +10,7 @@ import path from "node:path";
 import { once } from "node:events";
 import type { Bus } from "../common/bus.ts";
 import { chatFile } from "../common/data-files.ts";
-import { reportJob } from "../common/jobs.ts";
+import { reportJob, reportMessages, type MessageRef } from "../common/jobs.ts";
 import type { Logger } from "../common/logger.ts";
 import type { ChatRef, RawMessage } from "../common/schemas.ts";
 import { readExport } from "./export-reader.ts";
@@ -50,15 +50,19 @@ export async function importExport(opts: { bus: Bus; dataDir: string; jobId: str
   const files = new Map<string, RawFile>();
   const chats: ChatRef[] = [];
   let pending: RawMessage[] = [];
-  let skipped = 0;
+  let skipped: MessageRef[] = [];
+  /** Skipped entries without a message id (counted, but not de-duplicated on a re-read). */
+  let skippedAnonymous = 0;
 
   const flush = async () => {
-    if (pending.length === 0 && skipped === 0) return;
+    if (pending.length === 0 && skipped.length === 0 && skippedAnonymous === 0) return;
     const batch = pending;
     pending = [];
     await bus.publishMany("preprocess-topic", batch.map((m) => ({ key: m.chat.id, message: m })));
-    await reportJob(bus, jobId, { scraped: batch.length, skipped });
-    skipped = 0;
+    await reportMessages(bus, { scraped: batch, skipped });
+    await reportJob(bus, jobId, { skipped: skippedAnonymous });
+    skipped = [];
+    skippedAnonymous = 0;
   };
 
   try {
@@ -67,7 +71,8 @@ export async function importExport(opts: { bus: Bus; dataDir: string; jobId: str
         chats.push(item.chat);
         if (!files.has(item.chat.id)) files.set(item.chat.id, new RawFile(chatFile(opts.dataDir, "raw", item.chat.id), jobId));
       } else if (item.kind === "skipped") {
-        skipped++;
+        if (item.message_id === undefined) skippedAnonymous++;
+        else skipped.push({ job_id: jobId, chat: item.chat, message_id: item.message_id });
       } else {
         const file = files.get(item.message.chat.id);
         await file?.write(JSON.stringify({ ...item.message, job_id: undefined }) + "\n");

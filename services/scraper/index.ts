@@ -151,6 +151,7 @@ export async function createScraper(deps: ScraperDeps): Promise<Service> {
           }
           const summary = await summariseExport({ path: file }, { jobId });
           jobs.create(jobId, source, summary.messages, summary.chats);
+          await reportJob(bus, jobId, {}, { phase: "queued", source, expected: summary.messages, chats: summary.chats });
           const request: ScrapeRequest = { v: SCHEMA_VERSION, job_id: jobId, source: { kind: "export", path: file } };
           await bus.publish("scrape-topic", request, { key: jobId });
           log.info({ job_id: jobId, source, messages: summary.messages, chats: summary.chats.length }, "import queued");

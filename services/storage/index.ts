@@ -10,7 +10,7 @@ import { assertChatId, deleteChatFiles } from "../common/data-files.ts";
 import { callJson } from "../common/http-client.ts";
 import { TglensError } from "../common/errors.ts";
 import { createHttpApp, errorBody } from "../common/http.ts";
-import { countByJob, reportJob } from "../common/jobs.ts";
+import { reportMessages } from "../common/jobs.ts";
 import type { Logger } from "../common/logger.ts";
 import { EmbeddedMessage } from "../common/schemas.ts";
 import { busService, TGLENS_VERSION, type Service } from "../common/service.ts";
@@ -197,7 +197,7 @@ export async function createStorageService(deps: StorageServiceDeps): Promise<Se
     const messages = batch.map((d) => d.message);
     storage.upsert(messages);
     stored.inc(messages.length);
-    for (const [jobId, n] of countByJob(messages)) await reportJob(bus, jobId, { stored: n });
+    await reportMessages(bus, { stored: messages });
   }
 
   return busService(

@@ -17,6 +17,14 @@ export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "
 
 export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
+/** CPU time (user + system) a process has used so far, seconds, from /proc (Linux clock ticks of 1/100 s). */
+export async function cpuSeconds(pid: number): Promise<number> {
+  const stat = await fs.readFile(`/proc/${pid}/stat`, "utf8");
+  // Fields after the command name (which may hold spaces) start at ") "; utime and stime are the 12th and 13th.
+  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  return (Number(fields[11]) + Number(fields[12])) / 100;
+}
+
 export function kafkaScript(command: "start" | "stop", port: number): Promise<void> {
   return new Promise((resolve, reject) => {
     execFile(
@@ -48,6 +56,10 @@ export class TestBroker {
   }
   stop(): Promise<void> {
     return kafkaScript("stop", this.port);
+  }
+  /** The broker's JVM process id, from the pid file scripts/kafka.sh writes. */
+  async pid(): Promise<number> {
+    return Number((await fs.readFile(path.join(ROOT, ".cache/kafka", `port-${this.port}`, "kafka.pid"), "utf8")).trim());
   }
 }
 

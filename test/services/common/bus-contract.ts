@@ -98,6 +98,24 @@ export function busContract(name: string, makeTarget: () => Promise<ContractTarg
       }
     });
 
+    it("publishes a batch larger than one broker request in one publishMany, each message once", async () => {
+      const t = await makeTarget();
+      try {
+        // 300 messages of 8 KB: 2.4 MB on one key, well over Kafka's default 1 MiB per record batch.
+        const filler = "x".repeat(8 * 1024);
+        const items = Array.from({ length: 300 }, (_, i) => ({ key: "big", message: rawMessage("big", i, `${i} ${filler}`) }));
+        const c = collector<"preprocess-topic">(items.length);
+        await t.bus.subscribe("preprocess-topic", t.group("big"), c.handler, { batchSize: 500 });
+        await t.bus.publishMany("preprocess-topic", items);
+        await c.done;
+        await settle(200);
+        assert.deepEqual(c.seen.map((d) => d.message.message_id), [...Array(300).keys()]);
+        assert.equal(await t.bus.deadLetters("preprocess-topic").then((l) => l.length), 0);
+      } finally {
+        await t.close();
+      }
+    });
+
     it("hands batches no larger than batchSize, all from one partition", async () => {
       const t = await makeTarget();
       try {

@@ -1,6 +1,6 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { JobBook, jobIdOfDeadLetter } from "../../../services/common/jobs.ts";
+import { JobBook, jobOfDeadLetter } from "../../../services/common/jobs.ts";
 
 const event = (add: Record<string, number>, extra = {}) => ({ v: 1 as const, job_id: "j1", add, ...extra });
 
@@ -44,9 +44,59 @@ describe("job book", () => {
     assert.deepEqual(book.list().map((j) => j.job_id), ["c", "b"]);
   });
 
-  it("finds the job of a dead letter, if it has one", () => {
+  it("finds the job of a dead letter, and its message when the payload names one", () => {
     const letter = { topic: "t", partition: 0, offset: "1", key: "k", error: { code: "X", message: "m" }, attempts: 1, failed_at: "" };
-    assert.equal(jobIdOfDeadLetter({ ...letter, payload: JSON.stringify({ job_id: "j9" }) }), "j9");
-    assert.equal(jobIdOfDeadLetter({ ...letter, payload: "not json" }), undefined);
+    assert.deepEqual(jobOfDeadLetter({ ...letter, payload: JSON.stringify({ job_id: "j9" }) }), { jobId: "j9" });
+    assert.deepEqual(jobOfDeadLetter({ ...letter, payload: JSON.stringify({ job_id: "j9", chat: { id: "5" }, message_id: 7 }) }), {
+      jobId: "j9",
+      ref: { job_id: "j9", chat: { id: "5" }, message_id: 7 },
+    });
+    assert.equal(jobOfDeadLetter({ ...letter, payload: "not json" }), undefined);
+    assert.equal(jobOfDeadLetter({ ...letter, payload: JSON.stringify({ job_id: 3 }) }), undefined);
+  });
+
+  it("counts a redelivered batch once when the events name their messages", () => {
+    const book = new JobBook();
+    book.create("j1", "upload", 4);
+    const ids = (counter: string, chat: string, list: number[]) => ({ ids: { [counter]: { [chat]: list } } });
+    book.apply(event({ scraped: 4 }, ids("scraped", "c", [1, 2, 3, 4])));
+    book.apply(event({ stored: 2 }, ids("stored", "c", [1, 2])));
+    // The storage crashed after reporting, before committing: the same batch comes again.
+    book.apply(event({ stored: 2 }, ids("stored", "c", [1, 2])));
+    book.apply(event({ stored: 1 }, ids("stored", "c", [3])));
+    let job = book.get("j1")!;
+    assert.equal(job.counters.stored, 3);
+    assert.equal(job.state, "running", "three distinct of four stored is not done");
+    // The same message id in another chat is another message.
+    book.apply(event({ stored: 1 }, ids("stored", "d", [3])));
+    job = book.get("j1")!;
+    assert.equal(job.counters.stored, 4);
+    assert.equal(job.state, "done");
+    // Once done, late redeliveries no longer move the counters.
+    book.apply(event({ stored: 2 }, ids("stored", "c", [5, 6])));
+    assert.equal(book.get("j1")!.counters.stored, 4);
+  });
+
+  it("adds the unlisted part of an increment as is", () => {
+    const book = new JobBook();
+    book.create("j1", "upload", null);
+    book.apply(event({ skipped: 3 }, { ids: { skipped: { c: [1] } } }));
+    book.apply(event({ skipped: 3 }, { ids: { skipped: { c: [1] } } }));
+    assert.equal(book.get("j1")!.counters.skipped, 1 + 2 + 2);
+  });
+
+  it("rebuilds a job from its queued event, in whatever order the local create comes", () => {
+    const book = new JobBook();
+    book.apply(event({}, { phase: "queued", source: "team.json", expected: 2, chats: [{ id: "c", name: "Team", type: "private_group" }] }));
+    book.apply(event({ scraped: 2, stored: 2 }));
+    const job = book.get("j1")!;
+    assert.equal(job.source, "team.json");
+    assert.equal(job.expected, 2);
+    assert.equal(job.state, "done");
+    assert.deepEqual(job.chats.map((c) => c.id), ["c"]);
+    const again = book.create("j1", "other", 9);
+    assert.equal(again, job, "a local create of a known job keeps what the events said");
+    assert.equal(again.source, "team.json");
+    assert.equal(again.expected, 2);
   });
 });

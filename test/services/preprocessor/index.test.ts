@@ -50,14 +50,20 @@ describe("preprocessor service", () => {
     const items = messages.map((message) => ({ key: "77", message }));
     await bus.publishMany("preprocess-topic", items);
     await embed.done;
-    assert.deepEqual(embed.seen.map((d) => d.message.message_id), [1, 3]);
-    assert.equal(embed.seen[0]!.message.text, messages[0]!.text, "original text travels on");
-    assert.doesNotMatch(embed.seen[0]!.message.clean_text, /🎉|https/);
+    // Keyed per message, so they may sit on different partitions: order across them is not promised.
+    const passed = [...embed.seen].sort((a, b) => a.message.message_id - b.message.message_id);
+    assert.deepEqual(passed.map((d) => d.message.message_id), [1, 3]);
+    assert.deepEqual(passed.map((d) => d.meta.key), ["77:1", "77:3"], "embed-topic is keyed by chat and message");
+    assert.equal(passed[0]!.message.text, messages[0]!.text, "original text travels on");
+    assert.doesNotMatch(passed[0]!.message.clean_text, /🎉|https/);
     await bus.publishMany("preprocess-topic", items);
     await new Promise((resolve) => setTimeout(resolve, 300));
     const totals = { cleaned: 0, dropped: 0 };
     for (const d of jobs.seen) for (const [k, n] of Object.entries(d.message.add)) totals[k as keyof typeof totals] += n;
     assert.deepEqual(totals, { cleaned: 4, dropped: 2 });
+    // Each report names its messages, so the job book can count the redelivery once.
+    const named = jobs.seen.flatMap((d) => Object.entries(d.message.ids ?? {}).flatMap(([k, chats]) => (chats["77"] ?? []).map((id) => `${k}:${id}`)));
+    assert.deepEqual([...new Set(named)].sort(), ["cleaned:1", "cleaned:3", "dropped:2"]);
     const lines = (await fs.readFile(path.join(dataDir, "preprocessed", "77.jsonl"), "utf8")).trim().split("\n");
     assert.deepEqual(lines.map((l) => JSON.parse(l).message_id), [1, 3], "redelivery adds no lines");
   });
