@@ -4,6 +4,7 @@
  * display; only `clean_text` is embedded. Messages empty after cleaning are dropped and counted.
  */
 import { Type } from "@sinclair/typebox";
+import { Counter } from "prom-client";
 import type { Bus, Delivery } from "../common/bus.ts";
 import type { Config } from "../common/config.ts";
 import { createHttpApp } from "../common/http.ts";
@@ -52,7 +53,7 @@ export function embedTopicKey(message: { chat: { id: string }; message_id: numbe
 
 export async function createPreprocessor(deps: PreprocessorDeps): Promise<Service> {
   const { bus, log } = deps;
-  const { app } = await createHttpApp({
+  const { app, metrics } = await createHttpApp({
     service: "preprocessor",
     version: TGLENS_VERSION,
     description: "Cleans message text for embedding and tags its language.",
@@ -61,6 +62,11 @@ export async function createPreprocessor(deps: PreprocessorDeps): Promise<Servic
     readiness: [{ name: "bus", check: () => bus.ready() }],
   });
   const files = new PreprocessedLog(deps.config.dataDir);
+  const handled = new Counter({
+    name: "tglens_preprocessed_messages_total",
+    help: "Messages handled from preprocess-topic (passed on or dropped)",
+    registers: [metrics],
+  });
 
   app.post(
     "/preprocess",
@@ -96,6 +102,7 @@ export async function createPreprocessor(deps: PreprocessorDeps): Promise<Servic
       "embed-topic",
       kept.map((m) => ({ key: embedTopicKey(m), message: m })),
     );
+    handled.inc(batch.length);
     await reportMessages(bus, { cleaned: kept, dropped });
   }
 
