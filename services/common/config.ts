@@ -31,6 +31,31 @@ export interface Config {
   maxUploadBytes: number;
   hnswThreshold: number;
   kafkaBrokers: string[] | undefined;
+  telegram: TelegramConfig;
+}
+
+/** Telegram settings. Every one is optional: without them tglens runs on exports alone. */
+export interface TelegramConfig {
+  /** my.telegram.org application id and hash, for reading chats through a user account (GramJS). */
+  apiId: number | undefined;
+  apiHash: string | undefined;
+  /** A GramJS StringSession; when unset, `tglens login` stores one at data/session. */
+  session: string | undefined;
+  /** The bot's token from @BotFather; the bot runs on the gateway only when it is set. */
+  botToken: string | undefined;
+  /** Telegram user ids the bot answers; everyone else gets one polite refusal. */
+  allowedUserIds: number[];
+  /** The Bot API server (a self-hosted telegram-bot-api server, or a fake one in tests). */
+  botApiRoot: string;
+  /** Public HTTPS URL of the gateway's webhook route; unset means long polling. */
+  webhookUrl: string | undefined;
+  /** The secret Telegram sends in X-Telegram-Bot-Api-Secret-Token; required with a webhook. */
+  webhookSecret: string | undefined;
+  /** Longest FloodWait the scraper sleeps through in place; a longer one parks the job until then. */
+  floodWaitMaxSeconds: number;
+  /** Messages per history request, and the pause between requests. */
+  pageSize: number;
+  pageDelayMs: number;
 }
 
 type Parser<T> = (raw: string) => T;
@@ -40,6 +65,8 @@ interface Setting<T> {
   default: string | undefined;
   description: string;
   parse: Parser<T>;
+  /** Its value never appears in an error message. */
+  secret?: boolean;
 }
 
 class Invalid extends Error {}
@@ -73,6 +100,11 @@ const url: Parser<string> = (raw) => {
   } catch {
     throw new Invalid("must be a URL such as http://127.0.0.1:8004");
   }
+};
+const userIds: Parser<number[]> = (raw) => {
+  const items = raw.split(",").map((s) => s.trim()).filter(Boolean);
+  for (const item of items) if (!/^\d{1,15}$/.test(item)) throw new Invalid(`must be comma-separated numeric Telegram user ids, not ${JSON.stringify(item)}`);
+  return items.map(Number);
 };
 const list: Parser<string[]> = (raw) => {
   const items = raw.split(",").map((s) => s.trim()).filter(Boolean);
@@ -122,6 +154,17 @@ export const SETTINGS = {
   maxUploadBytes: { env: "TGLENS_MAX_UPLOAD_BYTES", default: "1073741824", description: "Largest export uploaded as the body of POST /scrape", parse: integer(1024, 2 ** 40) },
   hnswThreshold: { env: "TGLENS_HNSW_THRESHOLD", default: "10000", description: "Messages in a chat above which its index switches from exact search to HNSW", parse: integer(1, 2 ** 31) },
   kafkaBrokers: { env: "KAFKA_BROKERS", default: undefined, description: "Comma-separated Kafka brokers; when set, services talk over Kafka", parse: list },
+  telegramApiId: { env: "TELEGRAM_API_ID", default: undefined, description: "Application id from my.telegram.org, for live reading of chats", parse: integer(1, 2 ** 31) },
+  telegramApiHash: { env: "TELEGRAM_API_HASH", default: undefined, description: "Application hash from my.telegram.org (secret)", parse: text, secret: true },
+  telegramSession: { env: "TELEGRAM_SESSION", default: undefined, description: "GramJS session string (secret); default: the one `tglens login` saved in data/session", parse: text, secret: true },
+  botToken: { env: "TELEGRAM_BOT_TOKEN", default: undefined, description: "Bot token from @BotFather (secret); the bot runs on the gateway when set", parse: text, secret: true },
+  allowedUserIds: { env: "TELEGRAM_ALLOWED_USER_IDS", default: undefined, description: "Comma-separated Telegram user ids the bot serves; anyone else is refused", parse: userIds },
+  botApiRoot: { env: "TELEGRAM_BOT_API_ROOT", default: "https://api.telegram.org", description: "Bot API server (e.g. a self-hosted telegram-bot-api)", parse: url },
+  webhookUrl: { env: "TELEGRAM_WEBHOOK_URL", default: undefined, description: "Public HTTPS URL that reaches the gateway's POST /telegram/webhook; unset: long polling", parse: url },
+  webhookSecret: { env: "TELEGRAM_WEBHOOK_SECRET", default: undefined, description: "Secret token Telegram sends with webhook calls (secret; required with a webhook)", parse: text, secret: true },
+  floodWaitMax: { env: "TGLENS_FLOOD_WAIT_MAX", default: "300", description: "Longest Telegram FloodWait (seconds) slept in place; longer ones park the job until it ends", parse: integer(0, 86_400) },
+  scrapePageSize: { env: "TGLENS_SCRAPE_PAGE_SIZE", default: "100", description: "Messages per Telegram history request", parse: integer(1, 100) },
+  scrapePageDelayMs: { env: "TGLENS_SCRAPE_PAGE_DELAY_MS", default: "500", description: "Pause between Telegram history requests (ms)", parse: integer(0, 60_000) },
 } satisfies Record<string, Setting<unknown>>;
 
 /** Every setting, for documentation: env name, default, description. */
@@ -141,7 +184,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
     try {
       return setting.parse(raw);
     } catch (err) {
-      problems.push(`${setting.env}=${JSON.stringify(raw)}: ${err instanceof Invalid ? err.message : String(err)}`);
+      const shown = setting.secret ? "<hidden>" : JSON.stringify(raw);
+      problems.push(`${setting.env}=${shown}: ${err instanceof Invalid ? err.message : String(err)}`);
       return undefined;
     }
   };
@@ -179,7 +223,23 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
     maxUploadBytes: read(SETTINGS.maxUploadBytes) ?? 2 ** 30,
     hnswThreshold: read(SETTINGS.hnswThreshold) ?? 10_000,
     kafkaBrokers: read(SETTINGS.kafkaBrokers),
+    telegram: {
+      apiId: read(SETTINGS.telegramApiId),
+      apiHash: read(SETTINGS.telegramApiHash),
+      session: read(SETTINGS.telegramSession),
+      botToken: read(SETTINGS.botToken),
+      allowedUserIds: read(SETTINGS.allowedUserIds) ?? [],
+      botApiRoot: read(SETTINGS.botApiRoot) ?? "https://api.telegram.org",
+      webhookUrl: read(SETTINGS.webhookUrl),
+      webhookSecret: read(SETTINGS.webhookSecret),
+      floodWaitMaxSeconds: read(SETTINGS.floodWaitMax) ?? 300,
+      pageSize: read(SETTINGS.scrapePageSize) ?? 100,
+      pageDelayMs: read(SETTINGS.scrapePageDelayMs) ?? 500,
+    },
   };
+  if (config.telegram.webhookUrl && !config.telegram.webhookSecret) {
+    problems.push("TELEGRAM_WEBHOOK_URL is set but TELEGRAM_WEBHOOK_SECRET is not: a webhook needs a secret so that only Telegram can call it");
+  }
   if (problems.length > 0) {
     throw new TglensError("TGLENS_CONFIG", `invalid configuration:\n  ${problems.join("\n  ")}`, { details: { problems } });
   }

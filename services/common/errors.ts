@@ -36,6 +36,14 @@ export const ERROR_CODES = {
   TGLENS_UPSTREAM: { status: 502, retryable: true, description: "Another tglens service did not answer as expected." },
   TGLENS_SCHEMA: { status: 400, retryable: false, description: "A bus message does not match its topic's schema." },
   TGLENS_CONFIG: { status: 500, retryable: false, description: "The configuration is invalid." },
+  TGLENS_TELEGRAM_NOT_CONFIGURED: {
+    status: 503,
+    retryable: false,
+    description: "Live Telegram reading needs TELEGRAM_API_ID, TELEGRAM_API_HASH and a session (`tglens login`); the message names what is missing.",
+  },
+  TGLENS_CHAT_NOT_FOUND: { status: 404, retryable: false, description: "Telegram knows no chat by that username, id or link, or the account cannot read it." },
+  TGLENS_SESSION_LOCKED: { status: 409, retryable: false, description: "Another running tglens process uses this Telegram session." },
+  TGLENS_TELEGRAM: { status: 502, retryable: true, description: "Telegram answered with an error; the message says which." },
   TGLENS_INTERNAL: { status: 500, retryable: true, description: "An unexpected error; see the logs." },
 } as const satisfies Record<string, ErrorSpec>;
 

@@ -15,6 +15,8 @@ export const ChatRef = Type.Object({
   id: Type.String({ minLength: 1, description: "Telegram chat id as a decimal string" }),
   name: Type.String(),
   type: Type.String({ description: "personal_chat, private_group, public_supergroup, ..." }),
+  /** The public @username (without @), when the chat has one: search results link to t.me/<username>/<id>. */
+  username: Type.Optional(Type.String({ minLength: 1 })),
 });
 export type ChatRef = Static<typeof ChatRef>;
 
