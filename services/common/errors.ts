@@ -24,6 +24,7 @@ export const ERROR_CODES = {
     retryable: false,
     description: "A message in the export is invalid (no id, bad date, oversized text).",
   },
+  TGLENS_UNAUTHORIZED: { status: 401, retryable: false, description: "The request lacks the right secret (the Telegram webhook's secret token)." },
   TGLENS_PATH_FORBIDDEN: {
     status: 403,
     retryable: false,

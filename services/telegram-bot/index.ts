@@ -1,7 +1,8 @@
 /**
  * The gateway (:8000): the one address people and the CLI talk to. It forwards `/api/*` to the
  * service that owns the answer — search and chats to storage, imports and jobs to the scraper —
- * keeping their status codes and error bodies. (The Telegram bot joins it in its own issue.)
+ * keeping their status codes and error bodies. The Telegram bot runs here too when
+ * TELEGRAM_BOT_TOKEN is set (bot/attach.ts), on the same APIs.
  */
 import { Readable } from "node:stream";
 import type { FastifyReply, FastifyRequest } from "fastify";
@@ -10,10 +11,14 @@ import { TglensError } from "../common/errors.ts";
 import { createHttpApp } from "../common/http.ts";
 import type { Logger } from "../common/logger.ts";
 import { TGLENS_VERSION, type Service } from "../common/service.ts";
+import type { BotBackend } from "./bot/backend.ts";
+import { attachTelegramBot } from "./bot/attach.ts";
 
 export interface GatewayDeps {
   log: Logger;
-  config: Pick<Config, "urls" | "maxBodyBytes" | "maxUploadBytes">;
+  config: Pick<Config, "urls" | "maxBodyBytes" | "maxUploadBytes" | "telegram">;
+  /** What the bot calls (default: the services' HTTP APIs); tests may pass another. */
+  botBackend?: BotBackend;
 }
 
 const UPSTREAM_TIMEOUT_MS = 10 * 60_000;
@@ -76,6 +81,11 @@ export async function createGateway(deps: GatewayDeps): Promise<Service> {
   app.get<{ Params: { id: string } }>("/api/chats/:id", { schema: { summary: "One chat", tags } }, (req, reply) =>
     forward(req, reply, storage, `/chats/${encodeURIComponent(req.params.id)}`),
   );
+  app.get<{ Params: { id: string } }>(
+    "/api/chats/:id/stats",
+    { schema: { summary: "One chat's statistics: counts, dates, most active senders, messages per month", tags } },
+    (req, reply) => forward(req, reply, storage, `/chats/${encodeURIComponent(req.params.id)}/stats`),
+  );
   app.delete<{ Params: { id: string } }>("/api/chats/:id", { schema: { summary: "Forget a chat everywhere", tags } }, (req, reply) =>
     forward(req, reply, storage, `/chats/${encodeURIComponent(req.params.id)}`),
   );
@@ -95,10 +105,12 @@ export async function createGateway(deps: GatewayDeps): Promise<Service> {
     );
   });
 
+  const bot = attachTelegramBot(app, { config, log, ...(deps.botBackend ? { backend: deps.botBackend } : {}) });
+
   return {
     name: "telegram-bot",
     app,
-    async start() {},
-    async stop() {},
+    start: () => bot.start(),
+    stop: () => bot.stop(),
   };
 }

@@ -1,0 +1,74 @@
+/**
+ * What the bot asks of the rest of tglens, over the same HTTP APIs the gateway forwards to: search
+ * and chats from storage, imports and jobs from the scraper. An interface, so the bot's logic does
+ * not care whether the services share its process.
+ */
+import type { Config } from "../../common/config.ts";
+import { callJson } from "../../common/http-client.ts";
+
+export interface SearchHit {
+  chat_id: string;
+  chat_name: string;
+  chat_username?: string | null;
+  message_id: number;
+  date: string;
+  sender: string | null;
+  sender_id: string | null;
+  text: string;
+  score: number;
+}
+
+export interface ChatInfo {
+  chat_id: string;
+  name: string;
+  type: string;
+  username?: string | null;
+  messages: number;
+  senders: number;
+  first_date: string | null;
+  last_date: string | null;
+}
+
+export interface ChatStats extends ChatInfo {
+  top_senders: { sender: string | null; sender_id: string | null; messages: number }[];
+}
+
+export interface JobInfo {
+  job_id: string;
+  state: string;
+  source: string;
+  expected: number | null;
+  counters: Record<string, number>;
+  chats: { id: string; name: string }[];
+  error: { code: string; message: string } | null;
+  resume_at?: string | null;
+}
+
+export interface BotBackend {
+  search(query: string, opts: { k: number; chat?: string }): Promise<SearchHit[]>;
+  chats(): Promise<ChatInfo[]>;
+  stats(chatId: string): Promise<ChatStats>;
+  forget(chatId: string): Promise<{ messages: number }>;
+  /** Starts an import: a live chat (`@name`, id, t.me link) or an export file in the import directory. */
+  index(target: { chat: string } | { export_path: string }): Promise<{ job_id: string }>;
+  job(jobId: string): Promise<JobInfo>;
+}
+
+export function httpBackend(urls: Config["urls"]): BotBackend {
+  const storage = urls.storage;
+  const scraper = urls.scraper;
+  const chatPath = (id: string) => `/chats/${encodeURIComponent(id)}`;
+  return {
+    async search(query, { k, chat }) {
+      const params = new URLSearchParams({ q: query, k: String(k), ...(chat ? { chat } : {}) });
+      return (await callJson<{ results: SearchHit[] }>(storage, `/search?${params}`)).results;
+    },
+    async chats() {
+      return (await callJson<{ chats: ChatInfo[] }>(storage, "/chats")).chats;
+    },
+    stats: (chatId) => callJson<ChatStats>(storage, `${chatPath(chatId)}/stats`),
+    forget: (chatId) => callJson<{ messages: number }>(storage, chatPath(chatId), { method: "DELETE" }),
+    index: (target) => callJson<{ job_id: string }>(scraper, "/scrape", { body: target }),
+    job: (jobId) => callJson<JobInfo>(scraper, `/jobs/${encodeURIComponent(jobId)}`),
+  };
+}
