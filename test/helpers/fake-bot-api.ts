@@ -37,6 +37,8 @@ export class FakeBotApi {
   #wake: (() => void) | undefined;
   #failures = new Map<string, Failure[]>();
   #callListeners = new Set<() => void>();
+  /** Files people "sent", by file_id: their content, or null for one too big for getFile. */
+  #files = new Map<string, { path: string; content: Buffer } | null>();
 
   constructor(token: string) {
     this.token = token;
@@ -62,6 +64,21 @@ export class FakeBotApi {
     const list = this.#failures.get(method) ?? [];
     for (let i = 0; i < count; i++) list.push(failure);
     this.#failures.set(method, list);
+  }
+
+  /** A document sent by `userId`; getFile serves `content` (or refuses it as too big when null). */
+  sendDocument(userId: number, fileName: string, content: Buffer | null): Record<string, any> {
+    const fileId = `file-${this.#nextMessageId}`;
+    this.#files.set(fileId, content === null ? null : { path: `documents/${fileId}.json`, content });
+    return this.push({
+      message: {
+        message_id: this.#nextMessageId++,
+        date: Math.floor(Date.now() / 1000),
+        from: { id: userId, is_bot: false, first_name: `User ${userId}` },
+        chat: { id: userId, type: "private", first_name: `User ${userId}` },
+        document: { file_id: fileId, file_unique_id: fileId, file_name: fileName, mime_type: "application/json", file_size: content?.length ?? 50_000_000 },
+      },
+    });
   }
 
   /** Queues an update for getUpdates; returns it. */
@@ -129,16 +146,24 @@ export class FakeBotApi {
     for await (const c of req) chunks.push(c as Buffer);
     const raw = Buffer.concat(chunks).toString("utf8");
     this.paths.push(req.url ?? "");
-    const m = /^\/bot([^/]+)\/(\w+)$/.exec(req.url ?? "");
     const send = (status: number, body: unknown) => {
       res.writeHead(status, { "content-type": "application/json" });
       res.end(JSON.stringify(body));
     };
+    const download = /^\/file\/bot([^/]+)\/(.+)$/.exec(req.url ?? "");
+    if (download) {
+      const file = [...this.#files.values()].find((f) => f?.path === decodeURIComponent(download[2]!));
+      if (download[1] !== this.token || !file) return send(404, { ok: false, error_code: 404, description: "Not Found" });
+      res.writeHead(200, { "content-type": "application/octet-stream" });
+      return void res.end(file.content);
+    }
+    const m = /^\/bot([^/]+)\/(\w+)$/.exec(req.url ?? "");
     if (!m || m[1] !== this.token) return send(401, { ok: false, error_code: 401, description: "Unauthorized" });
     const method = m[2]!;
     let payload: Record<string, any> = {};
     if (raw) payload = JSON.parse(raw) as Record<string, any>;
-    const failure = this.#failures.get(method)?.shift();
+    const file = method === "getFile" ? this.#files.get(String(payload.file_id)) : undefined;
+    const failure = this.#failures.get(method)?.shift() ?? (file === null ? { error_code: 400, description: "Bad Request: file is too big" } : undefined);
     const call: ApiCall = { method, payload, at: Date.now(), ok: !failure };
     if (!failure) call.result = await this.#answer(method, payload);
     this.calls.push(call);
@@ -172,6 +197,10 @@ export class FakeBotApi {
       }
       case "sendMessage":
         return { message_id: this.#nextMessageId++, date: Math.floor(Date.now() / 1000), chat: { id: p.chat_id, type: "private" }, from: BOT_USER, text: p.text };
+      case "getFile": {
+        const file = this.#files.get(String(p.file_id));
+        return { file_id: p.file_id, file_unique_id: p.file_id, file_size: file?.content.length ?? 0, file_path: file?.path };
+      }
       case "editMessageText":
         return { message_id: p.message_id, date: Math.floor(Date.now() / 1000), chat: { id: p.chat_id, type: "private" }, from: BOT_USER, text: p.text };
       default:

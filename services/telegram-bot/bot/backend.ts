@@ -4,7 +4,8 @@
  * not care whether the services share its process.
  */
 import type { Config } from "../../common/config.ts";
-import { callJson } from "../../common/http-client.ts";
+import { TglensError } from "../../common/errors.ts";
+import { callJson, readJsonResponse } from "../../common/http-client.ts";
 
 export interface SearchHit {
   chat_id: string;
@@ -51,6 +52,8 @@ export interface BotBackend {
   forget(chatId: string): Promise<{ messages: number }>;
   /** Starts an import: a live chat (`@name`, id, t.me link) or an export file in the import directory. */
   index(target: { chat: string } | { export_path: string }): Promise<{ job_id: string }>;
+  /** Starts an import of an export sent as a file, streamed through to the scraper. */
+  upload(body: ReadableStream<Uint8Array>): Promise<{ job_id: string; messages: number }>;
   job(jobId: string): Promise<JobInfo>;
 }
 
@@ -70,5 +73,14 @@ export function httpBackend(urls: Config["urls"]): BotBackend {
     forget: (chatId) => callJson<{ messages: number }>(storage, chatPath(chatId), { method: "DELETE" }),
     index: (target) => callJson<{ job_id: string }>(scraper, "/scrape", { body: target }),
     job: (jobId) => callJson<JobInfo>(scraper, `/jobs/${encodeURIComponent(jobId)}`),
+    async upload(body) {
+      let res: Response;
+      try {
+        res = await fetch(`${scraper}/scrape`, { method: "POST", headers: { "content-type": "application/json" }, body, duplex: "half" } as RequestInit);
+      } catch (err) {
+        throw new TglensError("TGLENS_UPSTREAM", `cannot reach ${scraper}: ${(err as Error).message}`, { cause: err });
+      }
+      return readJsonResponse(res, `${scraper}/scrape`);
+    },
   };
 }

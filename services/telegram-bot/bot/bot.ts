@@ -19,6 +19,7 @@ import { describeError, isTglensError } from "../../common/errors.ts";
 import type { Logger } from "../../common/logger.ts";
 import type { BotBackend, JobInfo, SearchHit } from "./backend.ts";
 import { matchChat, type ChatMatch } from "./chat-match.ts";
+import { openTelegramFile } from "./files.ts";
 import { escapeHtml, formatAllStats, formatChats, formatJob, formatResults, formatStats, PAGE_SIZE } from "./format.ts";
 import { pageData, parsePageData, SearchPages, type PagedSearch } from "./search-pages.ts";
 
@@ -190,6 +191,27 @@ export function createTelegramBot(opts: TelegramBotOptions): TelegramBot {
     const { job_id } = await backend.index(target);
     const sent = await ctx.reply(`Indexing ${escapeHtml(input)}… (job <code>${job_id}</code>)`, html);
     follow(sent.chat.id, sent.message_id, input, job_id);
+  });
+
+  // An export sent as a file (Telegram Desktop: Export chat history → JSON → result.json).
+  bot.on("message:document", async (ctx) => {
+    const doc = ctx.message.document;
+    const name = doc.file_name ?? "the file";
+    if (!/\.json$/i.test(name) && doc.mime_type !== "application/json") {
+      return void (await ctx.reply("To index a chat from a file, send its Telegram Desktop export: Export chat history → format JSON → result.json."));
+    }
+    let filePath: string | undefined;
+    try {
+      filePath = (await ctx.getFile()).file_path;
+    } catch (err) {
+      if (!(err instanceof GrammyError)) throw err;
+    }
+    if (!filePath) {
+      return void (await ctx.reply(`Telegram does not let bots download ${escapeHtml(name)} (bots get files up to 20 MB). Put the export in the import directory and send /index <file name>.`));
+    }
+    const { job_id, messages } = await backend.upload(await openTelegramFile(opts.apiRoot, opts.token, filePath, name));
+    const sent = await ctx.reply(`Indexing ${escapeHtml(name)}: ${messages.toLocaleString("en")} messages… (job <code>${job_id}</code>)`, html);
+    follow(sent.chat.id, sent.message_id, name, job_id);
   });
 
   bot.on("message:text", async (ctx) => {

@@ -140,12 +140,34 @@ describe("Telegram bot against a fake Bot API", { timeout: 300_000 }, () => {
     assert.match(textOf(usage), /Reply to a message/);
   });
 
+  it("indexes an export sent as a file, and explains what it cannot take", async () => {
+    const content = await fs.readFile(path.join(FIXTURES, "full-account/result.json"));
+    const from = api.calls.length;
+    api.sendDocument(FRIEND, "result.json", content);
+    const started = await api.waitForCall((c) => c.method === "sendMessage" && c.ok && toChat(FRIEND)(c), 60_000, from);
+    assert.match(textOf(started), /^Indexing result\.json: \d+ messages/);
+    const done = await api.waitForCall((c) => c.method === "sendMessage" && toChat(FRIEND)(c) && /^Indexed /.test(textOf(c)), 120_000, from);
+    const full = expectations.files.find((f: any) => f.file === "full-account/result.json").chats;
+    const fullStored = full.reduce((n: number, c: any) => n + c.messages - c.empty_message_ids.length, 0);
+    assert.match(textOf(done), new RegExp(`Indexed result\\.json: <b>${fullStored} messages</b> stored`));
+    const tooBig = api.calls.length;
+    api.sendDocument(FRIEND, "huge.json", null);
+    const refused = await api.waitForCall((c) => c.method === "sendMessage" && c.ok && toChat(FRIEND)(c), 30_000, tooBig);
+    assert.match(textOf(refused), /20 MB.*\/index/);
+    const notJson = api.calls.length;
+    api.push({ message: { message_id: 77, date: 1, from: { id: FRIEND, is_bot: false, first_name: "F" }, chat: { id: FRIEND, type: "private" }, document: { file_id: "x", file_unique_id: "x", file_name: "photo.png", mime_type: "image/png" } } });
+    const hint = await api.waitForCall((c) => c.method === "sendMessage" && c.ok && toChat(FRIEND)(c), 30_000, notJson);
+    assert.match(textOf(hint), /Export chat history/);
+    // The download URL holds the token: it was used, and must not have reached a log line (checked below).
+    assert.ok(api.paths.some((p) => p.startsWith(`/file/bot${TOKEN}/`)));
+  });
+
   it("/chats and /stats describe the indexed chat", async () => {
     const chats = await say(OWNER, "/chats");
     assert.ok(textOf(chats).includes(team.id), textOf(chats));
     assert.match(textOf(chats), new RegExp(`${TEAM_STORED} messages`));
     const all = await say(OWNER, "/stats");
-    assert.match(textOf(all), new RegExp(`${TEAM_STORED} messages in 1 chat`));
+    assert.match(textOf(all), / messages in 4 chats/);
     const one = await say(OWNER, "/stats Kreuzberg");
     assert.match(textOf(one), new RegExp(`Messages: ${TEAM_STORED}`));
     assert.match(textOf(one), /Most active/);
@@ -191,8 +213,8 @@ describe("Telegram bot against a fake Bot API", { timeout: 300_000 }, () => {
   it("/forget removes the chat", async () => {
     const reply = await say(OWNER, `/forget ${team.id}`);
     assert.match(textOf(reply), new RegExp(`Forgot .*${TEAM_STORED} messages`));
-    const chats = (await (await fetch(`${system.config.urls.storage}/chats`)).json()) as { chats: unknown[] };
-    assert.deepEqual(chats.chats, []);
+    const chats = (await (await fetch(`${system.config.urls.storage}/chats`)).json()) as { chats: { chat_id: string }[] };
+    assert.deepEqual(chats.chats.map((c) => c.chat_id).sort(), ["1876543210", "587654321", "712345678"]);
   });
 
   it("never writes the bot token to a log line", () => {
