@@ -23,6 +23,7 @@ export interface ImportAccepted {
 export interface SearchResultRow {
   chat_id: string;
   chat_name: string;
+  chat_username: string | null;
   message_id: number;
   date: string;
   sender: string | null;
@@ -34,10 +35,17 @@ export interface ChatRow {
   chat_id: string;
   name: string;
   type: string;
+  username: string | null;
   messages: number;
   senders: number;
   first_date: string | null;
   last_date: string | null;
+}
+
+/** GET /api/chats/:id/stats. */
+export interface ChatStatsRow extends ChatRow {
+  top_senders: Array<{ sender: string | null; sender_id: string | null; messages: number }>;
+  by_month: Array<{ month: string; messages: number }>;
 }
 
 export class GatewayClient {
@@ -89,6 +97,23 @@ export class GatewayClient {
 
   async chats(): Promise<ChatRow[]> {
     return (await callJson<{ chats: ChatRow[] }>(this.baseUrl, "/api/chats")).chats;
+  }
+
+  /** The id of a chat given by id, or by its exact name when exactly one chat has it. */
+  async chatIdOf(chat: string): Promise<string> {
+    if (/^-?\d+$/.test(chat)) return chat;
+    const matches = (await this.chats()).filter((c) => c.name === chat);
+    if (matches.length !== 1) {
+      throw new TglensError(
+        "TGLENS_NOT_FOUND",
+        matches.length === 0 ? `no chat named ${JSON.stringify(chat)}` : `${matches.length} chats are named ${JSON.stringify(chat)}; use the id`,
+      );
+    }
+    return matches[0]!.chat_id;
+  }
+
+  chatStats(chatId: string): Promise<ChatStatsRow> {
+    return callJson(this.baseUrl, `/api/chats/${encodeURIComponent(chatId)}/stats`);
   }
 
   forget(chatId: string): Promise<{ chat_id: string; deleted: boolean; messages: number }> {

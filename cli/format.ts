@@ -1,18 +1,31 @@
 /** Plain-text output of the CLI: short, aligned, readable in a terminal. */
 import type { JobStatus } from "../services/common/jobs.ts";
-import type { ChatRow, ImportAccepted, SearchResultRow } from "./client.ts";
+import type { ChatRow, ChatStatsRow, ImportAccepted, SearchResultRow } from "./client.ts";
 
 const oneLine = (text: string, max: number) => {
   const flat = text.replace(/\s+/g, " ").trim();
   return flat.length > max ? flat.slice(0, max - 1) + "…" : flat;
 };
 
+/** "2024-05-01T18:30:00.000Z" → "2024-05-01 18:30". */
+const minute = (iso: string) => iso.slice(0, 16).replace("T", " ");
+const minuteOrDash = (iso: string | null) => (iso === null ? "-" : minute(iso));
+
+/** Columns padded to their widest cell; the last one is not, since it holds free text (names). */
+function table(header: string[], rows: string[][]): string[] {
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
+  const line = (cells: string[]) => cells.map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i]!))).join("  ");
+  return [line(header), ...rows.map(line)];
+}
+
+const withUsername = (name: string, username: string | null) => (username === null ? name : `${name} (@${username})`);
+
 export function formatResults(results: SearchResultRow[]): string {
   if (results.length === 0) return "no results\n";
   return (
     results
       .map((r, i) => {
-        const head = `${String(i + 1).padStart(2)}. ${r.score.toFixed(3)}  ${r.date.slice(0, 16).replace("T", " ")}  ${r.sender ?? "(unknown)"} in ${r.chat_name} #${r.message_id}`;
+        const head = `${String(i + 1).padStart(2)}. ${r.score.toFixed(3)}  ${minute(r.date)}  ${r.sender ?? "(unknown)"} in ${r.chat_name} #${r.message_id}`;
         return `${head}\n    ${oneLine(r.text, 200)}`;
       })
       .join("\n") + "\n"
@@ -21,11 +34,37 @@ export function formatResults(results: SearchResultRow[]): string {
 
 export function formatChats(chats: ChatRow[]): string {
   if (chats.length === 0) return "no chats indexed\n";
-  const rows = chats.map((c) => [c.chat_id, String(c.messages), String(c.senders), c.type, c.name]);
-  const header = ["id", "messages", "senders", "type", "name"];
-  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
-  const line = (cells: string[]) => cells.map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i]!))).join("  ");
-  return [line(header), ...rows.map(line)].join("\n") + "\n";
+  const rows = chats.map((c) => [c.chat_id, String(c.messages), String(c.senders), c.type, withUsername(c.name, c.username)]);
+  return table(["id", "messages", "senders", "type", "name"], rows).join("\n") + "\n";
+}
+
+/** Width of the longest bar in the per-month histogram. */
+const BAR_WIDTH = 40;
+
+export function formatChatStats(stats: ChatStatsRow): string {
+  const busiest = Math.max(1, ...stats.by_month.map((m) => m.messages));
+  const lines = [
+    `${withUsername(stats.name, stats.username)} · chat ${stats.chat_id} · ${stats.type}`,
+    ...table(
+      ["messages", "senders", "first (UTC)", "last (UTC)"],
+      [[String(stats.messages), String(stats.senders), minuteOrDash(stats.first_date), minuteOrDash(stats.last_date)]],
+    ),
+    "",
+    "most active senders",
+    ...(stats.top_senders.length === 0
+      ? ["  (none)"]
+      : table(
+          ["messages", "id", "sender"],
+          stats.top_senders.map((s) => [String(s.messages), s.sender_id ?? "-", s.sender ?? "(unknown)"]),
+        )),
+    "",
+    "messages per month (UTC)",
+    ...table(
+      ["month", "messages", ""],
+      stats.by_month.map((m) => [m.month, String(m.messages), "█".repeat(Math.ceil((m.messages / busiest) * BAR_WIDTH))]),
+    ),
+  ];
+  return lines.map((l) => l.trimEnd()).join("\n") + "\n";
 }
 
 export function formatSummary(accepted: ImportAccepted, job: JobStatus): string {

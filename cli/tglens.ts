@@ -13,7 +13,7 @@ import { startEmbedded, type EmbeddedSystem } from "../services/embedded.ts";
 import { buildService, runService, stopService } from "../services/wiring.ts";
 import { GatewayClient, gatewayUrl, type ImportAccepted } from "./client.ts";
 import { importDemoOnFirstStart } from "./demo.ts";
-import { formatChats, formatResults, formatSummary } from "./format.ts";
+import { formatChats, formatChatStats, formatResults, formatSummary } from "./format.ts";
 
 function configOrExit(): Readonly<Config> {
   try {
@@ -177,18 +177,24 @@ program
   });
 
 program
+  .command("stats")
+  .description("a chat's statistics: messages, senders, dates, most active senders, messages per month")
+  .argument("<chat>", "chat id, or its exact name")
+  .option("--json", "print as JSON")
+  .action(async (chat: string, opts: { json?: boolean }) => {
+    await withClient(async (client) => {
+      const stats = await client.chatStats(await client.chatIdOf(chat));
+      process.stdout.write(opts.json ? JSON.stringify(stats, null, 2) + "\n" : formatChatStats(stats));
+    });
+  });
+
+program
   .command("forget")
   .description("remove a chat everywhere: index, database, raw and preprocessed files")
   .argument("<chat>", "chat id, or its exact name")
   .action(async (chat: string) => {
     await withClient(async (client) => {
-      let chatId = chat;
-      if (!/^-?\d+$/.test(chat)) {
-        const matches = (await client.chats()).filter((c) => c.name === chat);
-        if (matches.length !== 1) throw new TglensError("TGLENS_NOT_FOUND", matches.length === 0 ? `no chat named ${JSON.stringify(chat)}` : `${matches.length} chats are named ${JSON.stringify(chat)}; use the id`);
-        chatId = matches[0]!.chat_id;
-      }
-      const res = await client.forget(chatId);
+      const res = await client.forget(await client.chatIdOf(chat));
       process.stdout.write(`forgot chat ${res.chat_id} (${res.messages} messages)\n`);
     });
   });

@@ -14,7 +14,7 @@ import { reportMessages } from "../common/jobs.ts";
 import type { Logger } from "../common/logger.ts";
 import { EmbeddedMessage } from "../common/schemas.ts";
 import { busService, TGLENS_VERSION, type Service } from "../common/service.ts";
-import type { SearchFilters, SearchHit, Storage } from "./storage.ts";
+import type { ChatSummary, SearchFilters, SearchHit, Storage } from "./storage.ts";
 
 /** Turns a query into a vector (the embedder service, over HTTP). */
 export interface QueryEmbedder {
@@ -49,6 +49,7 @@ export const SearchQuery = Type.Object(
 export const SearchResult = Type.Object({
   chat_id: Type.String(),
   chat_name: Type.String(),
+  chat_username: Type.Union([Type.String(), Type.Null()], { description: "The chat's public @username (without @): the message is t.me/<chat_username>/<message_id>" }),
   message_id: Type.Integer(),
   date: Type.String({ description: "ISO 8601, UTC" }),
   sender: Type.Union([Type.String(), Type.Null()]),
@@ -62,11 +63,29 @@ export const ChatSummarySchema = Type.Object({
   chat_id: Type.String(),
   name: Type.String(),
   type: Type.String(),
+  username: Type.Union([Type.String(), Type.Null()], { description: "Public @username (without @); null for chats only imported from exports" }),
   messages: Type.Integer(),
-  senders: Type.Integer(),
-  first_date: Type.Union([Type.String(), Type.Null()]),
-  last_date: Type.Union([Type.String(), Type.Null()]),
+  senders: Type.Integer({ description: "Distinct senders (by id, or by name where the id is unknown)" }),
+  first_date: Type.Union([Type.String(), Type.Null()], { description: "ISO 8601, UTC" }),
+  last_date: Type.Union([Type.String(), Type.Null()], { description: "ISO 8601, UTC" }),
 });
+
+export const ChatStatsSchema = Type.Composite([
+  ChatSummarySchema,
+  Type.Object({
+    top_senders: Type.Array(
+      Type.Object({
+        sender: Type.Union([Type.String(), Type.Null()], { description: "The name on the sender's latest message" }),
+        sender_id: Type.Union([Type.String(), Type.Null()]),
+        messages: Type.Integer(),
+      }),
+      { description: "The 5 most active senders, most messages first, ties by name" },
+    ),
+    by_month: Type.Array(Type.Object({ month: Type.String({ description: "YYYY-MM, UTC" }), messages: Type.Integer() }), {
+      description: "Messages per calendar month from the first message's to the last's, oldest first, empty months included",
+    }),
+  }),
+]);
 
 /** Accepts unix seconds or an ISO 8601 date; names the parameter when it is neither. */
 export function parseTime(name: string, value: string | undefined): number | undefined {
@@ -83,6 +102,7 @@ function toResult(hit: SearchHit) {
   return {
     chat_id: hit.chat_id,
     chat_name: hit.chat_name,
+    chat_username: hit.chat_username,
     message_id: hit.message_id,
     date: iso(hit.date)!,
     sender: hit.sender,
@@ -138,12 +158,12 @@ export async function createStorageService(deps: StorageServiceDeps): Promise<Se
     },
   );
 
-  const chatSummary = (c: NonNullable<ReturnType<Storage["chat"]>>) => ({ ...c, first_date: iso(c.first_date), last_date: iso(c.last_date) });
+  const withIsoDates = <T extends ChatSummary>(c: T) => ({ ...c, first_date: iso(c.first_date), last_date: iso(c.last_date) });
 
   app.get(
     "/chats",
     { schema: { summary: "Indexed chats with message counts", tags: ["storage"], response: { 200: Type.Object({ chats: Type.Array(ChatSummarySchema) }) } } },
-    async () => ({ chats: storage.chats().map(chatSummary) }),
+    async () => ({ chats: storage.chats().map(withIsoDates) }),
   );
 
   const ChatParams = Type.Object({ id: Type.String({ pattern: "^-?[0-9]{1,20}$" }) });
@@ -155,7 +175,25 @@ export async function createStorageService(deps: StorageServiceDeps): Promise<Se
       const { id } = req.params as { id: string };
       const chat = storage.chat(id);
       if (!chat) return reply.status(404).send(errorBody("TGLENS_NOT_FOUND", `no chat ${id}`));
-      return chatSummary(chat);
+      return withIsoDates(chat);
+    },
+  );
+
+  app.get(
+    "/chats/:id/stats",
+    {
+      schema: {
+        summary: "One chat's statistics: counts, first and last dates, most active senders, messages per month",
+        tags: ["storage"],
+        params: ChatParams,
+        response: { 200: ChatStatsSchema, 400: { $ref: "ErrorResponse#" }, 404: { $ref: "ErrorResponse#" } },
+      },
+    },
+    async (req, reply) => {
+      const { id } = req.params as { id: string };
+      const stats = storage.chatStats(id);
+      if (!stats) return reply.status(404).send(errorBody("TGLENS_NOT_FOUND", `no chat ${id}`));
+      return withIsoDates(stats);
     },
   );
 

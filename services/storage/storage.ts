@@ -35,6 +35,7 @@ import { removeStaleTemps, replaceFileAtomic, unlinkDurable, writeFileAtomic } f
 import { buildFtsQuery } from "./fts-query.ts";
 import { type ChatRow, type FilterSql, filterSql, MessageStore, type MessageRow } from "./message-store.ts";
 import type {
+  ChatStats,
   ChatSummary,
   HnswParams,
   Quantization,
@@ -74,6 +75,8 @@ export const DEFAULTS = {
   /** Reciprocal-rank-fusion constant (Cormack, Clarke & Büttcher 2009). */
   rrfK: 60,
   maxK: 1_000,
+  /** Senders listed by chatStats(). */
+  topSenders: 5,
 };
 
 const INDEX_FILE_VERSION = 1;
@@ -580,12 +583,15 @@ export function openStorage(opts: StorageOptions): StorageHandle {
         const m = p.msg;
         const chatId = m.chat.id;
         let chat = chats.get(chatId) ?? store.getChat(chatId);
+        // Only live reading knows a chat's username: a message without one (from an export of the
+        // same chat) keeps the stored one.
+        const username = m.chat.username ?? chat?.username ?? null;
         if (!chat) {
-          chat = { chat_id: chatId, name: m.chat.name, type: m.chat.type, gen: seq++ };
+          chat = { chat_id: chatId, name: m.chat.name, type: m.chat.type, username, gen: seq++ };
           store.insertChat(chat);
-        } else if (chat.name !== m.chat.name || chat.type !== m.chat.type) {
-          store.updateChat(chatId, m.chat.name, m.chat.type);
-          chat = { ...chat, name: m.chat.name, type: m.chat.type };
+        } else if (chat.name !== m.chat.name || chat.type !== m.chat.type || chat.username !== username) {
+          chat = { ...chat, name: m.chat.name, type: m.chat.type, username };
+          store.updateChat(chat);
         }
         chats.set(chatId, chat);
 
@@ -890,6 +896,10 @@ export function openStorage(opts: StorageOptions): StorageHandle {
     chat: (chatId: string): ChatSummary | undefined => {
       assertOpen();
       return store.summaries(chatId)[0];
+    },
+    chatStats: (chatId: string): ChatStats | undefined => {
+      assertOpen();
+      return store.chatStats(chatId, DEFAULTS.topSenders);
     },
     deleteChat,
     flush,

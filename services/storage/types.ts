@@ -9,6 +9,8 @@ export interface StoredMessage {
   chat_id: string;
   chat_name: string;
   chat_type: string;
+  /** The chat's public @username (without @), or null: links to the message are t.me/<username>/<message_id>. */
+  chat_username: string | null;
   message_id: number;
   /** Unix seconds. */
   date: number;
@@ -51,11 +53,34 @@ export interface ChatSummary {
   chat_id: string;
   name: string;
   type: string;
+  /** Public @username (without @) once live reading has seen one; exports never carry it. */
+  username: string | null;
   messages: number;
   /** Distinct senders (by sender id, or by name where the id is null). */
   senders: number;
   first_date: number | null;
   last_date: number | null;
+}
+
+/** One sender's share of a chat (a sender as ChatSummary.senders counts them). */
+export interface SenderCount {
+  /** The name on the sender's latest message (names change), or null. */
+  sender: string | null;
+  sender_id: string | null;
+  messages: number;
+}
+
+export interface MonthCount {
+  /** "2024-05": a calendar month in UTC. */
+  month: string;
+  messages: number;
+}
+
+export interface ChatStats extends ChatSummary {
+  /** The most active senders, most messages first; ties by name. */
+  top_senders: SenderCount[];
+  /** Every month from the first message's to the last message's, oldest first, empty months included. */
+  by_month: MonthCount[];
 }
 
 export interface UpsertResult {
@@ -79,6 +104,8 @@ export interface Storage {
   searchHybrid(query: string, queryVector: Float32Array | readonly number[], k: number, filters: SearchFilters): SearchHit[];
   chats(): ChatSummary[];
   chat(chatId: string): ChatSummary | undefined;
+  /** The chat's summary with its 5 most active senders and its messages per month; undefined when unknown. */
+  chatStats(chatId: string): ChatStats | undefined;
   /** Removes the chat's rows, FTS rows and index files. False when the chat was unknown. */
   deleteChat(chatId: string): boolean;
   /** Persists every dirty index now (crash-safe write). */

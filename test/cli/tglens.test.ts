@@ -7,6 +7,7 @@ import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
 import fs from "node:fs/promises";
 import path from "node:path";
+import type { ChatStatsRow } from "../../cli/client.ts";
 import { SERVICE_NAMES } from "../../services/common/config.ts";
 import { freePort, snapshotDir, startTestSystem, tempDir, type TestSystem } from "../helpers/system.ts";
 
@@ -66,6 +67,22 @@ describe("tglens CLI against a running server", { timeout: 600_000 }, () => {
     assert.match(run.stdout, new RegExp(`${TEAM_ID}\\s+366\\s+`));
   });
 
+  it("shows a chat's statistics by name or id: what the API answers, as JSON and as text", async () => {
+    const api = (await (await fetch(`${t.url}/api/chats/${TEAM_ID}/stats`)).json()) as ChatStatsRow;
+    const json = await tglens(["stats", "Kreuzberg Crew 🍻", "--json"], env);
+    assert.equal(json.code, 0, json.stderr);
+    assert.deepEqual(JSON.parse(json.stdout), api);
+    assert.equal(api.messages, 366);
+    assert.equal(api.top_senders.length, 5);
+    const text = await tglens(["stats", TEAM_ID], env);
+    assert.equal(text.code, 0, text.stderr);
+    assert.match(text.stdout, new RegExp(`^Kreuzberg Crew 🍻 · chat ${TEAM_ID} · private_supergroup\n`));
+    assert.match(text.stdout, new RegExp(`\n366 +${api.senders} +2024-01-`));
+    const top = api.top_senders[0]!;
+    assert.match(text.stdout, new RegExp(`most active senders\nmessages +id +sender\n${top.messages} +${top.sender_id} +${top.sender}\n`));
+    for (const m of api.by_month) assert.match(text.stdout, new RegExp(`\n${m.month} +${m.messages}\\b`));
+  });
+
   it("refuses bad input with one line and a non-zero exit, changing nothing", async () => {
     const before = await snapshotDir(t.config.dataDir);
     const dir = await tempDir("cli-bad");
@@ -77,6 +94,8 @@ describe("tglens CLI against a running server", { timeout: 600_000 }, () => {
       [["search", "x", "--k", "0"], /--k must be an integer from 1 to 100/],
       [["search", "x", "--mode", "fuzzy"], /fuzzy/],
       [["forget", "No Such Chat"], /no chat named "No Such Chat"/],
+      [["stats", "No Such Chat"], /no chat named "No Such Chat" \(TGLENS_NOT_FOUND\)/],
+      [["stats", "777"], /no chat 777 \(TGLENS_NOT_FOUND\)/],
     ];
     for (const [args, pattern] of cases) {
       const run = await tglens(args, env);

@@ -134,7 +134,7 @@ describe("storage: upsert and semantic search", () => {
     assert.deepEqual(
       { ...top, score: 0 },
       {
-        chat_id: "100", chat_name: "Chat 100", chat_type: "private_supergroup", message_id: 42, date: T0 + 42 * 60,
+        chat_id: "100", chat_name: "Chat 100", chat_type: "private_supergroup", chat_username: null, message_id: 42, date: T0 + 42 * 60,
         sender_id: "user1", sender: "Ann", text: msgs[41]!.text, clean_text: msgs[41]!.clean_text, lang: "en",
         reply_to: null, forwarded_from: null, edited: null, media: null, score: 0,
       },
@@ -355,7 +355,7 @@ describe("storage: chats and deletion", () => {
     assert.deepEqual(files.sort(), [`${chatFileStem("-1001")}.usearch`, `${chatFileStem("-1001")}.usearch.json`]);
     assert.ok(s.stats().indexBytes > 0);
     assert.deepEqual(s.chat("2"), {
-      chat_id: "2", name: "Renamed", type: "personal_chat", messages: 11, senders: 4,
+      chat_id: "2", name: "Renamed", type: "personal_chat", username: null, messages: 11, senders: 4,
       first_date: T0 + 60, last_date: T0 + 11 * 60,
     });
     // Ordered by name: "Chat -1001" before "Renamed".
@@ -378,6 +378,82 @@ describe("storage: chats and deletion", () => {
     db.exec("INSERT INTO messages_fts(messages_fts) VALUES ('integrity-check')"); // throws if FTS drifted
     assert.equal(prepareRetained(db, "SELECT count(*) FROM messages_fts_docsize").pluck().get(), 14);
     db.close();
+  });
+});
+
+describe("storage: chat username", () => {
+  test("live reading sets it, an export of the same chat keeps it, every search mode returns it", async () => {
+    const s = openStorage({ dir: tempDir() });
+    const live = { id: "-1009", name: "Live", type: "public_supergroup", username: "kreuzberg" };
+    s.upsert(batch("-1009", 1, 3).map((m) => ({ ...m, chat: live })));
+    s.upsert(batch("4", 1, 2)); // an exported chat: no username
+    assert.equal(s.chat("-1009")!.username, "kreuzberg");
+    assert.equal(s.chat("4")!.username, null);
+    const q = new Float32Array(msg("-1009", 2).vector);
+    for (const hits of [s.searchSemantic(q, 10, {}), s.searchKeyword("message", 10, {}), s.searchHybrid("message", q, 10, {})]) {
+      assert.equal(hits.length, 5);
+      for (const h of hits) assert.equal(h.chat_username, h.chat_id === "-1009" ? "kreuzberg" : null, `${h.chat_id}/${h.message_id}`);
+    }
+    // An export of the same chat (renamed since, no username): the name follows, the username stays.
+    const exported = { id: "-1009", name: "Live, renamed", type: "public_supergroup" };
+    assert.deepEqual(s.upsert(batch("-1009", 1, 4).map((m) => ({ ...m, chat: exported }))), { inserted: 1, updated: 0, unchanged: 3 });
+    assert.deepEqual([s.chat("-1009")!.name, s.chat("-1009")!.username], ["Live, renamed", "kreuzberg"]);
+    // A new username replaces the old one, even when the messages are unchanged.
+    assert.deepEqual(s.upsert([{ ...msg("-1009", 1), chat: { ...exported, username: "kreuzberg_crew" } }]), { inserted: 0, updated: 0, unchanged: 1 });
+    assert.equal(s.chat("-1009")!.username, "kreuzberg_crew");
+    assert.equal(s.searchKeyword("word4", 1, {})[0]!.chat_username, "kreuzberg_crew");
+    assert.deepEqual(s.chats().map((c) => [c.chat_id, c.username]), [["4", null], ["-1009", "kreuzberg_crew"]]);
+    await s.close();
+  });
+});
+
+describe("storage: chat statistics", () => {
+  const JAN_31_LAST_SECOND = Date.UTC(2024, 0, 31, 23, 59, 59) / 1000;
+  const MAR_1 = Date.UTC(2024, 2, 1) / 1000;
+  /** Messages of chat "S" from the given senders, one minute apart from `start`. */
+  const from = (start: number, senders: Array<[string | null, string | null]>, firstId: number) =>
+    senders.map(([id, name], i) => msg("S", firstId + i, { date: start + i * 60, sender: { id, name } }));
+
+  test("counts, dates, the five most active senders (ties by name) and messages per month", async () => {
+    const s = openStorage({ dir: tempDir() });
+    s.upsert([
+      // January: Ann twice, "Cy" (user3, renamed Cyrus later), Ghost (no id), someone with neither id nor name.
+      ...from(Date.UTC(2024, 0, 10) / 1000, [["user1", "Ann"], ["user1", "Ann"], ["user3", "Cy"], [null, "Ghost"], [null, null]], 1),
+      ...from(JAN_31_LAST_SECOND, [["user2", "Bob"]], 10),
+      // March (February has nothing): the rest, "GHOST" being the same nameless sender as "Ghost".
+      ...from(MAR_1, [["user1", "Ann"], ["user1", "Ann"], ["user1", "Ann"], ["user2", "Bob"], ["user2", "Bob"], ["user3", "Cyrus"], ["user3", "Cyrus"], [null, "GHOST"], ["user9", "Zed"], ["user8", "Abe"]], 20),
+    ]);
+    s.upsert(batch("other", 1, 30)); // another chat's messages count nowhere
+    assert.deepEqual(s.chatStats("S"), {
+      chat_id: "S", name: "Chat S", type: "private_supergroup", username: null,
+      messages: 16, senders: 6, first_date: Date.UTC(2024, 0, 10) / 1000, last_date: MAR_1 + 9 * 60,
+      top_senders: [
+        { sender: "Ann", sender_id: "user1", messages: 5 },
+        { sender: "Bob", sender_id: "user2", messages: 3 }, // before Cyrus (3): ties by name
+        { sender: "Cyrus", sender_id: "user3", messages: 3 }, // the name of their latest message
+        { sender: "GHOST", sender_id: null, messages: 2 }, // no id: grouped by name, case-insensitively
+        { sender: "Abe", sender_id: "user8", messages: 1 }, // Zed (1) is sixth
+      ],
+      by_month: [
+        { month: "2024-01", messages: 6 }, // 23:59:59 UTC on the 31st is still January
+        { month: "2024-02", messages: 0 },
+        { month: "2024-03", messages: 10 },
+      ],
+    });
+    // The summary part is what chat() says.
+    const { top_senders: _top, by_month: _months, ...summary } = s.chatStats("S")!;
+    assert.deepEqual(summary, s.chat("S"));
+    assert.equal(s.chatStats("nope"), undefined);
+    await s.close();
+    assertCode(() => s.chatStats("S"), "TGLENS_NOT_READY");
+  });
+
+  test("a chat of one month and one anonymous sender", async () => {
+    const s = openStorage({ dir: tempDir() });
+    s.upsert(from(MAR_1, [[null, null], [null, null]], 1));
+    const stats = s.chatStats("S")!;
+    assert.deepEqual([stats.messages, stats.senders, stats.top_senders, stats.by_month], [2, 0, [], [{ month: "2024-03", messages: 2 }]]);
+    await s.close();
   });
 });
 

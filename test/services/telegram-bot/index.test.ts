@@ -1,5 +1,7 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
+import { createServer, type IncomingMessage } from "node:http";
+import type { AddressInfo } from "node:net";
 import { loadConfig } from "../../../services/common/config.ts";
 import { createLogger } from "../../../services/common/logger.ts";
 import { createGateway } from "../../../services/telegram-bot/index.ts";
@@ -18,5 +20,50 @@ describe("gateway", () => {
     assert.equal(search.statusCode, 502);
     assert.equal(search.json().error.code, "TGLENS_UPSTREAM");
     await gateway.app.close();
+  });
+});
+
+/** A stand-in storage service: answers every request with `answer` and records what it was asked. */
+async function fakeUpstream(answer: (req: IncomingMessage) => { status: number; body: unknown }) {
+  const seen: Array<{ method: string; url: string }> = [];
+  const server = createServer((req, res) => {
+    seen.push({ method: req.method!, url: req.url! });
+    const { status, body } = answer(req);
+    res.writeHead(status, { "content-type": "application/json; charset=utf-8" }).end(JSON.stringify(body));
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  return { url, seen, close: () => new Promise<void>((resolve) => server.close(() => resolve())) };
+}
+
+describe("gateway: chat statistics", () => {
+  it("forwards GET /api/chats/:id/stats to storage, keeping status, body and query", async () => {
+    const stats = { chat_id: "-100123", name: "Crew", username: "crew", messages: 3, top_senders: [{ sender: "Ann", sender_id: "user1", messages: 3 }] };
+    const upstream = await fakeUpstream((req) =>
+      req.url!.startsWith("/chats/-100123/") ? { status: 200, body: stats } : { status: 404, body: { error: { code: "TGLENS_NOT_FOUND", message: "no chat 777" } } },
+    );
+    const config = loadConfig({ TGLENS_STORAGE_URL: upstream.url });
+    const gateway = await createGateway({ log: createLogger({ level: "silent" }), config });
+    try {
+      const ok = await gateway.app.inject({ url: "/api/chats/-100123/stats?fresh=1" });
+      assert.equal(ok.statusCode, 200);
+      assert.match(String(ok.headers["content-type"]), /^application\/json/);
+      assert.deepEqual(ok.json(), stats);
+      const missing = await gateway.app.inject({ url: "/api/chats/777/stats" });
+      assert.equal(missing.statusCode, 404);
+      assert.deepEqual(missing.json(), { error: { code: "TGLENS_NOT_FOUND", message: "no chat 777" } });
+      // An id is one path segment upstream, whatever it holds.
+      await gateway.app.inject({ url: "/api/chats/a%2Fb/stats" });
+      assert.deepEqual(upstream.seen, [
+        { method: "GET", url: "/chats/-100123/stats?fresh=1" },
+        { method: "GET", url: "/chats/777/stats" },
+        { method: "GET", url: "/chats/a%2Fb/stats" },
+      ]);
+      const spec = (await gateway.app.inject({ url: "/openapi.json" })).json();
+      assert.ok(spec.paths["/api/chats/{id}/stats"]?.get?.summary, "documented in the gateway's OpenAPI");
+    } finally {
+      await gateway.app.close();
+      await upstream.close();
+    }
   });
 });

@@ -1,0 +1,75 @@
+/** The CLI's plain-text tables: chats with their username, and a chat's statistics. */
+import { describe, it } from "node:test";
+import assert from "node:assert/strict";
+import type { ChatStatsRow } from "../../cli/client.ts";
+import { formatChats, formatChatStats } from "../../cli/format.ts";
+
+const STATS: ChatStatsRow = {
+  chat_id: "-1001234",
+  name: "Kreuzberg Crew 🍻",
+  type: "public_supergroup",
+  username: "kreuzberg",
+  messages: 201,
+  senders: 12,
+  first_date: "2024-01-08T19:02:00.000Z",
+  last_date: "2024-04-14T09:40:27.000Z",
+  top_senders: [
+    { sender: "Anna Petrova", sender_id: "user5566778", messages: 88 },
+    { sender: null, sender_id: "user2210987", messages: 32 },
+    { sender: "Ghost", sender_id: null, messages: 3 },
+  ],
+  by_month: [
+    { month: "2024-01", messages: 80 },
+    { month: "2024-02", messages: 0 },
+    { month: "2024-03", messages: 120 },
+    { month: "2024-04", messages: 1 },
+  ],
+};
+
+describe("CLI format", () => {
+  it("lists chats with the username after the name, columns aligned as before", () => {
+    const exported = { ...STATS, chat_id: "42", name: "Old friend", type: "personal_chat", username: null, messages: 7, senders: 2 };
+    assert.equal(
+      formatChats([STATS, exported]),
+      [
+        "id        messages  senders  type               name",
+        "-1001234  201       12       public_supergroup  Kreuzberg Crew 🍻 (@kreuzberg)",
+        "42        7         2        personal_chat      Old friend",
+        "",
+      ].join("\n"),
+    );
+  });
+
+  it("prints a chat's statistics: summary, most active senders, a bar per month", () => {
+    const bar = (n: number) => "█".repeat(n);
+    assert.equal(
+      formatChatStats(STATS),
+      [
+        "Kreuzberg Crew 🍻 (@kreuzberg) · chat -1001234 · public_supergroup",
+        "messages  senders  first (UTC)       last (UTC)",
+        "201       12       2024-01-08 19:02  2024-04-14 09:40",
+        "",
+        "most active senders",
+        "messages  id           sender",
+        "88        user5566778  Anna Petrova",
+        "32        user2210987  (unknown)",
+        "3         -            Ghost",
+        "",
+        "messages per month (UTC)",
+        "month    messages",
+        `2024-01  80        ${bar(27)}`, // 80/120 of 40 characters, rounded up
+        "2024-02  0",
+        `2024-03  120       ${bar(40)}`,
+        `2024-04  1         ${bar(1)}`, // any message shows
+        "",
+      ].join("\n"),
+    );
+  });
+
+  it("prints a chat without a username or senders", () => {
+    const out = formatChatStats({ ...STATS, username: null, top_senders: [], first_date: null, last_date: null, by_month: [] });
+    assert.match(out, /^Kreuzberg Crew 🍻 · chat -1001234 · public_supergroup\n/);
+    assert.match(out, /\n201 +12 +- +-\n/);
+    assert.match(out, /most active senders\n  \(none\)\n/);
+  });
+});

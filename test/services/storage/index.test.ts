@@ -1,0 +1,127 @@
+/**
+ * The storage service over HTTP: chats with their username, chat statistics, search results with
+ * the chat's username. Queries are embedded by a stand-in (the axis of the message to find), so
+ * no model is loaded.
+ */
+import { after, before, describe, it } from "node:test";
+import assert from "node:assert/strict";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { createLogger } from "../../../services/common/logger.ts";
+import { createMemoryBus, type MemoryBus } from "../../../services/common/memory-bus.ts";
+import type { ChatRef, EmbeddedMessage } from "../../../services/common/schemas.ts";
+import type { Service } from "../../../services/common/service.ts";
+import { createStorageService } from "../../../services/storage/index.ts";
+import { openStorage, type StorageHandle } from "../../../services/storage/storage.ts";
+
+const DIM = 384;
+/** 2024-05-01T00:00:00Z */
+const MAY_1 = Date.UTC(2024, 4, 1) / 1000;
+const LIVE: ChatRef = { id: "-1001234", name: "Kreuzberg Crew", type: "public_supergroup", username: "kreuzberg" };
+const EXPORTED: ChatRef = { id: "42", name: "Old friend", type: "personal_chat" };
+
+function axis(i: number): number[] {
+  return Array.from({ length: DIM }, (_, j) => (j === i ? 1 : 0));
+}
+
+/** Message `id` of `chat`, its vector the axis `id`, one day after the previous one. */
+function message(chat: ChatRef, id: number, sender: { id: string | null; name: string | null }): EmbeddedMessage {
+  const text = `party venue message ${id}`;
+  return {
+    v: 1, job_id: "job", chat, message_id: id, date: MAY_1 + id * 86_400, sender, reply_to: null, forwarded_from: null,
+    edited: null, media: null, text, clean_text: text, lang: "en", vector: axis(id),
+  };
+}
+
+describe("storage service over HTTP", () => {
+  let dir: string;
+  let bus: MemoryBus;
+  let storage: StorageHandle;
+  let service: Service;
+  const get = async (url: string) => {
+    const res = await service.app.inject({ url });
+    return { status: res.statusCode, body: res.json() };
+  };
+
+  before(async () => {
+    dir = mkdtempSync(join(tmpdir(), "tglens-storage-http-"));
+    bus = createMemoryBus();
+    storage = openStorage({ dir: join(dir, "storage") });
+    service = await createStorageService({
+      bus,
+      storage,
+      queryEmbedder: { embed: async () => Float32Array.from(axis(2)), ready: async () => true },
+      log: createLogger({ level: "silent" }),
+      config: { maxBodyBytes: 1 << 20, dataDir: dir },
+    });
+    const ann = { id: "user1", name: "Ann" };
+    const bob = { id: "user2", name: "Bob" };
+    // As the store-topic consumer does. (POST /store would do too, but its body validation coerces
+    // null to "" or 0, so a sender without an id would not stay without one.)
+    storage.upsert([message(LIVE, 1, ann), message(LIVE, 2, bob), message(LIVE, 3, ann), message(EXPORTED, 4, { id: null, name: "Ghost" })]);
+  });
+  after(async () => {
+    await service.stop();
+    await service.app.close();
+    await bus.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it("lists chats with their username (null for exported chats), and serves one", async () => {
+    const live = {
+      chat_id: LIVE.id, name: LIVE.name, type: LIVE.type, username: "kreuzberg", messages: 3, senders: 2,
+      first_date: "2024-05-02T00:00:00.000Z", last_date: "2024-05-04T00:00:00.000Z",
+    };
+    const exported = {
+      chat_id: "42", name: "Old friend", type: "personal_chat", username: null, messages: 1, senders: 1,
+      first_date: "2024-05-05T00:00:00.000Z", last_date: "2024-05-05T00:00:00.000Z",
+    };
+    assert.deepEqual(await get("/chats"), { status: 200, body: { chats: [live, exported] } });
+    assert.deepEqual(await get(`/chats/${LIVE.id}`), { status: 200, body: live });
+    assert.deepEqual(await get("/chats/42"), { status: 200, body: exported });
+  });
+
+  it("answers a chat's statistics", async () => {
+    assert.deepEqual(await get(`/chats/${LIVE.id}/stats`), {
+      status: 200,
+      body: {
+        chat_id: LIVE.id, name: LIVE.name, type: LIVE.type, username: "kreuzberg", messages: 3, senders: 2,
+        first_date: "2024-05-02T00:00:00.000Z", last_date: "2024-05-04T00:00:00.000Z",
+        top_senders: [
+          { sender: "Ann", sender_id: "user1", messages: 2 },
+          { sender: "Bob", sender_id: "user2", messages: 1 },
+        ],
+        by_month: [{ month: "2024-05", messages: 3 }],
+      },
+    });
+    const exported = await get("/chats/42/stats");
+    assert.deepEqual([exported.body.username, exported.body.top_senders], [null, [{ sender: "Ghost", sender_id: null, messages: 1 }]]);
+  });
+
+  for (const mode of ["semantic", "keyword", "hybrid"]) {
+    it(`returns the chat's username with each ${mode} search result`, async () => {
+      const { status, body } = await get(`/search?q=party+venue&k=10&mode=${mode}`);
+      assert.equal(status, 200);
+      assert.equal(body.results.length, 4);
+      if (mode === "semantic") assert.deepEqual([body.results[0].message_id, body.results[0].score], [2, 1]); // the query's axis
+      for (const r of body.results) assert.equal(r.chat_username, r.chat_id === LIVE.id ? "kreuzberg" : null, JSON.stringify(r));
+    });
+  }
+
+  for (const [what, url, status, code, field] of [
+    ["an unknown chat", "/chats/777/stats", 404, "TGLENS_NOT_FOUND", /777/],
+    ["a chat id that is not a number", "/chats/kreuzberg/stats", 400, "TGLENS_BAD_REQUEST", /params\.id/],
+  ] as const) {
+    it(`refuses the statistics of ${what} with ${status} ${code}, changing nothing`, async () => {
+      const chatsBefore = await get("/chats");
+      const countsBefore = storage.stats();
+      const res = await get(url);
+      assert.equal(res.status, status);
+      assert.equal(res.body.error.code, code);
+      assert.match(res.body.error.message, field);
+      assert.deepEqual(await get("/chats"), chatsBefore);
+      assert.deepEqual(storage.stats(), countsBefore);
+    });
+  }
+});

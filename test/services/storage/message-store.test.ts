@@ -1,0 +1,127 @@
+/**
+ * The message store's schema: upgrading a database made by an older tglens, and the query plans
+ * of chat statistics (plans do not depend on the row count: there is no ANALYZE).
+ */
+import assert from "node:assert/strict";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, test } from "node:test";
+import type { EmbeddedMessage } from "../../../services/common/schemas.ts";
+import {
+  BY_MONTH_SQL,
+  MessageStore,
+  MIGRATIONS,
+  migrate,
+  openDatabase,
+  prepareRetained,
+  SCHEMA_VERSION,
+  TOP_SENDERS_SQL,
+} from "../../../services/storage/message-store.ts";
+import { openStorage } from "../../../services/storage/storage.ts";
+
+const DIM = 384;
+const T0 = 1_700_000_000;
+const roots: string[] = [];
+after(() => {
+  for (const r of roots) rmSync(r, { recursive: true, force: true });
+});
+function tempDir(): string {
+  const d = mkdtempSync(join(tmpdir(), "tglens-message-store-"));
+  roots.push(d);
+  return d;
+}
+
+/** The unit vector along axis `i`: message i is the exact answer to query i. */
+function axis(i: number): number[] {
+  return Array.from({ length: DIM }, (_, j) => (j === i ? 1 : 0));
+}
+
+type Row = Record<string, unknown>;
+function rows(dbPath: string, sql: string): Row[] {
+  const db = openDatabase(dbPath, { readonly: true });
+  try {
+    return prepareRetained(db, sql).all() as Row[];
+  } finally {
+    db.close();
+  }
+}
+
+test("a database of schema v1 gains chats.username and the covering sender index, losing nothing", async () => {
+  const dir = tempDir();
+  const dbPath = join(dir, "messages.db");
+  // Migrations are append-only, so the first one is the v1 schema exactly as tglens shipped it.
+  const v1 = openDatabase(dbPath);
+  assert.equal(migrate(v1, MIGRATIONS.slice(0, 1)), 1);
+  const insertChat = prepareRetained(v1, "INSERT INTO chats(chat_id, name, type, gen) VALUES (?, ?, ?, ?)");
+  const insertMessage = prepareRetained(
+    v1,
+    `INSERT INTO messages(chat_id, message_id, seq, date, sender_id, sender, sender_key, text, clean_text, lang, vec)
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'en', ?)`,
+  );
+  insertChat.run("-100", "Old group", "private_supergroup", 1);
+  insertChat.run("7", "Old friend", "personal_chat", 4);
+  const old: Array<[string, number, string | null, string | null, string]> = [
+    ["-100", 1, "user1", "Ann", "the venue is the old brewery"],
+    ["-100", 2, "user2", "Bob", "tickets are sold out"],
+    ["7", 1, null, "Ghost", "see you at the airport"],
+  ];
+  old.forEach(([chat, id, senderId, sender, text], i) => {
+    const vec = Buffer.from(new Float32Array(axis(i)).buffer);
+    insertMessage.run(chat, id, i + 2, T0 + i * 60, senderId, sender, sender?.toLowerCase() ?? null, text, text, vec);
+  });
+  prepareRetained(v1, "UPDATE meta SET value = 6 WHERE key = 'next_seq'").run();
+  v1.close();
+  const messagesBefore = rows(dbPath, "SELECT * FROM messages ORDER BY chat_id, message_id");
+  const chatsBefore = rows(dbPath, "SELECT * FROM chats ORDER BY chat_id");
+
+  const s = openStorage({ dir });
+  assert.deepEqual(s.chats().map((c) => [c.chat_id, c.name, c.username, c.messages]), [["7", "Old friend", null, 1], ["-100", "Old group", null, 2]]);
+  assert.deepEqual(s.searchKeyword("brewery", 10, {}).map((h) => [h.chat_id, h.message_id, h.chat_username]), [["-100", 1, null]]);
+  assert.deepEqual(s.searchSemantic(axis(1), 1, {}).map((h) => [h.chat_id, h.message_id, h.score]), [["-100", 2, 1]]);
+  assert.deepEqual(s.chatStats("-100")!.top_senders.map((t) => t.sender), ["Ann", "Bob"]);
+  // Live reading of the old chat now records its username.
+  const live: EmbeddedMessage = {
+    v: 1, job_id: "live", chat: { id: "-100", name: "Old group", type: "private_supergroup", username: "oldgroup" }, message_id: 3,
+    date: T0 + 600, sender: { id: "user1", name: "Ann" }, reply_to: null, forwarded_from: null, edited: null, media: null,
+    text: "new message", clean_text: "new message", lang: "en", vector: axis(3),
+  };
+  assert.deepEqual(s.upsert([live]), { inserted: 1, updated: 0, unchanged: 0 });
+  assert.equal(s.chat("-100")!.username, "oldgroup");
+  await s.close();
+
+  assert.deepEqual(rows(dbPath, "SELECT * FROM messages WHERE NOT (chat_id = '-100' AND message_id = 3) ORDER BY chat_id, message_id"), messagesBefore);
+  assert.deepEqual(
+    rows(dbPath, "SELECT * FROM chats ORDER BY chat_id"),
+    chatsBefore.map((c) => ({ ...c, username: c.chat_id === "-100" ? "oldgroup" : null })),
+  );
+  assert.deepEqual(rows(dbPath, "PRAGMA user_version"), [{ user_version: SCHEMA_VERSION }]);
+  assert.deepEqual(
+    rows(dbPath, "PRAGMA index_info(messages_chat_sender)").map((r) => r.name),
+    ["chat_id", "sender_id", "sender_key", "date", "sender"],
+  );
+  const db = openDatabase(dbPath);
+  db.exec("INSERT INTO messages_fts(messages_fts) VALUES ('integrity-check')"); // throws if FTS drifted
+  db.close();
+  // Opening again runs no migration twice.
+  const again = openStorage({ dir });
+  assert.equal(again.chat("-100")!.messages, 3);
+  await again.close();
+});
+
+test("chat statistics read index entries only: no table scan, one pass over a chat's senders", () => {
+  const store = new MessageStore(join(tempDir(), "messages.db"));
+  const plan = (sql: string, params: Record<string, unknown>) =>
+    (prepareRetained(store.db, `EXPLAIN QUERY PLAN ${sql}`).all(params) as Array<{ detail: string }>).map((r) => r.detail);
+
+  const senders = plan(TOP_SENDERS_SQL, { chat: "1", limit: 5 });
+  const senderReads = senders.filter((d) => /\bmessages\b/.test(d));
+  assert.deepEqual(senderReads, ["SEARCH messages USING COVERING INDEX messages_chat_sender (chat_id=?)"], senders.join("\n"));
+  assert.ok(!senders.some((d) => d.includes("CORRELATED")), senders.join("\n"));
+
+  const months = plan(BY_MONTH_SQL, { chat: "1" });
+  const monthReads = months.filter((d) => /\bmessages\b/.test(d));
+  assert.ok(monthReads.length > 0);
+  for (const d of monthReads) assert.match(d, /^SEARCH messages USING COVERING INDEX messages_chat_date \(chat_id=\?/, months.join("\n"));
+  store.close();
+});
