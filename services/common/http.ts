@@ -9,6 +9,7 @@ import swagger from "@fastify/swagger";
 import swaggerUi from "@fastify/swagger-ui";
 import { Type } from "@sinclair/typebox";
 import { Counter, Histogram, Registry, collectDefaultMetrics } from "prom-client";
+import { Ajv } from "ajv";
 import { TglensError, isTglensError, type ErrorCode } from "./errors.ts";
 import type { Logger } from "./logger.ts";
 
@@ -60,6 +61,15 @@ export function parseJsonBody(body: Buffer): unknown {
     throw new TglensError("TGLENS_BAD_JSON", `request body is not valid JSON: ${(err as Error).message}`);
   }
 }
+
+/**
+ * A body validator that never coerces. The app coerces types so that query strings and path
+ * parameters ("10") meet integer schemas, but in a JSON body coercion would turn a null in a
+ * string-or-null field into "" (ajv tries the string branch of the union first). Routes whose
+ * body has such fields use this instead: `validatorCompiler: strictBodyValidator`.
+ */
+const strictAjv = new Ajv({ allErrors: false, coerceTypes: false, removeAdditional: false, strict: false });
+export const strictBodyValidator = ({ schema }: { schema: object }) => strictAjv.compile(schema);
 
 export function errorBody(code: string, message: string) {
   return { error: { code, message } };

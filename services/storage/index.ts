@@ -9,7 +9,7 @@ import type { Config } from "../common/config.ts";
 import { assertChatId, deleteChatFiles } from "../common/data-files.ts";
 import { callJson } from "../common/http-client.ts";
 import { TglensError } from "../common/errors.ts";
-import { createHttpApp, errorBody } from "../common/http.ts";
+import { createHttpApp, errorBody, strictBodyValidator } from "../common/http.ts";
 import { reportMessages } from "../common/jobs.ts";
 import type { Logger } from "../common/logger.ts";
 import { EmbeddedMessage } from "../common/schemas.ts";
@@ -221,6 +221,7 @@ export async function createStorageService(deps: StorageServiceDeps): Promise<Se
   app.post(
     "/store",
     {
+      validatorCompiler: strictBodyValidator,
       schema: {
         summary: "Store embedded messages (upsert by chat and message id)",
         tags: ["storage"],

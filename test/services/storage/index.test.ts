@@ -57,8 +57,7 @@ describe("storage service over HTTP", () => {
     });
     const ann = { id: "user1", name: "Ann" };
     const bob = { id: "user2", name: "Bob" };
-    // As the store-topic consumer does. (POST /store would do too, but its body validation coerces
-    // null to "" or 0, so a sender without an id would not stay without one.)
+    // As the store-topic consumer does.
     storage.upsert([message(LIVE, 1, ann), message(LIVE, 2, bob), message(LIVE, 3, ann), message(EXPORTED, 4, { id: null, name: "Ghost" })]);
   });
   after(async () => {
@@ -66,6 +65,21 @@ describe("storage service over HTTP", () => {
     await service.app.close();
     await bus.close();
     rmSync(dir, { recursive: true, force: true });
+  });
+
+  it("POST /store keeps a JSON body's nulls as nulls (no type coercion of bodies)", async () => {
+    const chat: ChatRef = { id: "77", name: "Posted", type: "private_group" };
+    const res = await service.app.inject({ method: "POST", url: "/store", payload: { messages: [message(chat, 9, { id: null, name: "Zed" })] } });
+    assert.equal(res.statusCode, 200, res.body);
+    const { body } = await get(`/search?${new URLSearchParams({ q: "party venue message 9", mode: "keyword", chat: "77" })}`);
+    assert.equal(body.results.length, 1);
+    assert.equal(body.results[0].sender_id, null);
+    assert.equal(body.results[0].sender, "Zed");
+    // A string where an integer belongs is refused, not coerced either.
+    const bad = await service.app.inject({ method: "POST", url: "/store", payload: { messages: [{ ...message(chat, 10, { id: null, name: "Zed" }), message_id: "10" }] } });
+    assert.equal(bad.statusCode, 400);
+    assert.equal(bad.json().error.code, "TGLENS_BAD_REQUEST");
+    storage.deleteChat("77");
   });
 
   it("lists chats with their username (null for exported chats), and serves one", async () => {
