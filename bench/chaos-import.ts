@@ -14,6 +14,7 @@ import { parseArgs } from "node:util";
 import { SERVICE_NAMES, type ServiceName } from "../services/common/config.ts";
 import { preprocess } from "../services/preprocessor/clean.ts";
 import { flattenText } from "../services/scraper/export-mapping.ts";
+import { mulberry32 } from "../test/helpers/random.ts";
 import { api, chatCount, consumerLag, corpusMessages, DistributedSystem, sleep, STAGE_GROUPS, TestBroker, writeExport } from "../test/helpers/distributed.ts";
 
 const { values: args } = parseArgs({
@@ -33,18 +34,8 @@ const MAX_GAP_MS = Number(args["max-gap"]) * 1000;
 const DEADLINE = Date.now() + Number(args["timeout-min"]) * 60_000;
 const CHAT_ID = 4242;
 
-/** mulberry32: a small seeded generator, so a run's kill schedule can be replayed with --seed. */
-function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-const random = seeded(SEED);
+// Seeded, so a run's kill schedule can be replayed with --seed.
+const random = mulberry32(SEED);
 const t0 = Date.now();
 const say = (line: string) => process.stdout.write(`[${((Date.now() - t0) / 1000).toFixed(1).padStart(6)} s] ${line}\n`);
 

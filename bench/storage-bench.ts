@@ -54,6 +54,7 @@ import type { EmbeddedMessage } from "../services/common/schemas.ts";
 import { openStorage } from "../services/storage/storage.ts";
 import type { Quantization } from "../services/storage/types.ts";
 import { DIMENSIONS as D, ExactIndex, HnswIndex } from "../services/storage/vector-index.ts";
+import { mulberry32 } from "../test/helpers/random.ts";
 
 const { values: args } = parseArgs({
   options: {
@@ -97,15 +98,12 @@ function time<T>(fn: () => T): [T, number] {
 // ---- data ---------------------------------------------------------------------------------------
 
 function randomUnit(n: number, seed: number): Float32Array {
-  let s = seed >>> 0;
+  const random = mulberry32(seed);
   const out = new Float32Array(n * D);
   for (let r = 0; r < n; r++) {
     let norm = 0;
     for (let d = 0; d < D; d++) {
-      s = (s + 0x6d2b79f5) >>> 0;
-      let t = Math.imul(s ^ (s >>> 15), s | 1);
-      t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-      const x = ((t ^ (t >>> 14)) >>> 0) / 4294967296 - 0.5;
+      const x = random() - 0.5;
       out[r * D + d] = x;
       norm += x * x;
     }

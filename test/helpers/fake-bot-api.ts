@@ -70,13 +70,20 @@ export class FakeBotApi {
   sendDocument(userId: number, fileName: string, content: Buffer | null): Record<string, any> {
     const fileId = `file-${this.#nextMessageId}`;
     this.#files.set(fileId, content === null ? null : { path: `documents/${fileId}.json`, content });
+    return this.#fromUser(userId, {
+      document: { file_id: fileId, file_unique_id: fileId, file_name: fileName, mime_type: "application/json", file_size: content?.length ?? 50_000_000 },
+    });
+  }
+
+  /** A message from a user in their private chat with the bot. */
+  #fromUser(userId: number, fields: Record<string, any>): Record<string, any> {
     return this.push({
       message: {
         message_id: this.#nextMessageId++,
         date: Math.floor(Date.now() / 1000),
         from: { id: userId, is_bot: false, first_name: `User ${userId}` },
         chat: { id: userId, type: "private", first_name: `User ${userId}` },
-        document: { file_id: fileId, file_unique_id: fileId, file_name: fileName, mime_type: "application/json", file_size: content?.length ?? 50_000_000 },
+        ...fields,
       },
     });
   }
@@ -92,16 +99,10 @@ export class FakeBotApi {
   /** A private-chat text message from a user; commands get their bot_command entity as Telegram sends it. */
   sendText(userId: number, text: string, extra: Record<string, any> = {}): Record<string, any> {
     const command = /^\/\S+/.exec(text);
-    return this.push({
-      message: {
-        message_id: this.#nextMessageId++,
-        date: Math.floor(Date.now() / 1000),
-        from: { id: userId, is_bot: false, first_name: `User ${userId}` },
-        chat: { id: userId, type: "private", first_name: `User ${userId}` },
-        text,
-        ...(command ? { entities: [{ type: "bot_command", offset: 0, length: command[0].length }] } : {}),
-        ...extra,
-      },
+    return this.#fromUser(userId, {
+      text,
+      ...(command ? { entities: [{ type: "bot_command", offset: 0, length: command[0].length }] } : {}),
+      ...extra,
     });
   }
 

@@ -16,6 +16,7 @@ import { after, test } from "node:test";
 import type { EmbeddedMessage } from "../../../services/common/schemas.ts";
 import { DEFAULTS, openStorage, type StorageLogger } from "../../../services/storage/storage.ts";
 import { HnswIndex } from "../../../services/storage/vector-index.ts";
+import { mulberry32 } from "../../helpers/random.ts";
 
 const DIM = 384;
 const CHAT = "-100777";
@@ -23,14 +24,9 @@ const BATCH = 8;
 const OPTS = { hnswThreshold: 100, saveDebounceMs: 1, maxSaveDelayMs: 5 };
 
 function unitVector(id: number, version: number): number[] {
-  let s = (id * 2654435761 + version * 40503 + 7) >>> 0;
+  const random = mulberry32(id * 2654435761 + version * 40503 + 7);
   const v: number[] = [];
-  for (let i = 0; i < DIM; i++) {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = Math.imul(s ^ (s >>> 15), s | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    v.push(((t ^ (t >>> 14)) >>> 0) / 4294967296 - 0.5);
-  }
+  for (let i = 0; i < DIM; i++) v.push(random() - 0.5);
   const n = Math.hypot(...v);
   return v.map((x) => x / n);
 }

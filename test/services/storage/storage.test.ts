@@ -9,6 +9,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, describe, test } from "node:test";
 import { isTglensError } from "../../../services/common/errors.ts";
+import { mulberry32 } from "../../helpers/random.ts";
 import type { EmbeddedMessage } from "../../../services/common/schemas.ts";
 import { MIGRATIONS, migrate, openDatabase, prepareRetained } from "../../../services/storage/message-store.ts";
 import { chatFileStem, openStorage, type SearchHit, type Storage, type StorageLogger } from "../../../services/storage/storage.ts";
@@ -24,16 +25,7 @@ function tempDir(): string {
   return d;
 }
 
-function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+const rng = mulberry32;
 function normalize(v: number[]): number[] {
   const n = Math.sqrt(v.reduce((s, x) => s + x * x, 0));
   return v.map((x) => x / n);
