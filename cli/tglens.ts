@@ -13,6 +13,7 @@ import { startEmbedded, type EmbeddedSystem } from "../services/embedded.ts";
 import { buildService, runService, stopService } from "../services/wiring.ts";
 import { GatewayClient, gatewayUrl, type ImportAccepted } from "./client.ts";
 import { importDemoOnFirstStart } from "./demo.ts";
+import { login, terminalPrompter } from "./login.ts";
 import { formatChats, formatChatStats, formatResults, formatSummary } from "./format.ts";
 
 function configOrExit(): Readonly<Config> {
@@ -145,6 +146,14 @@ program
       process.stdout.write(opts.json ? JSON.stringify(job, null, 2) + "\n" : formatSummary(accepted, job));
       if (job.state !== "done") process.exitCode = 1;
     });
+  });
+
+program
+  .command("login")
+  .description("log in to Telegram (phone, code, 2FA password) and save the session for live reading")
+  .action(async () => {
+    const config = configOrExit();
+    await login({ config, prompt: terminalPrompter(), say: (line) => process.stdout.write(`${line}\n`) }).catch(fail);
   });
 
 program

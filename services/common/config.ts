@@ -174,7 +174,7 @@ export function settingsTable(): { env: string; default: string | undefined; des
 }
 
 /** Variables read by other parts of tglens (Telegram) that the unknown-variable check must accept. */
-const OTHER_KNOWN = ["TGLENS_SKIP_POSTINSTALL", "TGLENS_SKIP_MODEL_FETCH", "TGLENS_URL", "TGLENS_TEST_KAFKA"];
+const OTHER_KNOWN = ["TGLENS_SKIP_POSTINSTALL", "TGLENS_SKIP_MODEL_FETCH", "TGLENS_URL", "TGLENS_TEST_KAFKA", "TGLENS_SMOKE_CHAT"];
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.cwd()): Readonly<Config> {
   const problems: string[] = [];

@@ -7,7 +7,8 @@ import { randomUUID } from "node:crypto";
 import type { Bus } from "./bus.ts";
 import { JOB_COUNTERS, SCHEMA_VERSION, type ChatRef, type DeadLetter, type JobCounter, type JobEvent, type MessageIds } from "./schemas.ts";
 
-export type JobState = "running" | "done" | "failed";
+/** `parked`: a live read waits out a long Telegram FloodWait; it resumes at `resume_at`. */
+export type JobState = "running" | "parked" | "done" | "failed";
 
 export interface JobStatus {
   job_id: string;
@@ -21,6 +22,10 @@ export interface JobStatus {
   counters: Record<JobCounter, number>;
   chats: ChatRef[];
   error: { code: string; message: string } | null;
+  /** When a live read that waits for Telegram (FloodWait) resumes, or null. */
+  resume_at: string | null;
+  /** What the source is doing, in words (e.g. why it waits), or null. */
+  note: string | null;
 }
 
 export function newJobId(): string {
@@ -36,10 +41,10 @@ export async function reportJob(
   bus: Bus,
   jobId: string,
   add: Partial<Record<JobCounter, number>>,
-  extra: Pick<JobEvent, "phase" | "error" | "chats" | "source" | "expected"> = {},
+  extra: Pick<JobEvent, "phase" | "error" | "chats" | "source" | "expected" | "resume_at" | "note"> = {},
 ): Promise<void> {
   const moved = Object.fromEntries(Object.entries(add).filter(([, n]) => (n ?? 0) > 0)) as Record<string, number>;
-  if (Object.keys(moved).length === 0 && !extra.phase && !extra.chats) return;
+  if (Object.keys(moved).length === 0 && !extra.phase && !extra.chats && extra.resume_at === undefined && extra.note === undefined) return;
   await bus.publish("job-topic", { v: SCHEMA_VERSION, job_id: jobId, add: moved, ...extra }, { key: jobId });
 }
 
@@ -127,6 +132,8 @@ export class JobBook {
       counters: emptyCounters(),
       chats: [...chats],
       error: null,
+      resume_at: null,
+      note: null,
     };
     this.jobs.set(jobId, job);
     while (this.jobs.size > this.capacity) {
@@ -159,6 +166,11 @@ export class JobBook {
     if (event.chats) {
       for (const chat of event.chats) if (!job.chats.some((c) => c.id === chat.id)) job.chats.push(chat);
     }
+    if (event.resume_at !== undefined) job.resume_at = event.resume_at;
+    if (event.note !== undefined) job.note = event.note;
+    if (event.phase === "parked" && job.state === "running") job.state = "parked";
+    if (event.phase === "resumed" && job.state === "parked") job.state = "running";
+    if (event.phase === "resumed" || event.phase === "failed") job.resume_at = null;
     if (event.phase === "failed") {
       job.state = "failed";
       job.error = event.error ?? { code: "TGLENS_INTERNAL", message: "the source failed" };

@@ -116,14 +116,24 @@ export const JobEvent = Type.Object({
   /**
    * `queued` when the job is accepted (with `source` and `expected`, so any process can rebuild the
    * job from job-topic), `scraped` when the scraper has read the whole source, `failed` with `error`
-   * when the source failed.
+   * when the source failed. A live read that Telegram asks to wait longer than the scraper sleeps in
+   * place is `parked` (with `resume_at`) and `resumed` when the wait is over.
    */
-  phase: Type.Optional(Type.Union([Type.Literal("queued"), Type.Literal("scraped"), Type.Literal("failed")])),
+  phase: Type.Optional(
+    Type.Union([Type.Literal("queued"), Type.Literal("scraped"), Type.Literal("failed"), Type.Literal("parked"), Type.Literal("resumed")]),
+  ),
   source: Type.Optional(Type.String()),
   expected: Type.Optional(Type.Union([Type.Integer({ minimum: 0 }), Type.Null()])),
   error: Type.Optional(Type.Object({ code: Type.String(), message: Type.String() })),
   /** Chats the scraper saw, for the job summary. */
   chats: Type.Optional(Type.Array(ChatRef)),
+  /**
+   * When reading resumes after a Telegram FloodWait (ISO 8601): slept in place, or parked with
+   * phase `parked`. null when the wait is over.
+   */
+  resume_at: Type.Optional(Type.Union([Type.String(), Type.Null()])),
+  /** What the source is doing, in words (e.g. why it waits); null clears it. */
+  note: Type.Optional(Type.Union([Type.String(), Type.Null()])),
 });
 export type JobEvent = Static<typeof JobEvent>;
 
