@@ -125,7 +125,8 @@ export class GatewayClient {
     for (;;) {
       const job = await this.job(jobId);
       onStatus(job);
-      if (job.state !== "running") return job;
+      // A parked job (a long Telegram FloodWait) resumes by itself: keep waiting.
+      if (job.state === "done" || job.state === "failed") return job;
       await new Promise((resolve) => setTimeout(resolve, intervalMs));
     }
   }

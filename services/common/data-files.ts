@@ -4,6 +4,9 @@
  *   data/preprocessed/<chat_id>.jsonl  cleaned records (preprocessor)
  *   data/storage/                      SQLite database and one vector index per chat (storage)
  *   data/uploads/                      exports received as request bodies, until imported
+ *   data/checkpoints/<chat_id>.json    how far live reading of a chat got (scraper)
+ *   data/parked/<job_id>.json          live jobs waiting out a long FloodWait (scraper)
+ *   data/session, data/session.lock    the Telegram session (`tglens login`) and its lock
  */
 import fs from "node:fs/promises";
 import path from "node:path";
@@ -21,6 +24,15 @@ export function chatFile(dataDir: string, kind: ChatFileKind, chatId: string): s
   return path.join(dataDir, kind, `${assertChatId(chatId)}.jsonl`);
 }
 
+/** Where live reading of a chat got to (see services/scraper/telegram/checkpoints.ts). */
+export function checkpointFile(dataDir: string, chatId: string): string {
+  return path.join(checkpointsDir(dataDir), `${assertChatId(chatId)}.json`);
+}
+
+export function checkpointsDir(dataDir: string): string {
+  return path.join(dataDir, "checkpoints");
+}
+
 export function storageDir(dataDir: string): string {
   return path.join(dataDir, "storage");
 }
@@ -29,12 +41,15 @@ export function uploadsDir(dataDir: string): string {
   return path.join(dataDir, "uploads");
 }
 
-/** Removes a chat's raw and preprocessed files; true when something was there. */
+/**
+ * Removes a chat's raw and preprocessed files and its live-reading checkpoint (so indexing it again
+ * reads its whole history); true when something was there.
+ */
 export async function deleteChatFiles(dataDir: string, chatId: string): Promise<boolean> {
   let removed = false;
-  for (const kind of ["raw", "preprocessed"] as const) {
+  for (const file of [chatFile(dataDir, "raw", chatId), chatFile(dataDir, "preprocessed", chatId), checkpointFile(dataDir, chatId)]) {
     try {
-      await fs.unlink(chatFile(dataDir, kind, chatId));
+      await fs.unlink(file);
       removed = true;
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== "ENOENT") throw err;

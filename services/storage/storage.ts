@@ -31,7 +31,7 @@ import { join } from "node:path";
 import usearch from "usearch";
 import { TglensError } from "../common/errors.ts";
 import { EMBEDDING_DIM, type EmbeddedMessage } from "../common/schemas.ts";
-import { removeStaleTemps, replaceFileAtomic, unlinkDurable, writeFileAtomic } from "./atomic-file.ts";
+import { removeStaleTemps, replaceFileAtomic, unlinkDurable, writeFileAtomic } from "../common/atomic-file.ts";
 import { buildFtsQuery } from "./fts-query.ts";
 import { type ChatRow, type FilterSql, filterSql, MessageStore, type MessageRow } from "./message-store.ts";
 import type {

@@ -11,9 +11,9 @@
  */
 import fs from "node:fs/promises";
 import path from "node:path";
-import { assertChatId } from "../../common/data-files.ts";
+import { checkpointFile, checkpointsDir } from "../../common/data-files.ts";
 import { TglensError } from "../../common/errors.ts";
-import { writeFileAtomic } from "../../storage/atomic-file.ts";
+import { writeFileAtomic } from "../../common/atomic-file.ts";
 
 export interface Checkpoint {
   chat_id: string;
@@ -25,13 +25,8 @@ export interface Checkpoint {
   updated_at: string;
 }
 
-export function checkpointsDir(dataDir: string): string {
-  return path.join(dataDir, "checkpoints");
-}
 
-export function checkpointFile(dataDir: string, chatId: string): string {
-  return path.join(checkpointsDir(dataDir), `${assertChatId(chatId)}.json`);
-}
+export { checkpointFile, checkpointsDir };
 
 export async function readCheckpoint(dataDir: string, chatId: string): Promise<Checkpoint | undefined> {
   const file = checkpointFile(dataDir, chatId);

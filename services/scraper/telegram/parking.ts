@@ -15,7 +15,7 @@ import type { Bus } from "../../common/bus.ts";
 import { reportJob } from "../../common/jobs.ts";
 import type { Logger } from "../../common/logger.ts";
 import type { ScrapeRequest } from "../../common/schemas.ts";
-import { writeFileAtomic } from "../../storage/atomic-file.ts";
+import { writeFileAtomic } from "../../common/atomic-file.ts";
 import type { Clock } from "./flood-wait.ts";
 
 export interface ParkedScrape {

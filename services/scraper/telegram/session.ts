@@ -21,7 +21,7 @@ import path from "node:path";
 import type { TelegramConfig } from "../../common/config.ts";
 import { TglensError } from "../../common/errors.ts";
 import { registerSecret } from "../../common/logger.ts";
-import { replaceFileAtomic } from "../../storage/atomic-file.ts";
+import { replaceFileAtomic } from "../../common/atomic-file.ts";
 import type { TelegramCredentials } from "./client.ts";
 
 export function sessionFile(dataDir: string): string {
