@@ -7,7 +7,7 @@ import { SERVICE_NAMES, type Config } from "./common/config.ts";
 import type { Logger } from "./common/logger.ts";
 import type { Service } from "./common/service.ts";
 import { createBus } from "./bus-factory.ts";
-import { buildService, runService, stopService } from "./wiring.ts";
+import { buildService, runService, stopService, type ServiceContext } from "./wiring.ts";
 
 export interface EmbeddedSystem {
   bus: Bus;
@@ -16,11 +16,11 @@ export interface EmbeddedSystem {
   close(): Promise<void>;
 }
 
-export async function startEmbedded(config: Readonly<Config>, log: Logger): Promise<EmbeddedSystem> {
+export async function startEmbedded(config: Readonly<Config>, log: Logger, seams: Pick<ServiceContext, "telegram"> = {}): Promise<EmbeddedSystem> {
   const bus = await createBus(config, log);
   const services: Service[] = [];
   try {
-    for (const name of SERVICE_NAMES) services.push(await buildService(name, { bus, config, log }));
+    for (const name of SERVICE_NAMES) services.push(await buildService(name, { bus, config, log, ...seams }));
     for (const service of services) await runService(service, config);
   } catch (err) {
     for (const service of services) await stopService(service).catch(() => {});

@@ -12,7 +12,7 @@ import { createEmbedder } from "./embedder/index.ts";
 import { resolveModelDir } from "./embedder/model-files.ts";
 import { loadOnnxEmbeddingModel } from "./embedder/model.ts";
 import { createPreprocessor } from "./preprocessor/index.ts";
-import { createScraper } from "./scraper/index.ts";
+import { createScraper, type ScraperDeps } from "./scraper/index.ts";
 import { createStorageService, httpQueryEmbedder } from "./storage/index.ts";
 import { openStorage } from "./storage/storage.ts";
 import { createGateway } from "./telegram-bot/index.ts";
@@ -21,6 +21,8 @@ export interface ServiceContext {
   bus: Bus;
   config: Readonly<Config>;
   log: Logger;
+  /** The scraper's Telegram client factory and clock: GramJS and real time unless a test says otherwise. */
+  telegram?: ScraperDeps["telegram"];
 }
 
 export async function buildService(name: ServiceName, ctx: ServiceContext): Promise<Service> {
@@ -30,7 +32,7 @@ export async function buildService(name: ServiceName, ctx: ServiceContext): Prom
     case "telegram-bot":
       return createGateway({ log, config });
     case "scraper":
-      return createScraper({ bus, log, config });
+      return createScraper({ bus, log, config, ...(ctx.telegram ? { telegram: ctx.telegram } : {}) });
     case "preprocessor":
       return createPreprocessor({ bus, log, config });
     case "embedder": {
