@@ -6,7 +6,7 @@ import { Argument, Command, InvalidArgumentError, Option } from "commander";
 import cliProgress from "cli-progress";
 import { loadConfig, SERVICE_NAMES, type Config, type ServiceName } from "../services/common/config.ts";
 import { describeError, TglensError } from "../services/common/errors.ts";
-import { createLogger } from "../services/common/logger.ts";
+import { createLogger, scrubKnownSecrets } from "../services/common/logger.ts";
 import type { JobStatus } from "../services/common/jobs.ts";
 import { createBus } from "../services/bus-factory.ts";
 import { startEmbedded, type EmbeddedSystem } from "../services/embedded.ts";
@@ -26,8 +26,16 @@ function configOrExit(): Readonly<Config> {
 
 function fail(err: unknown): never {
   const { code, message } = describeError(err);
-  process.stderr.write(`tglens: ${message}${code === "TGLENS_INTERNAL" ? "" : ` (${code})`}\n`);
+  process.stderr.write(scrubKnownSecrets(`tglens: ${message}${code === "TGLENS_INTERNAL" ? "" : ` (${code})`}\n`));
   process.exit(1);
+}
+
+// A crash prints its stack, and a failed request's URL may hold the bot token: scrub it first.
+for (const event of ["uncaughtException", "unhandledRejection"] as const) {
+  process.on(event, (err: unknown) => {
+    process.stderr.write(scrubKnownSecrets(`tglens: ${event}: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`));
+    process.exit(1);
+  });
 }
 
 /** A client for the running server, or for an embedded system started just for this command. */

@@ -270,6 +270,9 @@ export function createTelegramBot(opts: TelegramBotOptions): TelegramBot {
       polling ??= (async () => {
         for (let attempt = 1; !stopping.signal.aborted; attempt++) {
           try {
+            // grammY's own init (getMe) retries network errors forever and cannot be cancelled from
+            // bot.start(); initialising here with our signal lets stop() end it.
+            await bot.init(stopping.signal);
             await bot.start({
               allowed_updates: ["message", "callback_query"],
               onStart: (me) => {
@@ -289,13 +292,13 @@ export function createTelegramBot(opts: TelegramBotOptions): TelegramBot {
       })();
     },
     async setWebhook(url, secret) {
-      await bot.init();
+      await bot.init(stopping.signal);
       await bot.api.setWebhook(url, { secret_token: secret, allowed_updates: ["message", "callback_query"] });
       void bot.api.setMyCommands([...COMMANDS]).catch(() => undefined);
       log.info({ bot: bot.botInfo.username }, "Telegram bot receives updates on its webhook");
     },
     async handleUpdate(update) {
-      if (!bot.isInited()) await bot.init();
+      if (!bot.isInited()) await bot.init(stopping.signal);
       await bot.handleUpdate(update);
     },
     async stop() {
