@@ -31,7 +31,11 @@
  *     M8  ef_add128 f32  ef 64 .80 · ef 128 .84 (ids)
  *     M32 ef_add128 f32  ef 64 .88 · ef 128 .91 (ids) 1.50 ms                 file 339 MB
  *     M16 ef_add128 f16  ef 64 .84/.90 0.48 ms · ef 128 .89/.94 0.87 · ef 256 .91/.96 1.54   file 171 MB
- *     M32 ef_add128 f16  ef 32 .86/.91 0.37 ms · ef 64 .89/.94 0.68 · ef 128 .92/.97 0.95   file 195 MB  ← default
+ *     M32 ef_add128 f16  ef 32 .86/.91 0.37 ms · ef 64 .89/.94 0.68 · ef 128 .92/.97 0.95   file 195 MB
+ *   the same M32 ef_add128 f16 index as storage searches it (top 20 re-scored with the f32 vectors),
+ *   recall@10 ids / tie-aware, p50 / p99 (load average 1.5-2.5):
+ *     ef 64 .879/.933 0.74/1.2 ms · ef 128 .910/.965 1.4/2.4 · ef 256 .923/.981 2.2/3.7
+ *     ef 384 .928/.986 3.2/5.1 ← default (the 0.98 target with room) · ef 512 .929/.987 3.8/6.2
  *     M16 ef_add128 i8   ef 64 .83 · ef 128 .84 (ids), p99 up to 26 ms          file 99 MB
  *     build 1,100-2,200 vectors/s with 2 threads (f16 faster than f32); save 0.2-0.6 s, load 0.2-0.5 s
  *   store (defaults, one 196k chat, batches of 256, yielding between batches as the service does):
@@ -55,6 +59,8 @@ import { openStorage } from "../services/storage/storage.ts";
 import type { Quantization } from "../services/storage/types.ts";
 import { DIMENSIONS as D, ExactIndex, HnswIndex } from "../services/storage/vector-index.ts";
 import { mulberry32 } from "../test/helpers/random.ts";
+import type { ExportMessage } from "./lib/corpus.ts";
+import { mb, percentile as pct, time, timeAsync } from "./lib/stats.ts";
 
 const { values: args } = parseArgs({
   options: {
@@ -74,26 +80,11 @@ const phases = new Set(args.phase!.split(","));
 const Q = Number(args.queries);
 
 const gc = (globalThis as { gc?: () => void }).gc ?? (() => {});
-const mb = (bytes: number) => `${(bytes / 2 ** 20).toFixed(0)} MB`;
 const rss = () => {
   gc();
   return process.memoryUsage().rss;
 };
-function pct(xs: number[], p: number): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))]!;
-}
 const ms = (x: number) => `${x.toFixed(3)} ms`;
-async function timeAsync<T>(fn: () => Promise<T>): Promise<[T, number]> {
-  const t = performance.now();
-  const r = await fn();
-  return [r, performance.now() - t];
-}
-function time<T>(fn: () => T): [T, number] {
-  const t = performance.now();
-  const r = fn();
-  return [r, performance.now() - t];
-}
 
 // ---- data ---------------------------------------------------------------------------------------
 
@@ -130,17 +121,9 @@ const N = Math.min(Number(args.n ?? available - Q), available - Q);
 const base = all.subarray(0, N * D);
 const queries = Array.from({ length: Q }, (_, i) => all.slice((available - Q + i) * D, (available - Q + i + 1) * D));
 
-interface CorpusMessage {
-  id: number;
-  type: string;
-  date_unixtime?: string;
-  from?: string | null;
-  from_id?: string;
-  text: unknown;
-}
-let corpus: CorpusMessage[] | undefined;
+let corpus: ExportMessage[] | undefined;
 if (args.corpus) {
-  const parsed = JSON.parse(readFileSync(args.corpus, "utf8")) as { messages: CorpusMessage[] };
+  const parsed = JSON.parse(readFileSync(args.corpus, "utf8")) as { messages: ExportMessage[] };
   corpus = parsed.messages.filter((m) => m.type === "message" && typeof m.text === "string" && m.text.trim().length > 0);
 }
 console.log(`# storage bench — ${source}: ${N} vectors indexed, ${Q} held-out queries; node ${process.version}`);

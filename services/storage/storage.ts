@@ -56,17 +56,20 @@ export type * from "./types.ts";
  * Defaults, chosen by bench/storage-bench.ts on the 196k-message Ubuntu IRC corpus embedded with
  * all-MiniLM-L6-v2, 200 held-out messages as queries (figures in that file's header):
  *  - hnswThreshold 10k: exact search p50 1.5 ms at 10k vectors, 4.1 ms at 15k (one thread);
- *  - f16, M = 32, ef_add = 128, ef_search = 128: recall@10 0.917 by id, 0.974 counting ties (chat
- *    text repeats: equal vectors), p50 0.95 ms; f16 loses no recall against f32 (0.9405 vs 0.93
- *    tie-aware at M = 16, ef 128) at half the memory and a faster build; M = 16 needs ef 256 for
- *    0.96. Results are re-scored with the stored float32 vectors, so scores are exact cosines.
+ *  - f16, M = 32, ef_add = 128; f16 loses no recall against f32 (0.9405 vs 0.93 tie-aware at
+ *    M = 16, ef 128) at half the memory and a faster build;
+ *  - ef_search = 384: with the 2× over-fetch re-scored by the stored float32 vectors, recall@10
+ *    0.9855 counting ties (chat text repeats, so many vectors are equal and which of them make an
+ *    exact top 10 is arbitrary; by id 0.9275), p50 3.2 ms, p99 5.1 ms on 196k. ef 128: 0.965 /
+ *    1.4 ms; ef 256: 0.9805 / 2.2 ms; ef 512: 0.987 / 3.8 ms (bench/storage-bench.ts header).
+ *    Results are re-scored with the stored float32 vectors, so scores are exact cosines.
  */
 export const DEFAULTS = {
   hnswThreshold: 10_000,
   saveDebounceMs: 2_000,
   maxSaveDelayMs: 30_000,
   quantization: "f16" as Quantization,
-  hnsw: { connectivity: 32, expansionAdd: 128, expansionSearch: 128 } satisfies HnswParams,
+  hnsw: { connectivity: 32, expansionAdd: 128, expansionSearch: 384 } satisfies HnswParams,
   /**
    * A filtered search on an HNSW chat with at most this many matching rows scans them exactly
    * (measured: 1-2k rows 13 ms exact vs 80 ms over-fetching; 2-4k rows 19 vs 218 ms).
