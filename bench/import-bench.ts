@@ -24,16 +24,18 @@ import { parseArgs } from "node:util";
 import { createLogger } from "../services/common/logger.ts";
 import { resolveModelDir } from "../services/embedder/model-files.ts";
 import { loadOnnxEmbeddingModel } from "../services/embedder/model.ts";
-import { preprocess } from "../services/preprocessor/clean.ts";
 import { startEmbedded } from "../services/embedded.ts";
 import { cpuSeconds, DistributedSystem, ServiceProcess, sleep, TestBroker } from "../test/helpers/distributed.ts";
 import { freePort, testConfig } from "../test/helpers/system.ts";
+import { cleanedTexts, DEFAULT_CORPUS, type ExportMessage } from "./lib/corpus.ts";
+import { machineLine } from "./lib/machine.ts";
+import { percentile } from "./lib/stats.ts";
 
 const { values: args } = parseArgs({
   options: {
     messages: { type: "string", default: "20000" },
     queries: { type: "string", default: "1000" },
-    corpus: { type: "string", default: "../shared/data/ubuntu-irc-train.json" },
+    corpus: { type: "string", default: DEFAULT_CORPUS },
     variant: { type: "string", default: "fp32" },
     mode: { type: "string", default: "embedded" },
     json: { type: "boolean", default: false },
@@ -45,16 +47,6 @@ const MODE = args.mode!;
 if (!["embedded", "kafka", "both"].includes(MODE)) {
   process.stderr.write(`--mode must be embedded, kafka or both, not ${JSON.stringify(MODE)}\n`);
   process.exit(2);
-}
-
-interface ExportMessage {
-  id: number;
-  type: string;
-  text: string | { text: string }[] | unknown;
-}
-
-function percentile(sorted: number[], p: number): number {
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
 }
 
 // The prefix is cut in a child process so that parsing the 73 MB corpus does not count in this
@@ -72,7 +64,7 @@ execFileSync(process.execPath, [
   String(N),
 ]);
 const messages = (JSON.parse(await fs.readFile(prefixFile, "utf8")) as { messages: ExportMessage[] }).messages;
-const texts = messages.map((m) => (typeof m.text === "string" ? m.text : "")).map((t) => preprocess(t)?.clean_text).filter((t): t is string => !!t);
+const texts = cleanedTexts(messages);
 
 interface EmbeddedResult {
   embedSeconds: number;
@@ -129,7 +121,7 @@ async function runEmbedded(): Promise<EmbeddedResult> {
 function reportEmbedded(r: EmbeddedResult): Record<string, unknown> {
   const { job, latencies } = r;
   const result = {
-    machine: `${os.cpus().length} × ${os.cpus()[0]?.model ?? "cpu"}, ${Math.round(os.totalmem() / 2 ** 30)} GiB, Node ${process.version}`,
+    machine: machineLine(),
     model_variant: args.variant,
     messages: N,
     embedded_texts: texts.length,

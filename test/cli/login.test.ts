@@ -14,21 +14,14 @@ import { login, terminalPrompter, type LoginClientFactory, type Prompter } from 
 import { TglensError } from "../../services/common/errors.ts";
 import { acquireSessionLock, sessionFile } from "../../services/scraper/telegram/session.ts";
 import { user } from "../helpers/fake-telegram.ts";
-import { snapshotDir, tempDir } from "../helpers/system.ts";
+import { scratchDirs, snapshotDir } from "../helpers/system.ts";
+import { rejectsWith } from "../helpers/errors.ts";
 
 const SESSION = "canary-login-session-1AgAOMTQ5LjE1NC4xNjcuNTAB";
 const API_HASH = "canary-login-api-hash-0a1b2c3d";
 const anna = user(5566778, "Anna", "Petrova", { username: "anna" });
 
-const dirs: string[] = [];
-after(async () => {
-  for (const d of dirs) await fs.rm(d, { recursive: true, force: true });
-});
-async function dataDir(): Promise<string> {
-  const d = await tempDir("login");
-  dirs.push(d);
-  return d;
-}
+const dataDir = scratchDirs("login");
 
 /** Answers from a script, recording what was asked and how. */
 function scripted(answers: string[]): Prompter & { asked: string[]; closed: boolean } {
@@ -71,13 +64,6 @@ const config = (dir: string, telegram: Partial<{ apiId: number; apiHash: string;
   telegram: { apiId: undefined, apiHash: undefined, session: undefined, ...telegram } as never,
 });
 
-async function rejectsWith(promise: Promise<unknown>, code: string): Promise<TglensError> {
-  let caught: unknown;
-  await promise.catch((err: unknown) => (caught = err));
-  assert.ok(caught instanceof TglensError, `expected ${code}, got ${String(caught)}`);
-  assert.equal(caught.code, code);
-  return caught;
-}
 
 describe("tglens login", () => {
   it("asks phone, code and the 2FA password (hidden), saves the session with mode 0600 and never shows it", async () => {

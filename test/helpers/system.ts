@@ -3,6 +3,7 @@
  * model, quiet logs. Everything it made is removed by close().
  */
 import fs from "node:fs/promises";
+import { after } from "node:test";
 import net from "node:net";
 import os from "node:os";
 import path from "node:path";
@@ -23,6 +24,19 @@ export async function freePort(): Promise<number> {
 
 export async function tempDir(prefix: string): Promise<string> {
   return fs.mkdtemp(path.join(os.tmpdir(), `tglens-${prefix}-`));
+}
+
+/** A maker of fresh temp directories for one test file, all removed after it (call at module level). */
+export function scratchDirs(prefix: string): () => Promise<string> {
+  const dirs: string[] = [];
+  after(async () => {
+    for (const d of dirs) await fs.rm(d, { recursive: true, force: true });
+  });
+  return async () => {
+    const d = await tempDir(prefix);
+    dirs.push(d);
+    return d;
+  };
 }
 
 /** A config on free ports with fresh directories; `env` overrides any variable. */

@@ -76,6 +76,8 @@ export function createTelegramBot(opts: TelegramBotOptions): TelegramBot {
   const stopping = new AbortController();
   const progressMs = opts.progressIntervalMs ?? 2_000;
   const followers = new Set<Promise<void>>();
+  // grammY types its signals with the abort-controller shim; at run time it takes the built-in one.
+  const initSignal = stopping.signal as unknown as Parameters<Bot["init"]>[0];
 
   // Failures are logged by method and description, never with the token. Installed first, this
   // transformer sits next to the network and sees every attempt; auto-retry, installed after it,
@@ -272,7 +274,7 @@ export function createTelegramBot(opts: TelegramBotOptions): TelegramBot {
           try {
             // grammY's own init (getMe) retries network errors forever and cannot be cancelled from
             // bot.start(); initialising here with our signal lets stop() end it.
-            await bot.init(stopping.signal);
+            await bot.init(initSignal);
             await bot.start({
               allowed_updates: ["message", "callback_query"],
               onStart: (me) => {
@@ -292,13 +294,13 @@ export function createTelegramBot(opts: TelegramBotOptions): TelegramBot {
       })();
     },
     async setWebhook(url, secret) {
-      await bot.init(stopping.signal);
+      await bot.init(initSignal);
       await bot.api.setWebhook(url, { secret_token: secret, allowed_updates: ["message", "callback_query"] });
       void bot.api.setMyCommands([...COMMANDS]).catch(() => undefined);
       log.info({ bot: bot.botInfo.username }, "Telegram bot receives updates on its webhook");
     },
     async handleUpdate(update) {
-      if (!bot.isInited()) await bot.init(stopping.signal);
+      if (!bot.isInited()) await bot.init(initSignal);
       await bot.handleUpdate(update);
     },
     async stop() {

@@ -17,6 +17,7 @@ import { FLOOD_WAIT_MARGIN_MS } from "../../../../services/scraper/telegram/floo
 import { liveScrape, type LiveScrapeDeps, type LiveScrapeJob } from "../../../../services/scraper/telegram/live-scrape.ts";
 import { channel, FakeClock, FakeTelegram, floodWait, history, HISTORY_START, user, type FakeChat, type FakeFault } from "../../../helpers/fake-telegram.ts";
 import { tempDir } from "../../../helpers/system.ts";
+import { rejectsWith } from "../../../helpers/errors.ts";
 
 const anna = user(5566778, "Anna", "Petrova");
 const tom = user(7788990, "Tom", "Becker");
@@ -114,13 +115,6 @@ const range = (from: number, to: number) => Array.from({ length: to - from + 1 }
 const messageIds = (from: number, to: number) => range(from, to).filter((id) => id % 97 !== 0);
 const job = (jobId: string, extra: Partial<LiveScrapeJob> = {}): LiveScrapeJob => ({ jobId, chat: "@kreuzberg", ...extra });
 
-async function rejectsWith(promise: Promise<unknown>, code: string): Promise<TglensError> {
-  let caught: unknown;
-  await promise.catch((err: unknown) => (caught = err));
-  assert.ok(caught instanceof TglensError, `expected ${code}, got ${String(caught)}`);
-  assert.equal(caught.code, code);
-  return caught;
-}
 
 describe("live scrape", () => {
   it("reads a 5,000-message history with a FloodWait in the middle: every message once, in order", async () => {

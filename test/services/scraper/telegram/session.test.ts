@@ -14,25 +14,11 @@ import {
   sessionLockFile,
   telegramCredentials,
 } from "../../../../services/scraper/telegram/session.ts";
-import { snapshotDir, tempDir } from "../../../helpers/system.ts";
+import { scratchDirs, snapshotDir } from "../../../helpers/system.ts";
+import { rejectsWith } from "../../../helpers/errors.ts";
 
-const dirs: string[] = [];
-after(async () => {
-  for (const d of dirs) await fs.rm(d, { recursive: true, force: true });
-});
-async function dataDir(): Promise<string> {
-  const d = await tempDir("session");
-  dirs.push(d);
-  return d;
-}
+const dataDir = scratchDirs("session");
 
-async function rejectsWith(promise: Promise<unknown>, code: string): Promise<TglensError> {
-  let caught: unknown;
-  await promise.catch((err: unknown) => (caught = err));
-  assert.ok(caught instanceof TglensError, `expected ${code}, got ${String(caught)}`);
-  assert.equal(caught.code, code);
-  return caught;
-}
 
 const API = { apiId: 12345, apiHash: "canary-api-hash-0123456789abcdef" };
 
