@@ -33,7 +33,8 @@
  *  2. int8 quality, from the vectors the two tglens runs wrote: cosine of each int8 vector to its
  *     fp32 vector (mean and min); top-10 overlap — the last Q texts as queries against the others,
  *     exact top-10 by dot product with fp32 vectors and with int8 vectors, mean |∩| / 10 (target
- *     ≥ 0.95): what a user would see change in search results by switching to int8.
+ *     ≥ 0.95): what a user would see change in search results by switching to int8. Also
+ *     tie-aware: an int8 result whose fp32 score equals the fp32 10th's counts.
  *  3. Vector search over the first S texts of the corpus, the next Q as queries (held out, as real
  *     queries are). The fp32 vectors of those S + Q texts come from tglens fp32 and are cached in
  *     .cache/bench/corpus-<count>-fp32.f32 (+ .json: corpus path, size, texts count); a cache of
@@ -57,7 +58,7 @@
  *     process holds the raw matrix, the flat index and the HNSW index at once, so its RSS is higher
  *     by construction: compare it with care.
  *  4. End-to-end import (tglens only; no Python equivalent): bench/import-bench.ts
- *     --messages N --mode both (embedded without Kafka) as a child: messages/s of POST /scrape until
+ *     --messages N --mode both (--mode embedded with --no-kafka) --json as a child: messages/s of POST /scrape until
  *     the job is done, in embedded mode and over Kafka with 1 and 2 embedder processes, and its
  *     bare-embedder figure (the model alone). The ratio import ÷ bare embedder compares stored
  *     messages/s with embedded messages/s — what the rest of the pipeline costs (target ≥ 0.85 in
@@ -130,7 +131,11 @@ const HNSW = { ...DEFAULTS.hnsw, quantization: DEFAULTS.quantization };
 const RERANK = HNSW.quantization === "f32" ? 1 : 2;
 
 const log = (line: string) => process.stderr.write(`# ${line}\n`);
+/** A path as printed: relative inside the project, absolute elsewhere. */
+const shown = (p: string) => (path.relative(ROOT, p).startsWith("..") ? p : path.relative(ROOT, p));
+// Texts, vectors and truth files of this run; removed however the run ends.
 const tmp = mkdtempSync(path.join(os.tmpdir(), "tglens-compare-"));
+process.on("exit", () => rmSync(tmp, { recursive: true, force: true }));
 const loadStart = os.loadavg();
 
 // ---- result types ------------------------------------------------------------------------------
@@ -224,13 +229,13 @@ async function referenceReady(): Promise<boolean> {
     const setup = path.join(referenceDir, "setup.py");
     const script = path.join(referenceDir, "reference.py");
     if (!existsSync(script) || !existsSync(setup)) {
-      referenceState = { ok: false, reason: `${path.relative(ROOT, existsSync(setup) ? script : setup)} not found` };
+      referenceState = { ok: false, reason: `${shown(existsSync(setup) ? script : setup)} not found` };
     } else {
-      log(`setting up the Python reference: python3 ${path.relative(ROOT, setup)}`);
+      log(`setting up the Python reference: python3 ${shown(setup)}`);
       try {
         const said = (await runChild("python3", [setup], { cwd: ROOT })).trim();
         if (said) log(said);
-        referenceState = existsSync(VENV_PYTHON) ? { ok: true } : { ok: false, reason: `setup.py left no ${path.relative(ROOT, VENV_PYTHON)}` };
+        referenceState = existsSync(VENV_PYTHON) ? { ok: true } : { ok: false, reason: `setup.py left no ${shown(VENV_PYTHON)}` };
       } catch (err) {
         referenceState = { ok: false, reason: `setup.py ${err instanceof ChildError ? err.reason : (err as Error).message}` };
       }
@@ -284,6 +289,7 @@ interface Quality {
   queries: number;
   database: number;
   top10_overlap: number;
+  top10_overlap_tie_aware: number;
 }
 let quality: Quality | undefined;
 if (fp32 && int8) {
@@ -302,11 +308,26 @@ if (fp32 && int8) {
     const q = Math.min(Q, Math.floor(a.rows / 2));
     const n = a.rows - q;
     let overlap = 0;
+    let tieAware = 0;
     for (let i = 0; i < q; i++) {
-      const want = new Set(exactTopK(a.data, n, a.data, n + i, 10));
-      overlap += exactTopK(b.data, n, b.data, n + i, 10).filter((r) => want.has(r)).length / 10;
+      const top = exactTopK(a.data, n, a.data, n + i, 10);
+      const want = new Set(top);
+      const kth = dotRows(a.data, top[9]!, a.data, n + i);
+      for (const r of exactTopK(b.data, n, b.data, n + i, 10)) {
+        if (want.has(r)) overlap += 0.1;
+        // A result whose fp32 score equals the fp32 10th's is as good (a repeated "thanks").
+        if (dotRows(a.data, r, a.data, n + i) >= kth - 1e-5) tieAware += 0.1;
+      }
     }
-    return { texts: a.rows, cosine_mean: round(sum / a.rows, 4), cosine_min: round(min, 4), queries: q, database: n, top10_overlap: round(overlap / q, 4) };
+    return {
+      texts: a.rows,
+      cosine_mean: round(sum / a.rows, 4),
+      cosine_min: round(min, 4),
+      queries: q,
+      database: n,
+      top10_overlap: round(overlap / q, 4),
+      top10_overlap_tie_aware: round(tieAware / q, 4),
+    };
   });
 }
 
@@ -358,7 +379,7 @@ async function embedCorpus(want: number | "all"): Promise<{ file: string; sideca
   writeJsonl(jsonl, corpusTexts);
   mkdirSync(CACHE_DIR, { recursive: true });
   const part = `${file}.${process.pid}.part`;
-  log(`embedding ${corpusTexts.length} corpus texts with tglens fp32 into ${path.relative(ROOT, file)} (once; later runs reuse it)`);
+  log(`embedding ${corpusTexts.length} corpus texts with tglens fp32 into ${shown(file)} (once; later runs reuse it)`);
   try {
     const run = await runNodeJson<EmbedRun>(EMBED_WORKER, ["--texts", jsonl, "--variant", "fp32", "--threads", String(T), "--batch", String(EMBED_BATCH), "--out", part, "--progress", "corpus vectors"]);
     renameSync(part, file);
@@ -403,7 +424,7 @@ const searchSetup = await step("search_vectors", "search: fp32 vectors of the co
     const cached = cachedCorpusVectors(want) ?? (await embedCorpus(want));
     file = cached.file;
     rows = cached.sidecar.texts;
-    source = path.relative(ROOT, file);
+    source = shown(file);
   }
   let S = S_ARG ?? rows - Q;
   if (S + Q > rows) {
@@ -482,7 +503,6 @@ const kafkaRatio = (embedders: number) => {
 // 6. Report ---------------------------------------------------------------------------------------------
 
 const loadEnd = os.loadavg();
-rmSync(tmp, { recursive: true, force: true });
 
 function round(x: number, digits: number): number {
   return Number(x.toFixed(digits));
@@ -541,7 +561,13 @@ rows.push(["peak RSS, fp32 (MB)", fixed(fp32?.peak_rss_mb, 0), fixed(stEmbed?.pe
 rows.push(["peak RSS, int8 (MB)", fixed(int8?.peak_rss_mb, 0), fixed(stEmbed?.peak_rss_mb, 0), times(ratio(int8?.peak_rss_mb, stEmbed?.peak_rss_mb)), ""]);
 section("int8 quality (vs tglens fp32)");
 rows.push(["cosine int8 to fp32, mean (min)", quality ? `${quality.cosine_mean.toFixed(4)} (${quality.cosine_min.toFixed(4)})` : "n/a", "—", "", ""]);
-rows.push([`top-10 overlap, ${quality?.queries ?? Q} queries × ${quality ? int(quality.database) : "?"}`, fixed(quality?.top10_overlap, 3), "—", "", verdict("int8_overlap", "≥ 0.95")]);
+rows.push([
+  `top-10 overlap (tie-aware), ${quality?.queries ?? Q} queries × ${quality ? int(quality.database) : "?"}`,
+  quality ? `${quality.top10_overlap.toFixed(3)} (${quality.top10_overlap_tie_aware.toFixed(3)})` : "n/a",
+  "—",
+  "",
+  verdict("int8_overlap", "≥ 0.95"),
+]);
 section(`search, ${S === undefined ? "n/a" : int(S)} vectors, ${Q} queries, k = 10`);
 rows.push(["exact: build (s)", fixed(exact?.build_s, 2), fixed(faiss?.flat.build_s, 2), times(ratio(exact?.build_s, faiss?.flat.build_s)), ""]);
 rows.push(["exact: p50 / p99 (ms)", exact ? `${exact.p50_ms.toFixed(2)} / ${exact.p99_ms.toFixed(2)}` : "n/a", faiss ? `${faiss.flat.p50_ms.toFixed(2)} / ${faiss.flat.p99_ms.toFixed(2)}` : "n/a", faiss && exact ? `${times(ratio(exact.p50_ms, faiss.flat.p50_ms))} / ${times(ratio(exact.p99_ms, faiss.flat.p99_ms))}` : "", ""]);
@@ -556,13 +582,6 @@ rows.push([
   times(ratio(hnsw?.recall_at_10, faiss?.hnsw.recall_at_10)),
   verdict("search_recall", "≥ 0.98", atSize),
 ]);
-rows.push([
-  `peak RSS, HNSW process (MB; raw f32 vectors ${rawBytes === undefined ? "n/a" : int(rawBytes / 2 ** 20)})`,
-  fixed(hnsw?.peak_rss_mb, 0),
-  faiss ? `${int(faiss.peak_rss_mb)} (flat + HNSW)` : "n/a",
-  times(ratio(hnsw?.peak_rss_mb, faiss?.peak_rss_mb)),
-  verdict("storage_memory", `≤ ${memoryBudgetMb === undefined ? "n/a" : int(memoryBudgetMb)} MB`),
-]);
 if (RERANK > 1) {
   const o = hnsw?.index_only;
   rows.push([
@@ -573,6 +592,13 @@ if (RERANK > 1) {
     "",
   ]);
 }
+rows.push([
+  `peak RSS, HNSW process (MB; raw f32 vectors ${rawBytes === undefined ? "n/a" : int(rawBytes / 2 ** 20)})`,
+  fixed(hnsw?.peak_rss_mb, 0),
+  faiss ? `${int(faiss.peak_rss_mb)} (flat + HNSW)` : "n/a",
+  times(ratio(hnsw?.peak_rss_mb, faiss?.peak_rss_mb)),
+  verdict("storage_memory", `≤ ${memoryBudgetMb === undefined ? "n/a" : int(memoryBudgetMb)} MB`),
+]);
 rows.push(["peak RSS, exact process (MB)", fixed(exact?.peak_rss_mb, 0), "—", "", ""]);
 if (!args["no-import"]) {
   section(`end-to-end import, ${N} messages (messages/s; ratio ÷ bare)`);
@@ -663,4 +689,4 @@ const result = {
 };
 mkdirSync(path.dirname(jsonOut), { recursive: true });
 writeFileSync(jsonOut, JSON.stringify(result, null, 2) + "\n");
-process.stdout.write(`raw numbers: ${path.relative(process.cwd(), jsonOut)}\n`);
+process.stdout.write(`raw numbers: ${shown(jsonOut)}\n`);
