@@ -10,7 +10,7 @@ import type { Logger } from "./common/logger.ts";
 import type { Service } from "./common/service.ts";
 import { createEmbedder } from "./embedder/index.ts";
 import { resolveModelDir } from "./embedder/model-files.ts";
-import { loadOnnxEmbeddingModel } from "./embedder/model.ts";
+import { loadEmbeddingModelInWorker } from "./embedder/model-worker.ts";
 import { createPreprocessor } from "./preprocessor/index.ts";
 import { createScraper, type ScraperDeps } from "./scraper/index.ts";
 import { createStorageService, httpQueryEmbedder } from "./storage/index.ts";
@@ -43,7 +43,7 @@ export async function buildService(name: ServiceName, ctx: ServiceContext): Prom
         variant: config.modelVariant,
         log: (msg: string) => log.info(msg),
       });
-      const model = await loadOnnxEmbeddingModel({ dir, variant: config.modelVariant, ...(config.threads > 0 ? { threads: config.threads } : {}) });
+      const model = await loadEmbeddingModelInWorker({ dir, variant: config.modelVariant, ...(config.threads > 0 ? { threads: config.threads } : {}) });
       log.info({ dir: path.relative(process.cwd(), dir) || dir, variant: config.modelVariant }, "model loaded");
       const service = await createEmbedder({ bus, model, log, config });
       return { ...service, stop: async () => (await service.stop(), await model.close()) };
