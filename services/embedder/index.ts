@@ -59,6 +59,13 @@ export async function createEmbedder(deps: EmbedderDeps): Promise<Service> {
     registers: [metrics],
   });
   // Batch sizes show whether the bus feeds the model well: small batches cost more per message.
+  // Time inside the model per batch: beside the import's wall time it shows how busy the model was.
+  const batchSeconds = new Histogram({
+    name: "tglens_embed_batch_seconds",
+    help: "Seconds the model took per batch from embed-topic",
+    buckets: [0.05, 0.1, 0.25, 0.5, 1, 2, 5],
+    registers: [metrics],
+  });
   const batchSizes = new Histogram({
     name: "tglens_embed_batch_messages",
     help: "Messages per batch the embedder took from embed-topic",
@@ -86,7 +93,9 @@ export async function createEmbedder(deps: EmbedderDeps): Promise<Service> {
   async function handle(batch: Delivery<"embed-topic">[]): Promise<void> {
     const messages = batch.map((d) => d.message);
     batchSizes.observe(messages.length);
+    const stopTimer = batchSeconds.startTimer();
     const vectors = await model.embed(messages.map((m) => m.clean_text));
+    stopTimer();
     const out = messages.map((m, i) => {
       const vector = vectors[i]!;
       if (vector.length !== EMBEDDING_DIM) throw new Error(`model returned ${vector.length} dimensions`);
