@@ -11,11 +11,11 @@ import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import fs from "node:fs/promises";
 import path from "node:path";
-import { Writable } from "node:stream";
 import { Api } from "telegram";
 import { createLogger } from "../../services/common/logger.ts";
 import { startEmbedded, type EmbeddedSystem } from "../../services/embedded.ts";
 import { FakeBotApi, type ApiCall } from "../helpers/fake-bot-api.ts";
+import { captureLogs } from "../helpers/logs.ts";
 import { channel, FakeTelegram, HISTORY_START, peerOf, user } from "../helpers/fake-telegram.ts";
 import { testConfig } from "../helpers/system.ts";
 
@@ -45,7 +45,7 @@ const message = (id: number, text: string, from: Api.User) =>
 describe("Telegram end to end: bot → live read → search", { timeout: 300_000 }, () => {
   const botApi = new FakeBotApi(TOKEN);
   const telegram = new FakeTelegram({ chats: [{ entity: group, messages: LINES.map((t, i) => message(i + 1, t, i % 2 ? tom : anna)) }], users: [anna, tom] });
-  const lines: string[] = [];
+  const { lines, stream } = captureLogs();
   let system: EmbeddedSystem;
   let root: string;
 
@@ -62,16 +62,7 @@ describe("Telegram end to end: bot → live read → search", { timeout: 300_000
       TGLENS_LOG_LEVEL: "debug",
     });
     root = path.dirname(config.dataDir);
-    const log = createLogger({
-      level: "debug",
-      secrets: [TOKEN, API_HASH, SESSION],
-      destination: new Writable({
-        write(chunk, _enc, done) {
-          lines.push(String(chunk));
-          done();
-        },
-      }),
-    });
+    const log = createLogger({ level: "debug", secrets: [TOKEN, API_HASH, SESSION], destination: stream });
     system = await startEmbedded(config, log, { telegram: { clientFactory: () => telegram } });
     await botApi.waitForCall((c) => c.method === "getUpdates");
   });

@@ -10,12 +10,12 @@ import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import fs from "node:fs/promises";
 import path from "node:path";
-import { Writable } from "node:stream";
 import { createLogger } from "../../../services/common/logger.ts";
 import { startEmbedded, type EmbeddedSystem } from "../../../services/embedded.ts";
 import { REFUSAL } from "../../../services/telegram-bot/bot/bot.ts";
 import { createGateway } from "../../../services/telegram-bot/index.ts";
 import { FakeBotApi, type ApiCall } from "../../helpers/fake-bot-api.ts";
+import { captureLogs } from "../../helpers/logs.ts";
 import { testConfig } from "../../helpers/system.ts";
 
 const TOKEN = "7700000001:AAE-canary-TOKEN-must-never-be-logged";
@@ -28,18 +28,6 @@ const team = expectations.files.find((f: any) => f.file === "team-chat/result.js
 /** `messages` counts type-"message" entries (service messages are apart); the empty ones are dropped. */
 const TEAM_STORED = team.messages - team.empty_message_ids.length;
 const needles = expectations.needles.filter((n: any) => n.file === "team-chat/result.json" && n.mode === "semantic");
-
-/** Collects every log line of the system under test. */
-function captureLogs(): { lines: string[]; stream: Writable } {
-  const lines: string[] = [];
-  const stream = new Writable({
-    write(chunk, _enc, done) {
-      lines.push(String(chunk));
-      done();
-    },
-  });
-  return { lines, stream };
-}
 
 const textOf = (c: ApiCall) => String(c.payload.text ?? "");
 const toChat = (chatId: number) => (c: ApiCall) => String(c.payload.chat_id) === String(chatId);
