@@ -20,6 +20,12 @@ export interface ImportAccepted {
   skipped: number;
 }
 
+/** A live read accepted by POST /api/scrape {"chat"}: the chat as it will be read. */
+export interface LiveImportAccepted {
+  job_id: string;
+  chat: string;
+}
+
 export interface SearchResultRow {
   chat_id: string;
   chat_name: string;
@@ -82,6 +88,11 @@ export class GatewayClient {
       throw new TglensError("TGLENS_UPSTREAM", `cannot reach ${this.baseUrl}: ${err.message}`);
     });
     return readJsonResponse<ImportAccepted>(res, "POST /api/scrape");
+  }
+
+  /** Starts a live read of a chat through the Telegram API (the server needs Telegram credentials). */
+  importChat(body: { chat: string; limit?: number; since?: string }): Promise<LiveImportAccepted> {
+    return callJson<LiveImportAccepted>(this.baseUrl, "/api/scrape", { body, timeoutMs: 60_000 });
   }
 
   job(jobId: string): Promise<JobStatus> {

@@ -1,6 +1,6 @@
 /** Plain-text output of the CLI: short, aligned, readable in a terminal. */
 import type { JobStatus } from "../services/common/jobs.ts";
-import type { ChatRow, ChatStatsRow, ImportAccepted, SearchResultRow } from "./client.ts";
+import type { ChatRow, ChatStatsRow, ImportAccepted, LiveImportAccepted, SearchResultRow } from "./client.ts";
 
 const oneLine = (text: string, max: number) => {
   const flat = text.replace(/\s+/g, " ").trim();
@@ -67,13 +67,22 @@ export function formatChatStats(stats: ChatStatsRow): string {
   return lines.map((l) => l.trimEnd()).join("\n") + "\n";
 }
 
+/** The end of a live read: what was read of the chat and what became searchable. */
+export function formatLiveSummary(accepted: LiveImportAccepted, job: JobStatus): string {
+  const head = `${job.state === "done" ? "read" : `live read ${job.state}`}: ${accepted.chat}`;
+  return [head, ...outcomeLines(job, job.counters.scraped, job.counters.skipped)].join("\n") + "\n";
+}
+
 export function formatSummary(accepted: ImportAccepted, job: JobStatus): string {
+  const head = `${job.state === "done" ? "imported" : `import ${job.state}`}: ${accepted.chats.length} chat(s)`;
+  const chats = accepted.chats.map((chat) => `  ${chat.id}  ${chat.name} (${chat.type})`);
+  return [head, ...chats, ...outcomeLines(job, accepted.messages, accepted.skipped)].join("\n") + "\n";
+}
+
+/** The counts every import ends with, and its error if it failed. */
+function outcomeLines(job: JobStatus, messages: number, skipped: number): string[] {
   const c = job.counters;
-  const lines = [
-    `${job.state === "done" ? "imported" : `import ${job.state}`}: ${accepted.chats.length} chat(s)`,
-    ...accepted.chats.map((chat) => `  ${chat.id}  ${chat.name} (${chat.type})`),
-    `messages: ${accepted.messages}, skipped (service): ${accepted.skipped}, indexed: ${c.stored}, empty after cleaning: ${c.dropped}, failed: ${c.failed}`,
-  ];
+  const lines = [`messages: ${messages}, skipped (service): ${skipped}, indexed: ${c.stored}, empty after cleaning: ${c.dropped}, failed: ${c.failed}`];
   if (job.error) lines.push(`error: ${job.error.message} (${job.error.code})`);
-  return lines.join("\n") + "\n";
+  return lines;
 }

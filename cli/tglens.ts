@@ -2,6 +2,8 @@
  * tglens — the command line. `serve` runs the embedded system; the other commands talk to a
  * running tglens through its HTTP API, or start one in-process when none is running.
  */
+import fs from "node:fs/promises";
+import path from "node:path";
 import { Argument, Command, InvalidArgumentError, Option } from "commander";
 import cliProgress from "cli-progress";
 import { loadConfig, SERVICE_NAMES, type Config, type ServiceName } from "../services/common/config.ts";
@@ -11,10 +13,10 @@ import type { JobStatus } from "../services/common/jobs.ts";
 import { createBus } from "../services/bus-factory.ts";
 import { startEmbedded, type EmbeddedSystem } from "../services/embedded.ts";
 import { buildService, runService, stopService } from "../services/wiring.ts";
-import { GatewayClient, gatewayUrl, type ImportAccepted } from "./client.ts";
+import { GatewayClient, gatewayUrl } from "./client.ts";
 import { importDemoOnFirstStart } from "./demo.ts";
 import { login, terminalPrompter } from "./login.ts";
-import { formatChats, formatChatStats, formatResults, formatSummary } from "./format.ts";
+import { formatChats, formatChatStats, formatLiveSummary, formatResults, formatSummary } from "./format.ts";
 
 function configOrExit(): Readonly<Config> {
   try {
@@ -68,15 +70,17 @@ const positiveInt = (name: string, max: number) => (value: string) => {
   return n;
 };
 
-async function importWithProgress(client: GatewayClient, accepted: ImportAccepted, quiet: boolean): Promise<JobStatus> {
+/** Follows a job with a progress bar; `total` is the messages expected, or null while a live read does not know. */
+async function importWithProgress(client: GatewayClient, accepted: { job_id: string }, total: number | null, quiet: boolean): Promise<JobStatus> {
   const bar = new cliProgress.SingleBar(
     { format: "importing [{bar}] {percentage}% | {value}/{total} indexed | {eta_formatted} left", stream: process.stderr, hideCursor: true },
     cliProgress.Presets.shades_classic,
   );
   const showBar = !quiet && process.stderr.isTTY;
-  if (showBar) bar.start(Math.max(accepted.messages, 1), 0);
+  if (showBar) bar.start(Math.max(total ?? 1, 1), 0);
   const job = await client.waitForJob(accepted.job_id, (status) => {
     const c = status.counters;
+    if (showBar && total === null) bar.setTotal(Math.max(c.scraped, 1));
     if (showBar) bar.update(c.stored + c.dropped + c.failed);
   });
   if (showBar) bar.stop();
@@ -144,13 +148,24 @@ program
 
 program
   .command("import")
-  .description("import a Telegram Desktop export (result.json of a chat, or a full-account export)")
-  .argument("<path>", "the export's result.json")
+  .description("import a Telegram Desktop export (result.json of a chat, or a full-account export), or read a chat live")
+  .argument("<source>", "the export's result.json, or a chat to read live through your account: @username, a t.me link or its id")
+  .option("--limit <n>", "live: read at most this many messages", positiveInt("--limit", 100_000_000))
+  .option("--since <date>", "live: leave out messages before this date (ISO date or unix seconds)")
   .option("--json", "print the final job status as JSON")
-  .action(async (file: string, opts: { json?: boolean }) => {
+  .action(async (source: string, opts: { json?: boolean; limit?: number; since?: string }) => {
     await withClient(async (client) => {
-      const accepted = await client.importFile(file);
-      const job = await importWithProgress(client, accepted, Boolean(opts.json));
+      const isFile = await fs.stat(path.resolve(source)).then((s) => s.isFile(), () => false);
+      // Usernames, links and ids never name a file here; a missing file keeps its "no such file" error.
+      if (!isFile && /^@\w+$|t\.me\/|^-?\d+$/i.test(source)) {
+        const accepted = await client.importChat({ chat: source, ...(opts.limit ? { limit: opts.limit } : {}), ...(opts.since ? { since: opts.since } : {}) });
+        const job = await importWithProgress(client, accepted, null, Boolean(opts.json));
+        process.stdout.write(opts.json ? JSON.stringify(job, null, 2) + "\n" : formatLiveSummary(accepted, job));
+        if (job.state !== "done") process.exitCode = 1;
+        return;
+      }
+      const accepted = await client.importFile(source);
+      const job = await importWithProgress(client, accepted, accepted.messages, Boolean(opts.json));
       process.stdout.write(opts.json ? JSON.stringify(job, null, 2) + "\n" : formatSummary(accepted, job));
       if (job.state !== "done") process.exitCode = 1;
     });

@@ -2,7 +2,8 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import type { ChatStatsRow } from "../../cli/client.ts";
-import { formatChats, formatChatStats } from "../../cli/format.ts";
+import { formatChats, formatChatStats, formatLiveSummary, formatSummary } from "../../cli/format.ts";
+import type { JobStatus } from "../../services/common/jobs.ts";
 
 const STATS: ChatStatsRow = {
   chat_id: "-1001234",
@@ -71,5 +72,21 @@ describe("CLI format", () => {
     assert.match(out, /^Kreuzberg Crew 🍻 · chat -1001234 · public_supergroup\n/);
     assert.match(out, /\n201 +12 +- +-\n/);
     assert.match(out, /most active senders\n  \(none\)\n/);
+  });
+
+  it("ends an import and a live read with the same counts line, and the error when there is one", () => {
+    const job: JobStatus = {
+      job_id: "j", state: "done", source: "@crew", created_at: "", updated_at: "", finished_at: "", expected: null,
+      counters: { scraped: 120, skipped: 3, cleaned: 110, dropped: 10, embedded: 110, stored: 110, failed: 0 }, chats: [], error: null, resume_at: null, note: null,
+    };
+    assert.equal(
+      formatLiveSummary({ job_id: "j", chat: "@crew" }, job),
+      "read: @crew\nmessages: 120, skipped (service): 3, indexed: 110, empty after cleaning: 10, failed: 0\n",
+    );
+    const failed = { ...job, state: "failed" as const, error: { code: "TGLENS_CHAT_NOT_FOUND", message: "no chat @crew" } };
+    assert.equal(
+      formatSummary({ job_id: "j", chats: [{ id: "42", name: "Crew", type: "private_group" }], messages: 120, skipped: 3 }, failed),
+      "import failed: 1 chat(s)\n  42  Crew (private_group)\nmessages: 120, skipped (service): 3, indexed: 110, empty after cleaning: 10, failed: 0\nerror: no chat @crew (TGLENS_CHAT_NOT_FOUND)\n",
+    );
   });
 });

@@ -96,6 +96,9 @@ describe("tglens CLI against a running server", { timeout: 600_000 }, () => {
       [["forget", "No Such Chat"], /no chat named "No Such Chat"/],
       [["stats", "No Such Chat"], /no chat named "No Such Chat" \(TGLENS_NOT_FOUND\)/],
       [["stats", "777"], /no chat 777 \(TGLENS_NOT_FOUND\)/],
+      // A chat to read live, on a server without Telegram credentials: the missing variables, by name.
+      [["import", "@some_public_group"], /TELEGRAM_API_ID and TELEGRAM_API_HASH are not set.*\(TGLENS_TELEGRAM_NOT_CONFIGURED\)/],
+      [["import", "https://t.me/some_public_group", "--limit", "0"], /--limit must be an integer/],
     ];
     for (const [args, pattern] of cases) {
       const run = await tglens(args, env);
