@@ -103,6 +103,17 @@ export function createTelegramBot(opts: TelegramBotOptions): TelegramBot {
     else if (ctx.message && ctx.chat) await ctx.reply(REFUSAL);
   });
 
+  // Telegram marks a command with a bot_command entity, and grammY matches commands by it. A
+  // minimal Bot API server may send the text alone: mark a leading "/word" the way Telegram would.
+  bot.use(async (ctx, next) => {
+    const msg = ctx.message;
+    const command = msg?.text ? /^\/[A-Za-z0-9_]+(@\w+)?/.exec(msg.text) : null;
+    if (msg && command && !msg.entities?.some((e) => e.type === "bot_command" && e.offset === 0)) {
+      msg.entities = [{ type: "bot_command", offset: 0, length: command[0].length }, ...(msg.entities ?? [])];
+    }
+    await next();
+  });
+
   const html = { parse_mode: "HTML" as const, link_preview_options: { is_disabled: true } };
 
   bot.command("start", (ctx) => ctx.reply(`Hello! ${HELP}`, html));

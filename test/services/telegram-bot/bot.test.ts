@@ -118,6 +118,13 @@ describe("Telegram bot against a fake Bot API", { timeout: 300_000 }, () => {
     assert.match(String(expired.payload.text), /expired/);
   });
 
+  it("answers a command sent without its bot_command entity (a minimal Bot API server)", async () => {
+    const from = api.calls.length;
+    api.push({ message: { message_id: 4242, date: 1, from: { id: OWNER, is_bot: false, first_name: "O" }, chat: { id: OWNER, type: "private" }, text: `/search ${needles[1].query}` } });
+    const reply = await api.waitForCall((c) => c.method === "sendMessage" && c.ok && toChat(OWNER)(c), 30_000, from);
+    assert.ok(textOf(reply).includes(needles[1].text.slice(0, 20)), textOf(reply).slice(0, 300));
+  });
+
   it("treats plain text in a private chat as a search, and /similar searches like the replied-to message", async () => {
     const needle = needles[0];
     const plain = await say(FRIEND, needle.query);
