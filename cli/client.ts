@@ -12,6 +12,8 @@ import { TglensError } from "../services/common/errors.ts";
 import { callJson, readJsonResponse } from "../services/common/http-client.ts";
 import type { JobStatus } from "../services/common/jobs.ts";
 import type { ChatRef } from "../services/common/schemas.ts";
+import type { Static } from "@sinclair/typebox";
+import type { ChatStatsSchema, ChatSummarySchema, SearchResult } from "../services/storage/index.ts";
 
 export interface ImportAccepted {
   job_id: string;
@@ -26,33 +28,11 @@ export interface LiveImportAccepted {
   chat: string;
 }
 
-export interface SearchResultRow {
-  chat_id: string;
-  chat_name: string;
-  chat_username: string | null;
-  message_id: number;
-  date: string;
-  sender: string | null;
-  text: string;
-  score: number;
-}
-
-export interface ChatRow {
-  chat_id: string;
-  name: string;
-  type: string;
-  username: string | null;
-  messages: number;
-  senders: number;
-  first_date: string | null;
-  last_date: string | null;
-}
-
+/** The HTTP answers the CLI reads, as storage's own response schemas define them. */
+export type SearchResultRow = Static<typeof SearchResult>;
+export type ChatRow = Static<typeof ChatSummarySchema>;
 /** GET /api/chats/:id/stats. */
-export interface ChatStatsRow extends ChatRow {
-  top_senders: Array<{ sender: string | null; sender_id: string | null; messages: number }>;
-  by_month: Array<{ month: string; messages: number }>;
-}
+export type ChatStatsRow = Static<typeof ChatStatsSchema>;
 
 export class GatewayClient {
   readonly baseUrl: string;

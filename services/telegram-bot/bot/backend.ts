@@ -3,36 +3,16 @@
  * and chats from storage, imports and jobs from the scraper. An interface, so the bot's logic does
  * not care whether the services share its process.
  */
+import type { Static } from "@sinclair/typebox";
 import type { Config } from "../../common/config.ts";
 import { TglensError } from "../../common/errors.ts";
 import { callJson, readJsonResponse } from "../../common/http-client.ts";
+import type { ChatStatsSchema, ChatSummarySchema, SearchResult } from "../../storage/index.ts";
 
-export interface SearchHit {
-  chat_id: string;
-  chat_name: string;
-  chat_username?: string | null;
-  message_id: number;
-  date: string;
-  sender: string | null;
-  sender_id: string | null;
-  text: string;
-  score: number;
-}
-
-export interface ChatInfo {
-  chat_id: string;
-  name: string;
-  type: string;
-  username?: string | null;
-  messages: number;
-  senders: number;
-  first_date: string | null;
-  last_date: string | null;
-}
-
-export interface ChatStats extends ChatInfo {
-  top_senders: { sender: string | null; sender_id: string | null; messages: number }[];
-}
+/** Storage's answers, as its own response schemas define them. */
+export type SearchHit = Static<typeof SearchResult>;
+export type ChatInfo = Static<typeof ChatSummarySchema>;
+export type ChatStats = Static<typeof ChatStatsSchema>;
 
 export interface JobInfo {
   job_id: string;
