@@ -9,8 +9,9 @@ import path from "node:path";
 import { Readable } from "node:stream";
 import type { Config } from "../services/common/config.ts";
 import { TglensError } from "../services/common/errors.ts";
-import { callJson, readJsonResponse } from "../services/common/http-client.ts";
-import type { JobStatus } from "../services/common/jobs.ts";
+import { bearer, callJson, readJsonResponse, type CallOptions } from "../services/common/http-client.ts";
+import { isFinished, type JobStatus } from "../services/common/jobs.ts";
+import { EXPORT_FILE_NAME } from "../services/scraper/export-reader.ts";
 import type { ChatRef } from "../services/common/schemas.ts";
 import type { Static } from "@sinclair/typebox";
 import type { ChatStatsSchema, ChatSummarySchema, SearchResult } from "../services/storage/index.ts";
@@ -20,6 +21,8 @@ export interface ImportAccepted {
   chats: ChatRef[];
   messages: number;
   skipped: number;
+  /** Earlier versions of message ids that repeat in the export (the last version is imported). */
+  replaced?: number;
 }
 
 /** A live read accepted by POST /api/scrape {"chat"}: the chat as it will be read. */
@@ -36,9 +39,16 @@ export type ChatStatsRow = Static<typeof ChatStatsSchema>;
 
 export class GatewayClient {
   readonly baseUrl: string;
+  /** TGLENS_API_TOKEN, sent as a bearer token when set. */
+  private readonly token: string | undefined;
 
-  constructor(baseUrl: string) {
+  constructor(baseUrl: string, token?: string) {
     this.baseUrl = baseUrl.replace(/\/$/, "");
+    this.token = token;
+  }
+
+  private call<T>(path: string, opts: CallOptions = {}): Promise<T> {
+    return callJson<T>(this.baseUrl, path, { ...opts, token: this.token });
   }
 
   async alive(): Promise<boolean> {
@@ -55,12 +65,18 @@ export class GatewayClient {
    * on this machine or another, whatever the server's import directory is.
    */
   async importFile(file: string): Promise<ImportAccepted> {
-    const absolute = path.resolve(file);
-    const stat = await fs.stat(absolute).catch(() => undefined);
+    let absolute = path.resolve(file);
+    let stat = await fs.stat(absolute).catch(() => undefined);
+    // Telegram Desktop exports to a folder: its result.json is the export.
+    if (stat?.isDirectory()) {
+      absolute = path.join(absolute, EXPORT_FILE_NAME);
+      stat = await fs.stat(absolute).catch(() => undefined);
+      if (!stat?.isFile()) throw new TglensError("TGLENS_NOT_FOUND", `${file} is a folder without a ${EXPORT_FILE_NAME} (export the chat as JSON in Telegram Desktop)`);
+    }
     if (!stat?.isFile()) throw new TglensError("TGLENS_NOT_FOUND", `no such file: ${file}`);
     const res = await fetch(`${this.baseUrl}/api/scrape`, {
       method: "POST",
-      headers: { "content-type": "application/json", "content-length": String(stat.size) },
+      headers: { ...bearer(this.token), "content-type": "application/json", "content-length": String(stat.size) },
       body: Readable.toWeb(createReadStream(absolute)) as ReadableStream,
       duplex: "half",
       signal: AbortSignal.timeout(60 * 60_000),
@@ -72,43 +88,30 @@ export class GatewayClient {
 
   /** Starts a live read of a chat through the Telegram API (the server needs Telegram credentials). */
   importChat(body: { chat: string; limit?: number; since?: string }): Promise<LiveImportAccepted> {
-    return callJson<LiveImportAccepted>(this.baseUrl, "/api/scrape", { body, timeoutMs: 60_000 });
+    return this.call<LiveImportAccepted>("/api/scrape", { body, timeoutMs: 60_000 });
   }
 
   job(jobId: string): Promise<JobStatus> {
-    return callJson<JobStatus>(this.baseUrl, `/api/jobs/${encodeURIComponent(jobId)}`);
+    return this.call<JobStatus>(`/api/jobs/${encodeURIComponent(jobId)}`);
   }
 
   async search(params: Record<string, string | number | undefined>): Promise<SearchResultRow[]> {
     const query = new URLSearchParams();
     for (const [k, v] of Object.entries(params)) if (v !== undefined) query.set(k, String(v));
-    const res = await callJson<{ results: SearchResultRow[] }>(this.baseUrl, `/api/search?${query}`);
+    const res = await this.call<{ results: SearchResultRow[] }>(`/api/search?${query}`);
     return res.results;
   }
 
   async chats(): Promise<ChatRow[]> {
-    return (await callJson<{ chats: ChatRow[] }>(this.baseUrl, "/api/chats")).chats;
-  }
-
-  /** The id of a chat given by id, or by its exact name when exactly one chat has it. */
-  async chatIdOf(chat: string): Promise<string> {
-    if (/^-?\d+$/.test(chat)) return chat;
-    const matches = (await this.chats()).filter((c) => c.name === chat);
-    if (matches.length !== 1) {
-      throw new TglensError(
-        "TGLENS_NOT_FOUND",
-        matches.length === 0 ? `no chat named ${JSON.stringify(chat)}` : `${matches.length} chats are named ${JSON.stringify(chat)}; use the id`,
-      );
-    }
-    return matches[0]!.chat_id;
+    return (await this.call<{ chats: ChatRow[] }>("/api/chats")).chats;
   }
 
   chatStats(chatId: string): Promise<ChatStatsRow> {
-    return callJson(this.baseUrl, `/api/chats/${encodeURIComponent(chatId)}/stats`);
+    return this.call(`/api/chats/${encodeURIComponent(chatId)}/stats`);
   }
 
   forget(chatId: string): Promise<{ chat_id: string; deleted: boolean; messages: number }> {
-    return callJson(this.baseUrl, `/api/chats/${encodeURIComponent(chatId)}`, { method: "DELETE" });
+    return this.call(`/api/chats/${encodeURIComponent(chatId)}`, { method: "DELETE" });
   }
 
   /** Polls a job until it is done or failed, reporting each status. */
@@ -117,10 +120,15 @@ export class GatewayClient {
       const job = await this.job(jobId);
       onStatus(job);
       // A parked job (a long Telegram FloodWait) resumes by itself: keep waiting.
-      if (job.state === "done" || job.state === "failed") return job;
+      if (isFinished(job.state)) return job;
       await new Promise((resolve) => setTimeout(resolve, intervalMs));
     }
   }
+}
+
+/** A client of a gateway (by default this configuration's), with its API token: TGLENS_API_TOKEN, else the read-only one. */
+export function gatewayClient(config: Readonly<Config>, url = config.urls["telegram-bot"]): GatewayClient {
+  return new GatewayClient(url, config.access.adminToken ?? config.access.readToken);
 }
 
 export function gatewayUrl(config: Readonly<Config>, env: NodeJS.ProcessEnv = process.env): string {

@@ -83,6 +83,11 @@ export function formatSummary(accepted: ImportAccepted, job: JobStatus): string 
 function outcomeLines(job: JobStatus, messages: number, skipped: number): string[] {
   const c = job.counters;
   const lines = [`messages: ${messages}, skipped (service): ${skipped}, indexed: ${c.stored}, empty after cleaning: ${c.dropped}, failed: ${c.failed}`];
+  if (c.replaced) lines.push(`repeated message ids: ${c.replaced} earlier version(s) replaced by the last one`);
   if (job.error) lines.push(`error: ${job.error.message} (${job.error.code})`);
+  for (const e of job.errors ?? []) {
+    const which = e.message_id === null ? "" : `message ${e.message_id}${e.chat_id === null ? "" : ` of chat ${e.chat_id}`}: `;
+    lines.push(`  ${which}${e.message} (${e.code})`);
+  }
   return lines;
 }

@@ -5,7 +5,6 @@
 import fs from "node:fs/promises";
 import path from "node:path";
 import { Argument, Command, InvalidArgumentError, Option } from "commander";
-import cliProgress from "cli-progress";
 import { loadConfig, SERVICE_NAMES, type Config, type ServiceName } from "../services/common/config.ts";
 import { describeError, TglensError } from "../services/common/errors.ts";
 import { createLogger, scrubKnownSecrets } from "../services/common/logger.ts";
@@ -13,10 +12,17 @@ import type { JobStatus } from "../services/common/jobs.ts";
 import { createBus } from "../services/bus-factory.ts";
 import { startEmbedded, type EmbeddedSystem } from "../services/embedded.ts";
 import { buildService, runService, stopService } from "../services/wiring.ts";
-import { GatewayClient, gatewayUrl } from "./client.ts";
+import { stopOnSignals, stopStep } from "../services/common/shutdown.ts";
+import { gatewayClient, GatewayClient, gatewayUrl } from "./client.ts";
 import { importDemoOnFirstStart } from "./demo.ts";
 import { login, terminalPrompter } from "./login.ts";
 import { formatChats, formatChatStats, formatLiveSummary, formatResults, formatSummary } from "./format.ts";
+import { DATE_FORMS, parseOptionalTimeBound } from "../services/common/dates.ts";
+import { SearchQuery } from "../services/storage/index.ts";
+import { resolveChat } from "./chat-lookup.ts";
+import { assertCanConfirm, confirm } from "./confirm.ts";
+import { cliError } from "./errors.ts";
+import { importProgress, settled } from "./progress.ts";
 
 function configOrExit(): Readonly<Config> {
   try {
@@ -27,7 +33,7 @@ function configOrExit(): Readonly<Config> {
 }
 
 function fail(err: unknown): never {
-  const { code, message } = describeError(err);
+  const { code, message } = describeError(cliError(err));
   process.stderr.write(scrubKnownSecrets(`tglens: ${message}${code === "TGLENS_INTERNAL" ? "" : ` (${code})`}\n`));
   process.exit(1);
 }
@@ -42,12 +48,14 @@ for (const event of ["uncaughtException", "unhandledRejection"] as const) {
 
 /** A client for the running server, or for an embedded system started just for this command. */
 async function connect(config: Readonly<Config>): Promise<{ client: GatewayClient; local?: EmbeddedSystem }> {
-  const client = new GatewayClient(gatewayUrl(config));
+  const client = gatewayClient(config, gatewayUrl(config));
   if (await client.alive()) return { client };
   if (process.env.TGLENS_URL) throw new TglensError("TGLENS_UPSTREAM", `no tglens answers at ${process.env.TGLENS_URL}`);
-  const log = createLogger({ level: config.logLevel === "info" ? "warn" : config.logLevel, destination: process.stderr as never });
+  process.stderr.write(`tglens: no server answers at ${client.baseUrl}; running the pipeline in this process, on the data in ${config.dataDir}\n`);
+  // The services' own warnings would repeat what the CLI says in its one line; TGLENS_LOG_LEVEL shows them.
+  const log = createLogger({ level: config.logLevel === "info" ? "error" : config.logLevel, destination: process.stderr as never });
   const local = await startEmbedded(config, log);
-  return { client: new GatewayClient(config.urls["telegram-bot"]), local };
+  return { client: gatewayClient(config), local };
 }
 
 async function withClient<T>(fn: (client: GatewayClient, config: Readonly<Config>) => Promise<T>): Promise<void> {
@@ -70,21 +78,34 @@ const positiveInt = (name: string, max: number) => (value: string) => {
   return n;
 };
 
-/** Follows a job with a progress bar; `total` is the messages expected, or null while a live read does not know. */
-async function importWithProgress(client: GatewayClient, accepted: { job_id: string }, total: number | null, quiet: boolean): Promise<JobStatus> {
-  const bar = new cliProgress.SingleBar(
-    { format: "importing [{bar}] {percentage}% | {value}/{total} indexed | {eta_formatted} left", stream: process.stderr, hideCursor: true },
-    cliProgress.Presets.shades_classic,
-  );
-  const showBar = !quiet && process.stderr.isTTY;
-  if (showBar) bar.start(Math.max(total ?? 1, 1), 0);
-  const job = await client.waitForJob(accepted.job_id, (status) => {
-    const c = status.counters;
-    if (showBar && total === null) bar.setTotal(Math.max(c.scraped, 1));
-    if (showBar) bar.update(c.stored + c.dropped + c.failed);
-  });
-  if (showBar) bar.stop();
+/**
+ * Follows a job with a progress bar; `total` is the messages expected, or null while a live read
+ * does not know. The bar ends on the numbers the summary prints: `summaryTotal` of the job.
+ */
+async function importWithProgress(
+  client: GatewayClient,
+  accepted: { job_id: string },
+  total: number | null,
+  quiet: boolean,
+  summaryTotal: (job: JobStatus) => number,
+): Promise<JobStatus> {
+  const bar = importProgress(process.stderr, total, !quiet);
+  const job = await client.waitForJob(accepted.job_id, (status) => bar.update(status));
+  bar.finish(settled(job), summaryTotal(job));
   return job;
+}
+
+/** A chat to read live: usernames, links and ids, which never name a file here. */
+async function isLiveSource(source: string): Promise<boolean> {
+  const exists = await fs.stat(path.resolve(source)).then(() => true, () => false);
+  return !exists && /^@\w+$|t\.me\/|^-?\d+$/i.test(source);
+}
+
+/** The query as the CLI checks it before asking: the API's limits, in the CLI's words. */
+function checkQuery(query: string): void {
+  if (query.trim() === "") throw new TglensError("TGLENS_BAD_REQUEST", "the query is empty: say what to look for");
+  const max = SearchQuery.properties.q.maxLength!;
+  if (query.length > max) throw new TglensError("TGLENS_BAD_REQUEST", `the query is too long: ${query.length} characters, at most ${max}`);
 }
 
 const program = new Command("tglens")
@@ -105,14 +126,8 @@ program
     } catch (err) {
       fail(err);
     }
-    const stop = async (signal: string) => {
-      log.info({ signal }, "shutting down");
-      await system.close();
-      process.exit(0);
-    };
-    process.once("SIGINT", () => void stop("SIGINT"));
-    process.once("SIGTERM", () => void stop("SIGTERM"));
-    if (config.demo) void importDemoOnFirstStart(config, new GatewayClient(config.urls["telegram-bot"]), log);
+    stopOnSignals(() => system.close(), log);
+    if (config.demo) void importDemoOnFirstStart(config, gatewayClient(config), log);
   });
 
 program
@@ -130,20 +145,12 @@ program
       log.info({ service: name, port: config.ports[name], bus: bus.kind }, "service running");
       stop = async () => {
         await stopService(service);
-        await bus.close();
+        await stopStep("bus", () => bus.close());
       };
     } catch (err) {
       fail(err);
     }
-    const onSignal = (signal: string) => {
-      log.info({ signal }, "shutting down");
-      void stop().then(
-        () => process.exit(0),
-        (err: unknown) => fail(err),
-      );
-    };
-    process.once("SIGINT", () => onSignal("SIGINT"));
-    process.once("SIGTERM", () => onSignal("SIGTERM"));
+    stopOnSignals(stop, log);
   });
 
 program
@@ -151,21 +158,31 @@ program
   .description("import a Telegram Desktop export (result.json of a chat, or a full-account export), or read a chat live")
   .argument("<source>", "the export's result.json, or a chat to read live through your account: @username, a t.me link or its id")
   .option("--limit <n>", "live: read at most this many messages", positiveInt("--limit", 100_000_000))
-  .option("--since <date>", "live: leave out messages before this date (ISO date or unix seconds)")
+  .option("--since <date>", `live: leave out messages before this date: ${DATE_FORMS}`)
   .option("--json", "print the final job status as JSON")
   .action(async (source: string, opts: { json?: boolean; limit?: number; since?: string }) => {
+    const live = await isLiveSource(source);
+    let since: number | undefined;
+    try {
+      if (!live && (opts.limit !== undefined || opts.since !== undefined)) {
+        const given = [opts.limit !== undefined && "--limit", opts.since !== undefined && "--since"].filter(Boolean);
+        throw new TglensError("TGLENS_BAD_REQUEST", `${given.join(" and ")} ${given.length > 1 ? "are" : "is"} only for a live read (@username, t.me link or id); an export file is imported whole`);
+      }
+      since = parseOptionalTimeBound("--since", opts.since, "from");
+    } catch (err) {
+      fail(err);
+    }
     await withClient(async (client) => {
-      const isFile = await fs.stat(path.resolve(source)).then((s) => s.isFile(), () => false);
-      // Usernames, links and ids never name a file here; a missing file keeps its "no such file" error.
-      if (!isFile && /^@\w+$|t\.me\/|^-?\d+$/i.test(source)) {
-        const accepted = await client.importChat({ chat: source, ...(opts.limit ? { limit: opts.limit } : {}), ...(opts.since ? { since: opts.since } : {}) });
-        const job = await importWithProgress(client, accepted, null, Boolean(opts.json));
+      // A missing file keeps its "no such file" error.
+      if (live) {
+        const accepted = await client.importChat({ chat: source, ...(opts.limit ? { limit: opts.limit } : {}), ...(since !== undefined ? { since: String(since) } : {}) });
+        const job = await importWithProgress(client, accepted, null, Boolean(opts.json), (j) => j.counters.scraped);
         process.stdout.write(opts.json ? JSON.stringify(job, null, 2) + "\n" : formatLiveSummary(accepted, job));
         if (job.state !== "done") process.exitCode = 1;
         return;
       }
       const accepted = await client.importFile(source);
-      const job = await importWithProgress(client, accepted, accepted.messages, Boolean(opts.json));
+      const job = await importWithProgress(client, accepted, accepted.messages, Boolean(opts.json), () => accepted.messages);
       process.stdout.write(opts.json ? JSON.stringify(job, null, 2) + "\n" : formatSummary(accepted, job));
       if (job.state !== "done") process.exitCode = 1;
     });
@@ -185,14 +202,25 @@ program
   .argument("<query>", "what to look for")
   .addOption(new Option("--mode <mode>", "semantic, keyword or hybrid").choices(["semantic", "keyword", "hybrid"]).default("semantic"))
   .option("--k <n>", "how many results (1-100)", positiveInt("--k", 100), 10)
-  .option("--chat <id>", "only this chat")
+  .option("--chat <chat>", "only this chat: its id, @username or name (any case, or a part only it has)")
   .option("--sender <name>", "only this sender")
-  .option("--from <date>", "not before (ISO date or unix seconds)")
-  .option("--to <date>", "not after (ISO date or unix seconds)")
+  .option("--from <date>", `not before: ${DATE_FORMS}; a date alone is from the start of that day`)
+  .option("--to <date>", `not after: ${DATE_FORMS}; a date alone is to the end of that day`)
   .option("--json", "print results as JSON")
   .action(async (query: string, opts: { mode: string; k: number; chat?: string; sender?: string; from?: string; to?: string; json?: boolean }) => {
+    let from: number | undefined;
+    let to: number | undefined;
+    try {
+      checkQuery(query);
+      from = parseOptionalTimeBound("--from", opts.from, "from");
+      to = parseOptionalTimeBound("--to", opts.to, "to");
+      if (from !== undefined && to !== undefined && from > to) throw new TglensError("TGLENS_BAD_REQUEST", `--from ${opts.from} is after --to ${opts.to}: no message can be in that range`);
+    } catch (err) {
+      fail(err);
+    }
     await withClient(async (client) => {
-      const results = await client.search({ q: query, k: opts.k, mode: opts.mode, chat: opts.chat, sender: opts.sender, from: opts.from, to: opts.to });
+      const chat = opts.chat === undefined ? undefined : resolveChat(opts.chat, await client.chats()).chat_id;
+      const results = await client.search({ q: query, k: opts.k, mode: opts.mode, chat, sender: opts.sender, from, to });
       process.stdout.write(opts.json ? JSON.stringify({ results }, null, 2) + "\n" : formatResults(results));
     });
   });
@@ -211,11 +239,11 @@ program
 program
   .command("stats")
   .description("a chat's statistics: messages, senders, dates, most active senders, messages per month")
-  .argument("<chat>", "chat id, or its exact name")
+  .argument("<chat>", "the chat: its id, @username or name (any case, or a part only it has)")
   .option("--json", "print as JSON")
   .action(async (chat: string, opts: { json?: boolean }) => {
     await withClient(async (client) => {
-      const stats = await client.chatStats(await client.chatIdOf(chat));
+      const stats = await client.chatStats(resolveChat(chat, await client.chats()).chat_id);
       process.stdout.write(opts.json ? JSON.stringify(stats, null, 2) + "\n" : formatChatStats(stats));
     });
   });
@@ -223,10 +251,23 @@ program
 program
   .command("forget")
   .description("remove a chat everywhere: index, database, raw and preprocessed files")
-  .argument("<chat>", "chat id, or its exact name")
-  .action(async (chat: string) => {
+  .argument("<chat>", "the chat: its id, @username or name (any case, or a part only it has)")
+  .option("--yes", "do not ask for confirmation (needed when not run on a terminal)")
+  .action(async (input: string, opts: { yes?: boolean }) => {
+    try {
+      assertCanConfirm("forget", Boolean(opts.yes));
+    } catch (err) {
+      fail(err);
+    }
     await withClient(async (client) => {
-      const res = await client.forget(await client.chatIdOf(chat));
+      const chat = resolveChat(input, await client.chats());
+      const what = `${JSON.stringify(chat.name)} [${chat.chat_id}]: ${chat.messages} messages, its index and its files`;
+      if (!(await confirm(`forget ${what}, for good?`, Boolean(opts.yes)))) {
+        process.stderr.write("tglens: nothing forgotten\n");
+        process.exitCode = 1;
+        return;
+      }
+      const res = await client.forget(chat.chat_id);
       process.stdout.write(`forgot chat ${res.chat_id} (${res.messages} messages)\n`);
     });
   });

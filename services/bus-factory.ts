@@ -16,7 +16,14 @@ export async function createBus(config: Readonly<Config>, log: Logger, clientId 
     log.warn({ topic: letter.topic, partition: letter.partition, offset: letter.offset, error: letter.error, attempts: letter.attempts }, "message dead-lettered");
     const job = jobOfDeadLetter(letter);
     if (!job || !bus) return;
-    const report = job.ref ? reportMessages(bus, { failed: [job.ref] }) : reportJob(bus, job.jobId, { failed: 1 });
+    const { code, message } = letter.error;
+    // A scrape request that failed every attempt is its job's source failing, not one message.
+    const report =
+      letter.topic === "scrape-topic"
+        ? reportJob(bus, job.jobId, {}, { phase: "failed", error: { code, message } })
+        : job.ref
+          ? reportMessages(bus, { failed: [job.ref] }, [{ chat_id: job.ref.chat.id, message_id: job.ref.message_id, code, message }])
+          : reportJob(bus, job.jobId, { failed: 1 }, { errors: [{ chat_id: null, message_id: null, code, message }] });
     report.catch((err: unknown) => log.error({ err }, "could not report a dead letter"));
   };
   const common = { partitions: config.partitions, maxAttempts: config.maxAttempts, onDeadLetter };

@@ -6,6 +6,7 @@ import type { Bus } from "./common/bus.ts";
 import { SERVICE_NAMES, type Config } from "./common/config.ts";
 import type { Logger } from "./common/logger.ts";
 import type { Service } from "./common/service.ts";
+import { stopStep } from "./common/shutdown.ts";
 import { createBus } from "./bus-factory.ts";
 import { buildService, runService, stopService, type ServiceContext } from "./wiring.ts";
 
@@ -37,7 +38,7 @@ export async function startEmbedded(config: Readonly<Config>, log: Logger, seams
       closing ??= (async () => {
         // Upstream first, so nothing new flows into a stage that is already closed.
         for (const service of services) await stopService(service);
-        await bus.close();
+        await stopStep("bus", () => bus.close());
       })();
       return closing;
     },

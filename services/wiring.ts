@@ -8,6 +8,7 @@ import type { Config, ServiceName } from "./common/config.ts";
 import { storageDir } from "./common/data-files.ts";
 import type { Logger } from "./common/logger.ts";
 import type { Service } from "./common/service.ts";
+import { stopStep } from "./common/shutdown.ts";
 import { createEmbedder } from "./embedder/index.ts";
 import { resolveModelDir } from "./embedder/model-files.ts";
 import { loadEmbeddingModelInWorker } from "./embedder/model-worker.ts";
@@ -40,6 +41,8 @@ export async function buildService(name: ServiceName, ctx: ServiceContext): Prom
         modelDir: config.modelDir,
         cacheDir: config.modelCache,
         allowRemote: config.modelRemote,
+        ...(config.modelHubUrl ? { hubBaseUrl: config.modelHubUrl } : {}),
+        ...(config.modelMavenUrl ? { mavenBaseUrl: config.modelMavenUrl } : {}),
         variant: config.modelVariant,
         log: (msg: string) => log.info(msg),
       });
@@ -50,7 +53,7 @@ export async function buildService(name: ServiceName, ctx: ServiceContext): Prom
     }
     case "storage": {
       const storage = openStorage({ dir: storageDir(config.dataDir), hnswThreshold: config.hnswThreshold, log });
-      return createStorageService({ bus, storage, queryEmbedder: httpQueryEmbedder(config.urls.embedder), log, config });
+      return createStorageService({ bus, storage, queryEmbedder: httpQueryEmbedder(config.urls.embedder, config.access.adminToken), log, config });
     }
   }
 }
@@ -61,8 +64,18 @@ export async function runService(service: Service, config: Readonly<Config>): Pr
   await service.start();
 }
 
-/** Stops consuming, then closes the HTTP server. */
+/** How long requests still in flight may run once a service is closing; then their connections are cut. */
+const HTTP_CLOSE_GRACE_MS = 3_000;
+
+/** Stops consuming, then closes the HTTP server (requests still running after a grace are cut off). */
 export async function stopService(service: Service): Promise<void> {
-  await service.stop();
-  await service.app.close();
+  await stopStep(`${service.name}: stop`, () => service.stop());
+  await stopStep(`${service.name}: HTTP server`, async () => {
+    const cut = setTimeout(() => service.app.server.closeAllConnections(), HTTP_CLOSE_GRACE_MS);
+    try {
+      await service.app.close();
+    } finally {
+      clearTimeout(cut);
+    }
+  });
 }

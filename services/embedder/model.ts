@@ -8,8 +8,14 @@
  * and chat messages are short (IRC corpus: 18.5 tokens on average with [CLS]/[SEP]) with lengths
  * that vary a lot, so a batch padded to its longest member is mostly padding. Texts are sorted by
  * token count and cut into sub-batches of similar length (planBatches) whose padded size stays
- * within a token budget; the budget also bounds how long one ONNX call holds the event loop
- * (onnxruntime-node runs inference synchronously on the JS thread, ~0.3 s per full fp32 call).
+ * within a token budget.
+ *
+ * Latency: onnxruntime-node runs inference synchronously on the calling thread, so one ONNX call is
+ * the smallest unit of work that cannot be interrupted. Each embed() is a job of steps (tokenizing
+ * a slice of texts, then one call per sub-batch) run by a LaneScheduler: a query's job goes ahead of
+ * bulk jobs and waits for at most the step under way, which the token budget keeps short. The plan
+ * covers the whole request before any call runs, so a text's vector does not depend on what else
+ * was queued (see lanes.ts).
  */
 import { readFile } from "node:fs/promises";
 import { availableParallelism } from "node:os";
@@ -18,13 +24,22 @@ import * as hfTokenizers from "@huggingface/tokenizers";
 import * as ort from "onnxruntime-node";
 import { TglensError } from "../common/errors.ts";
 import { EMBEDDING_DIM } from "../common/schemas.ts";
+import { LaneScheduler, type Priority, type SteppedJob } from "./lanes.ts";
 import { MODEL_ID, ONNX_FILE, type ModelVariant } from "./model-files.ts";
+
+export type { Priority } from "./lanes.ts";
+
+export interface EmbedOptions {
+  /** "query" work (a search's text) goes ahead of "bulk" work (the default: imports, batches). */
+  priority?: Priority;
+}
 
 export interface EmbeddingModel {
   readonly name: string;
   readonly dim: number;
   /** One unit-length vector per text, in the caller's order. */
-  embed(texts: readonly string[]): Promise<Float32Array[]>;
+  embed(texts: readonly string[], opts?: EmbedOptions): Promise<Float32Array[]>;
+  /** Finishes the work already queued, then releases the model; later calls fail. */
   close(): Promise<void>;
 }
 
@@ -50,14 +65,18 @@ export interface OnnxModelOptions {
 
 export const DEFAULT_MAX_TOKENS = 256;
 /**
- * Measured with onnxruntime-node 1.30 on this 2-core AMD EPYC (AVX2): cost per token is flat from
- * ~200 to ~1,500 tokens per call and ~15–20% higher at 3,000–6,000 (cache misses); 1,024 keeps
- * calls in the flat region and still fits ~50 typical chat messages per call.
+ * The longest uninterruptible step, so the longest a query waits behind bulk work: 256 tokens (the
+ * truncation length, so a long text still fits one call) is tens of milliseconds on 2 cores. Cost
+ * per token is flat from ~200 tokens per call up, and on chat text the planner's cuts (padding
+ * against per-call overhead) rarely make calls longer anyway: a larger budget gains under 1%
+ * (README, Performance).
  */
-export const DEFAULT_BATCH_TOKEN_BUDGET = 1024;
+export const DEFAULT_BATCH_TOKEN_BUDGET = 256;
 export const DEFAULT_MAX_BATCH_SIZE = 128;
 /** What one ONNX call costs beyond its tokens, in tokens (measured: ~3 ms per call, ~0.29 ms per token). */
 export const DEFAULT_CALL_OVERHEAD_TOKENS = 12;
+/** Characters tokenized per step (a text longer than this is one step of its own): about as long as a call. */
+export const TOKENIZE_STEP_CHARS = 16_384;
 
 export async function loadOnnxEmbeddingModel(opts: OnnxModelOptions): Promise<EmbeddingModel> {
   const maxTokens = opts.maxTokens ?? DEFAULT_MAX_TOKENS;
@@ -110,6 +129,8 @@ class OnnxEmbeddingModel implements EmbeddingModel {
   #output: string;
   #feedTokenTypes: boolean;
   #cfg: BatchConfig;
+  #lanes = new LaneScheduler();
+  #closed = false;
 
   constructor(tokenizer: BertTokenizer, session: ort.InferenceSession, output: string, cfg: BatchConfig) {
     this.#tokenizer = tokenizer;
@@ -119,21 +140,44 @@ class OnnxEmbeddingModel implements EmbeddingModel {
     this.#cfg = cfg;
   }
 
-  async embed(texts: readonly string[]): Promise<Float32Array[]> {
+  async embed(texts: readonly string[], opts: EmbedOptions = {}): Promise<Float32Array[]> {
+    if (this.#closed) throw new TglensError("TGLENS_NOT_READY", "the embedding model is closed");
     if (texts.length === 0) return [];
-    const ids = texts.map((t) => this.#tokenizer.encode(t, this.#cfg.maxTokens));
-    const out = new Array<Float32Array>(texts.length);
-    for (const batch of planBatches(ids.map((x) => x.length), this.#cfg.budget, this.#cfg.maxBatch)) {
-      const vectors = await this.#run(batch.map((i) => ids[i]!));
-      batch.forEach((i, k) => (out[i] = vectors[k]!));
-    }
-    return out;
+    return this.#lanes.run(opts.priority ?? "bulk", this.#job(texts));
   }
 
   async close(): Promise<void> {
+    this.#closed = true;
+    await this.#lanes.idle();
     const session = this.#session;
     this.#session = undefined;
     await session?.release();
+  }
+
+  /** One embed() as steps: tokenize TOKENIZE_STEP_CHARS at a time, plan, then one ONNX call per step. */
+  #job(texts: readonly string[]): SteppedJob<Float32Array[]> {
+    const ids: number[][] = [];
+    const out = new Array<Float32Array>(texts.length);
+    let batches: number[][] = [];
+    let next = 0;
+    return {
+      step: async () => {
+        if (ids.length < texts.length) {
+          for (let chars = 0; ids.length < texts.length && (chars === 0 || chars + texts[ids.length]!.length <= TOKENIZE_STEP_CHARS); ) {
+            const text = texts[ids.length]!;
+            ids.push(this.#tokenizer.encode(text, this.#cfg.maxTokens));
+            chars += Math.max(text.length, 1);
+          }
+          if (ids.length === texts.length) batches = planBatches(ids.map((x) => x.length), this.#cfg.budget, this.#cfg.maxBatch);
+          return false;
+        }
+        const batch = batches[next++]!;
+        const vectors = await this.#run(batch.map((i) => ids[i]!));
+        batch.forEach((i, k) => (out[i] = vectors[k]!));
+        return next === batches.length;
+      },
+      result: () => out,
+    };
   }
 
   /** One ONNX call on texts of similar length, right-padded; returns pooled, normalised vectors. */

@@ -32,7 +32,7 @@ const PreprocessResponse = Type.Object({
 export interface PreprocessorDeps {
   bus: Bus;
   log: Logger;
-  config: Pick<Config, "maxBodyBytes" | "dataDir">;
+  config: Pick<Config, "maxBodyBytes" | "dataDir"> & Partial<Pick<Config, "access">>;
 }
 
 export function cleanMessage(raw: RawMessage): CleanMessage | null {
@@ -59,6 +59,7 @@ export async function createPreprocessor(deps: PreprocessorDeps): Promise<Servic
     description: "Cleans message text for embedding and tags its language.",
     log,
     bodyLimit: deps.config.maxBodyBytes,
+    access: deps.config.access,
     readiness: [{ name: "bus", check: () => bus.ready() }],
   });
   const files = new PreprocessedLog(deps.config.dataDir);

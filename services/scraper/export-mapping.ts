@@ -17,7 +17,7 @@
  *   unexpected type are read as null rather than failing a whole import.
  */
 import { TglensError } from "../common/errors.ts";
-import { SCHEMA_VERSION, type ChatRef, type RawMessage, type Sender } from "../common/schemas.ts";
+import { MAX_ABS_MESSAGE_ID, MAX_UNIX_SECONDS, SCHEMA_VERSION, type ChatRef, type RawMessage, type Sender } from "../common/schemas.ts";
 
 /** Longest text accepted, in UTF-8 bytes (Telegram's own limit is 4096 characters). */
 export const MAX_TEXT_BYTES = 64 * 1024;
@@ -95,14 +95,20 @@ const EXPORT_DATE = /^(\d{4})-(\d{2})-(\d{2})[T ](\d{2}):(\d{2}):(\d{2})(?:\.\d+
 /**
  * Unix seconds from an export's `*_unixtime` (a string or number of seconds) or, when that is
  * absent, its `date`-style string ("2023-01-02T03:04:05", read as UTC unless it carries a zone).
- * Returns undefined when neither parses.
+ * Returns undefined when neither parses, or when the date lies outside 1970 to 9999 (MAX_UNIX_SECONDS):
+ * a date JavaScript's Date cannot hold would break every listing that shows it.
  */
 export function parseExportDate(unixtime: unknown, date: unknown): number | undefined {
+  const inRange = (s: number | undefined) => (s !== undefined && s >= 0 && s <= MAX_UNIX_SECONDS ? s : undefined);
   if (unixtime !== undefined && unixtime !== null) {
-    if (typeof unixtime === "number") return Number.isSafeInteger(unixtime) ? unixtime : undefined;
-    if (typeof unixtime === "string" && /^-?\d{1,15}$/.test(unixtime.trim())) return Number(unixtime.trim());
+    if (typeof unixtime === "number") return Number.isSafeInteger(unixtime) ? inRange(unixtime) : undefined;
+    if (typeof unixtime === "string" && /^-?\d{1,15}$/.test(unixtime.trim())) return inRange(Number(unixtime.trim()));
     return undefined;
   }
+  return inRange(parseDateText(date));
+}
+
+function parseDateText(date: unknown): number | undefined {
   if (typeof date !== "string") return undefined;
   const m = EXPORT_DATE.exec(date.trim());
   if (!m) return undefined;
@@ -181,13 +187,13 @@ function optionalString(v: unknown): string | null {
 export function chatRefFromExport(obj: unknown, idText?: string): ChatRef {
   if (!isObj(obj)) throw new TglensError("TGLENS_NOT_AN_EXPORT", "a chat entry is not a JSON object");
   let id: string | undefined;
-  if (idText !== undefined && /^-?\d+$/.test(idText)) id = idText;
-  else if (typeof obj.id === "number" && Number.isInteger(obj.id)) id = String(obj.id);
-  else if (typeof obj.id === "string" && obj.id.trim() !== "") id = obj.id.trim();
+  if (idText !== undefined && /^-?\d{1,20}$/.test(idText)) id = idText;
+  else if (typeof obj.id === "number" && Number.isSafeInteger(obj.id)) id = String(obj.id);
+  else if (typeof obj.id === "string" && /^-?\d{1,20}$/.test(obj.id.trim())) id = obj.id.trim();
   const type = typeof obj.type === "string" && obj.type !== "" ? obj.type : "unknown";
   const name = typeof obj.name === "string" ? obj.name : type === "saved_messages" ? "Saved Messages" : "";
   if (id === undefined) {
-    throw new TglensError("TGLENS_NOT_AN_EXPORT", `chat ${JSON.stringify(name || type)} has no usable "id" (got ${describeValue(obj.id)})`);
+    throw new TglensError("TGLENS_NOT_AN_EXPORT", `chat ${JSON.stringify(name || type)} has no usable "id": it must be an integer (got ${describeValue(obj.id)})`);
   }
   return { id, name, type };
 }
@@ -215,7 +221,9 @@ export function exportMessageToRaw(msg: unknown, chat: ChatRef, jobId: string, w
     throw new TglensError("TGLENS_BAD_MESSAGE", `${where}: is ${describeValue(msg)}, not a message object`, { details: { where } });
   }
   const id = msg.id;
-  if (typeof id !== "number" || !Number.isSafeInteger(id)) throw badMessage(whereOf(), "id", `must be an integer (got ${describeValue(id)})`);
+  if (typeof id !== "number" || !Number.isSafeInteger(id) || Math.abs(id) > MAX_ABS_MESSAGE_ID) {
+    throw badMessage(whereOf(), "id", `must be an integer (got ${describeValue(id)})`);
+  }
   const atOf = (): string => `${whereOf()} (id ${id})`;
 
   const type = msg.type;
@@ -225,7 +233,7 @@ export function exportMessageToRaw(msg: unknown, chat: ChatRef, jobId: string, w
   const date = parseExportDate(msg.date_unixtime, msg.date);
   if (date === undefined) {
     const field = msg.date_unixtime !== undefined && msg.date_unixtime !== null ? "date_unixtime" : "date";
-    throw badMessage(atOf(), field, `is not a date (got ${describeValue(msg[field])})`);
+    throw badMessage(atOf(), field, `is not a date from 1970 to 9999 (got ${describeValue(msg[field])})`);
   }
 
   let edited: number | null = null;
@@ -233,7 +241,7 @@ export function exportMessageToRaw(msg: unknown, chat: ChatRef, jobId: string, w
     const e = parseExportDate(msg.edited_unixtime, msg.edited);
     if (e === undefined) {
       const field = msg.edited_unixtime !== undefined && msg.edited_unixtime !== null ? "edited_unixtime" : "edited";
-      throw badMessage(atOf(), field, `is not a date (got ${describeValue(msg[field])})`);
+      throw badMessage(atOf(), field, `is not a date from 1970 to 9999 (got ${describeValue(msg[field])})`);
     }
     edited = e;
   }

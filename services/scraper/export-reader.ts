@@ -41,6 +41,10 @@ import { Tokenizer, TokenizerError, TokenParser, TokenType, type ParsedElementIn
 import { TglensError, isTglensError } from "../common/errors.ts";
 import type { ChatRef, RawMessage } from "../common/schemas.ts";
 import { chatRefFromExport, exportMessageToRaw, isSkip } from "./export-mapping.ts";
+import { MessageIdSet } from "./message-id-set.ts";
+
+/** The file Telegram Desktop writes a JSON export to, inside the export's folder. */
+export const EXPORT_FILE_NAME = "result.json";
 
 /** Default limit on one message's JSON, in bytes. Text is limited separately (MAX_TEXT_BYTES). */
 export const DEFAULT_MAX_MESSAGE_BYTES = 1024 * 1024;
@@ -69,8 +73,11 @@ export interface ReadExportOptions {
 
 export interface ExportSummary {
   chats: ChatRef[];
+  /** Distinct messages: a message id that repeats within a chat counts once (its last version is imported). */
   messages: number;
   skipped: number;
+  /** Earlier versions of repeated message ids, left out in favour of the last one. */
+  replaced: number;
   bytes: number;
 }
 
@@ -123,8 +130,10 @@ export async function* readExport(source: ExportSource, opts: ReadExportOptions)
  */
 export async function summariseExport(source: ExportSource, opts: ReadExportOptions): Promise<ExportSummary> {
   const chats: ChatRef[] = [];
+  const seen = new MessageIdSet();
   let messages = 0;
   let skipped = 0;
+  let replaced = 0;
   let bytes = 0;
   const onBytes = opts.onBytes;
   const inner: ReadExportOptions = {
@@ -135,11 +144,13 @@ export async function summariseExport(source: ExportSource, opts: ReadExportOpti
     },
   };
   for await (const item of readExport(source, inner)) {
-    if (item.kind === "message") messages++;
-    else if (item.kind === "skipped") skipped++;
+    if (item.kind === "message") {
+      if (seen.add(item.message.chat.id, item.message.message_id)) messages++;
+      else replaced++;
+    } else if (item.kind === "skipped") skipped++;
     else chats.push(item.chat);
   }
-  return { chats, messages, skipped, bytes };
+  return { chats, messages, skipped, replaced, bytes };
 }
 
 function toBuffer(raw: unknown): Buffer {

@@ -3,6 +3,8 @@
  * data/raw/<chat_id>.jsonl (a fresh file per import, swapped in when the chat is complete) and
  * publishes them to preprocess-topic in batches, reporting progress on job-topic as it goes.
  * Running it twice publishes the same records again, which the idempotent sinks absorb.
+ * A message id that repeats within a chat is imported once, in its last version: when the summary
+ * found repeats, a first pass finds them, and earlier versions are counted as `replaced`.
  */
 import { createWriteStream, type WriteStream } from "node:fs";
 import fs from "node:fs/promises";
@@ -14,6 +16,7 @@ import { reportJob, reportMessages, type MessageRef } from "../common/jobs.ts";
 import type { Logger } from "../common/logger.ts";
 import type { ChatRef, RawMessage } from "../common/schemas.ts";
 import { readExport } from "./export-reader.ts";
+import { MessageIdSet } from "./message-id-set.ts";
 
 const PUBLISH_BATCH = 500;
 
@@ -44,8 +47,33 @@ class RawFile {
   }
 }
 
-export async function importExport(opts: { bus: Bus; dataDir: string; jobId: string; path: string; log: Logger }): Promise<void> {
+const versionKey = (chatId: string, messageId: number) => `${chatId}\u0000${messageId}`;
+
+/** For each (chat, id) that occurs more than once in the export, how many times it occurs. */
+async function repeatedIds(file: string, jobId: string): Promise<Map<string, number>> {
+  const seen = new MessageIdSet();
+  const repeats = new Map<string, number>();
+  for await (const item of readExport({ path: file }, { jobId })) {
+    if (item.kind !== "message") continue;
+    const { chat, message_id } = item.message;
+    if (seen.add(chat.id, message_id)) continue;
+    const key = versionKey(chat.id, message_id);
+    repeats.set(key, (repeats.get(key) ?? 1) + 1);
+  }
+  return repeats;
+}
+
+export async function importExport(opts: {
+  bus: Bus;
+  dataDir: string;
+  jobId: string;
+  path: string;
+  /** Earlier versions of repeated ids, as the export's summary counted them (0: no first pass). */
+  replaced?: number;
+  log: Logger;
+}): Promise<void> {
   const { bus, jobId } = opts;
+  const repeats = opts.replaced ? await repeatedIds(opts.path, jobId) : new Map<string, number>();
   await fs.mkdir(path.join(opts.dataDir, "raw"), { recursive: true });
   const files = new Map<string, RawFile>();
   const chats: ChatRef[] = [];
@@ -53,16 +81,18 @@ export async function importExport(opts: { bus: Bus; dataDir: string; jobId: str
   let skipped: MessageRef[] = [];
   /** Skipped entries without a message id (counted, but not de-duplicated on a re-read). */
   let skippedAnonymous = 0;
+  let replaced = 0;
 
   const flush = async () => {
-    if (pending.length === 0 && skipped.length === 0 && skippedAnonymous === 0) return;
+    if (pending.length === 0 && skipped.length === 0 && skippedAnonymous === 0 && replaced === 0) return;
     const batch = pending;
     pending = [];
     await bus.publishMany("preprocess-topic", batch.map((m) => ({ key: m.chat.id, message: m })));
     await reportMessages(bus, { scraped: batch, skipped });
-    await reportJob(bus, jobId, { skipped: skippedAnonymous });
+    await reportJob(bus, jobId, { skipped: skippedAnonymous, replaced });
     skipped = [];
     skippedAnonymous = 0;
+    replaced = 0;
   };
 
   try {
@@ -74,6 +104,13 @@ export async function importExport(opts: { bus: Bus; dataDir: string; jobId: str
         if (item.message_id === undefined) skippedAnonymous++;
         else skipped.push({ job_id: jobId, chat: item.chat, message_id: item.message_id });
       } else {
+        const key = repeats.size > 0 ? versionKey(item.message.chat.id, item.message.message_id) : undefined;
+        const left = key === undefined ? undefined : repeats.get(key);
+        if (left !== undefined && left > 1) {
+          repeats.set(key!, left - 1);
+          replaced++;
+          continue;
+        }
         const file = files.get(item.message.chat.id);
         await file?.write(JSON.stringify({ ...item.message, job_id: undefined }) + "\n");
         pending.push(item.message);

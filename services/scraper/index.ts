@@ -8,11 +8,9 @@
  * It also keeps the job book (`GET /jobs/:id`), fed by every stage's reports on job-topic.
  */
 import { randomUUID } from "node:crypto";
-import { createWriteStream } from "node:fs";
 import fs from "node:fs/promises";
 import path from "node:path";
-import { pipeline } from "node:stream/promises";
-import { Transform, type Readable } from "node:stream";
+import type { Readable } from "node:stream";
 import { Type } from "@sinclair/typebox";
 import type { Bus, Delivery } from "../common/bus.ts";
 import type { Config } from "../common/config.ts";
@@ -21,10 +19,11 @@ import { TglensError } from "../common/errors.ts";
 import { createHttpApp, errorBody, parseJsonBody } from "../common/http.ts";
 import { JobBook, newJobId, reportJob } from "../common/jobs.ts";
 import type { Logger } from "../common/logger.ts";
-import { ChatRef, SCHEMA_VERSION, type ScrapeRequest } from "../common/schemas.ts";
+import { ChatRef, JobError, SCHEMA_VERSION, type ScrapeRequest } from "../common/schemas.ts";
 import { busService, TGLENS_VERSION, type Service } from "../common/service.ts";
-import { summariseExport } from "./export-reader.ts";
+import { EXPORT_FILE_NAME, summariseExport } from "./export-reader.ts";
 import { importExport } from "./import-export.ts";
+import { UploadGate } from "./upload.ts";
 import type { TelegramClientFactory } from "./telegram/client.ts";
 import type { Clock } from "./telegram/flood-wait.ts";
 import { createLiveReader } from "./telegram/live-reader.ts";
@@ -33,7 +32,7 @@ import { parseLiveScrapeBody } from "./telegram/scrape-body.ts";
 export interface ScraperDeps {
   bus: Bus;
   log: Logger;
-  config: Pick<Config, "dataDir" | "importDir" | "maxBodyBytes" | "maxUploadBytes" | "telegram">;
+  config: Pick<Config, "dataDir" | "importDir" | "maxBodyBytes" | "maxUploadBytes" | "uploadIdleSeconds" | "maxUploads" | "telegram"> & Partial<Pick<Config, "access">>;
   /** For tests: the Telegram client (default GramJS, created on the first live job) and the clock. */
   telegram?: { clientFactory?: TelegramClientFactory; clock?: Clock };
 }
@@ -43,6 +42,7 @@ const ScrapeAccepted = Type.Object({
   chats: Type.Array(ChatRef),
   messages: Type.Integer({ description: "messages that will be imported" }),
   skipped: Type.Integer({ description: "service and unsupported messages left out" }),
+  replaced: Type.Integer({ description: "earlier versions of message ids that repeat in the export: only the last version is imported" }),
 });
 
 const LiveScrapeAccepted = Type.Object({
@@ -53,7 +53,10 @@ const LiveScrapeAccepted = Type.Object({
 const JobCounters = Type.Record(Type.String(), Type.Integer());
 export const JobStatusSchema = Type.Object({
   job_id: Type.String(),
-  state: Type.String({ description: "running, parked (waiting out a long Telegram FloodWait until resume_at), done or failed" }),
+  state: Type.String({
+    description:
+      "running; parked (waiting out a long Telegram FloodWait until resume_at); done (every message stored or dropped as empty); partial (finished, but counters.failed messages failed: see error and errors); failed (the source failed, or no message could be stored)",
+  }),
   source: Type.String(),
   created_at: Type.String(),
   updated_at: Type.String(),
@@ -61,7 +64,10 @@ export const JobStatusSchema = Type.Object({
   expected: Type.Union([Type.Integer(), Type.Null()]),
   counters: JobCounters,
   chats: Type.Array(ChatRef),
-  error: Type.Union([Type.Object({ code: Type.String(), message: Type.String() }), Type.Null()]),
+  error: Type.Union([Type.Object({ code: Type.String(), message: Type.String() }), Type.Null()], {
+    description: "why the job failed, or for a partial job how many messages failed",
+  }),
+  errors: Type.Array(JobError, { description: "the first messages that failed, and why" }),
   resume_at: Type.Union([Type.String(), Type.Null()], { description: "when a live read waiting for Telegram (FloodWait) resumes" }),
   note: Type.Union([Type.String(), Type.Null()], { description: "what the source is doing, e.g. why it waits" }),
 });
@@ -79,6 +85,8 @@ export async function resolveImportPath(importDir: string, requested: string): P
   }
   if (!isInside(root, real)) throw forbidden(requested, importDir);
   const stat = await fs.stat(real);
+  // Telegram Desktop exports to a folder: its result.json is the export.
+  if (stat.isDirectory()) return resolveImportPath(importDir, path.join(path.relative(root, real), EXPORT_FILE_NAME));
   if (!stat.isFile()) throw new TglensError("TGLENS_BAD_REQUEST", `export_path is not a file: ${requested}`);
   return real;
 }
@@ -92,21 +100,6 @@ function forbidden(requested: string, importDir: string): TglensError {
   return new TglensError("TGLENS_PATH_FORBIDDEN", `export_path ${requested} is outside the import directory (TGLENS_IMPORT_DIR=${importDir})`);
 }
 
-/** Copies a request body to a file, failing with 413 past `limit` bytes. */
-async function saveBody(body: Readable, file: string, limit: number): Promise<number> {
-  let bytes = 0;
-  const counter = new Transform({
-    transform(chunk: Buffer, _enc, done) {
-      bytes += chunk.length;
-      if (bytes > limit) done(new TglensError("TGLENS_PAYLOAD_TOO_LARGE", `export upload exceeds ${limit} bytes (TGLENS_MAX_UPLOAD_BYTES)`));
-      else done(null, chunk);
-    },
-  });
-  await fs.mkdir(path.dirname(file), { recursive: true });
-  await pipeline(body, counter, createWriteStream(file));
-  return bytes;
-}
-
 /** A small body may be `{"export_path": ...}` or a live `{"chat": ...}`; anything else is taken as the export itself. */
 const PATH_REQUEST_MAX_BYTES = 64 * 1024;
 
@@ -118,9 +111,11 @@ export async function createScraper(deps: ScraperDeps): Promise<Service> {
     description: "Reads chats (Telegram Desktop exports; live Telegram) into raw message records.",
     log,
     bodyLimit: config.maxBodyBytes,
+    access: config.access,
     readiness: [{ name: "bus", check: () => bus.ready() }],
   });
   const jobs = new JobBook();
+  const uploads = new UploadGate({ maxBytes: config.maxUploadBytes, idleMs: config.uploadIdleSeconds * 1000, maxConcurrent: config.maxUploads });
   const live = createLiveReader({
     bus,
     log,
@@ -162,8 +157,10 @@ export async function createScraper(deps: ScraperDeps): Promise<Service> {
             400: { $ref: "ErrorResponse#" },
             403: { $ref: "ErrorResponse#" },
             404: { $ref: "ErrorResponse#" },
+            408: { $ref: "ErrorResponse#" },
             413: { $ref: "ErrorResponse#" },
             422: { $ref: "ErrorResponse#" },
+            429: { $ref: "ErrorResponse#" },
             503: { $ref: "ErrorResponse#" },
           },
         },
@@ -174,7 +171,7 @@ export async function createScraper(deps: ScraperDeps): Promise<Service> {
         let file = upload;
         let source = "upload";
         try {
-          const bytes = await saveBody(req.body as Readable, upload, config.maxUploadBytes);
+          const bytes = await uploads.save(req.body as Readable | undefined, upload);
           if (bytes <= PATH_REQUEST_MAX_BYTES) {
             const small = parseJsonBody(await fs.readFile(upload));
             if (small && typeof small === "object" && !Array.isArray(small) && "chat" in small) {
@@ -194,10 +191,16 @@ export async function createScraper(deps: ScraperDeps): Promise<Service> {
           const summary = await summariseExport({ path: file }, { jobId });
           jobs.create(jobId, source, summary.messages, summary.chats);
           await reportJob(bus, jobId, {}, { phase: "queued", source, expected: summary.messages, chats: summary.chats });
-          const request: ScrapeRequest = { v: SCHEMA_VERSION, job_id: jobId, source: { kind: "export", path: file } };
+          const request: ScrapeRequest = {
+            v: SCHEMA_VERSION,
+            job_id: jobId,
+            source: { kind: "export", path: file, ...(summary.replaced > 0 ? { replaced: summary.replaced } : {}) },
+          };
           await bus.publish("scrape-topic", request, { key: jobId });
           log.info({ job_id: jobId, source, messages: summary.messages, chats: summary.chats.length }, "import queued");
-          return reply.status(202).send({ job_id: jobId, chats: summary.chats, messages: summary.messages, skipped: summary.skipped });
+          return reply
+            .status(202)
+            .send({ job_id: jobId, chats: summary.chats, messages: summary.messages, skipped: summary.skipped, replaced: summary.replaced });
         } catch (err) {
           await fs.rm(upload, { force: true });
           throw err;
@@ -237,20 +240,28 @@ export async function createScraper(deps: ScraperDeps): Promise<Service> {
         continue;
       }
       try {
-        await importExport({ bus, dataDir: config.dataDir, jobId: message.job_id, path: message.source.path, log });
+        await importExport({ bus, dataDir: config.dataDir, jobId: message.job_id, path: message.source.path, replaced: message.source.replaced ?? 0, log });
       } catch (err) {
         if (err instanceof TglensError && !err.retryable) {
           await reportJob(bus, message.job_id, {}, { phase: "failed", error: { code: err.code, message: err.message } });
+          await removeUpload(message.job_id);
           continue;
         }
         throw err;
       }
-      if (message.source.path.startsWith(uploadsDir(config.dataDir) + path.sep)) await fs.rm(message.source.path, { force: true });
+      await removeUpload(message.job_id);
     }
   }
 
+  /** An uploaded export is kept until its job has read it, or has failed for good. */
+  const removeUpload = (jobId: string) => fs.rm(path.join(uploadsDir(config.dataDir), `${jobId}.json`), { force: true });
+
   const trackJobs = async (batch: Delivery<"job-topic">[]) => {
-    for (const { message } of batch) jobs.apply(message);
+    for (const { message } of batch) {
+      jobs.apply(message);
+      // A scrape request that failed every attempt (dead-lettered) is reported as failed here.
+      if (message.phase === "failed") await removeUpload(message.job_id);
+    }
   };
   const service = busService(
     "scraper",

@@ -8,7 +8,9 @@
  * Kept from search-box habits:
  *  - "two words" in double quotes is one phrase;
  *  - a trailing `*` on a chunk is a prefix search (`ubunt*` → "ubunt" *).
- * Chunks without a letter or digit are dropped (they would tokenize to nothing).
+ * Chunks without a letter or digit are dropped (they would tokenize to nothing). Control
+ * characters separate chunks, as the tokenizer treats them in messages: FTS5 reads its query as a C
+ * string, so a NUL inside a quoted string would end it there ("unterminated string").
  */
 
 export interface FtsQuery {
@@ -20,6 +22,7 @@ export interface FtsQuery {
 }
 
 const HAS_TOKEN_CHAR = /[\p{L}\p{N}]/u;
+const CONTROL = /\p{Cc}/gu;
 
 function quote(s: string): string {
   return `"${s.replace(/"/g, '""')}"`;
@@ -30,7 +33,7 @@ export function buildFtsQuery(input: string): FtsQuery | undefined {
   const parts: string[] = [];
   // A quoted phrase (closing quote optional), or a run of non-space characters without quotes.
   const re = /"([^"]*)"?|([^\s"]+)/g;
-  for (const m of input.normalize("NFC").matchAll(re)) {
+  for (const m of input.normalize("NFC").replace(CONTROL, " ").matchAll(re)) {
     const phrase = m[1];
     const word = m[2];
     if (phrase !== undefined) {

@@ -14,6 +14,9 @@ import { reportMessages } from "../common/jobs.ts";
 import type { Logger } from "../common/logger.ts";
 import { EmbeddedMessage } from "../common/schemas.ts";
 import { busService, TGLENS_VERSION, type Service } from "../common/service.ts";
+import { parseOptionalTimeBound } from "../common/dates.ts";
+import { preprocess } from "../preprocessor/clean.ts";
+import { buildFtsQuery } from "./fts-query.ts";
 import type { ChatSummary, SearchFilters, SearchHit, Storage } from "./storage.ts";
 
 /** Turns a query into a vector (the embedder service, over HTTP). */
@@ -27,7 +30,7 @@ export interface StorageServiceDeps {
   storage: Storage;
   queryEmbedder: QueryEmbedder;
   log: Logger;
-  config: Pick<Config, "maxBodyBytes" | "dataDir">;
+  config: Pick<Config, "maxBodyBytes" | "dataDir"> & Partial<Pick<Config, "access">>;
 }
 
 export const SEARCH_MODES = ["semantic", "keyword", "hybrid"] as const;
@@ -39,8 +42,8 @@ export const SearchQuery = Type.Object(
     k: Type.Integer({ minimum: 1, maximum: 100, default: 10, description: "How many results" }),
     chat: Type.Optional(Type.String({ pattern: "^-?[0-9]{1,20}$", description: "Only this chat (id)" })),
     sender: Type.Optional(Type.String({ minLength: 1, maxLength: 200, description: "Only this sender (name or id such as user123)" })),
-    from: Type.Optional(Type.String({ minLength: 1, description: "Not before: unix seconds or an ISO 8601 date" })),
-    to: Type.Optional(Type.String({ minLength: 1, description: "Not after: unix seconds or an ISO 8601 date" })),
+    from: Type.Optional(Type.String({ minLength: 1, description: "Not before: unix seconds, or an ISO 8601 date (YYYY-MM-DD: from the start of that day; UTC unless a zone is given)" })),
+    to: Type.Optional(Type.String({ minLength: 1, description: "Not after: unix seconds, or an ISO 8601 date (YYYY-MM-DD: to the end of that day, inclusive; UTC unless a zone is given)" })),
     mode: Type.Union(SEARCH_MODES.map((m) => Type.Literal(m)), { default: "semantic" }),
   },
   { additionalProperties: false },
@@ -87,15 +90,6 @@ export const ChatStatsSchema = Type.Composite([
   }),
 ]);
 
-/** Accepts unix seconds or an ISO 8601 date; names the parameter when it is neither. */
-export function parseTime(name: string, value: string | undefined): number | undefined {
-  if (value === undefined) return undefined;
-  if (/^-?\d+$/.test(value)) return Number(value);
-  const ms = Date.parse(value);
-  if (Number.isNaN(ms)) throw new TglensError("TGLENS_BAD_REQUEST", `querystring.${name} must be unix seconds or an ISO 8601 date, got ${JSON.stringify(value)}`);
-  return Math.floor(ms / 1000);
-}
-
 const iso = (seconds: number | null) => (seconds === null ? null : new Date(seconds * 1000).toISOString());
 
 function toResult(hit: SearchHit) {
@@ -121,6 +115,7 @@ export async function createStorageService(deps: StorageServiceDeps): Promise<Se
     description: "Stores messages (SQLite + one vector index per chat) and searches them.",
     log,
     bodyLimit: deps.config.maxBodyBytes,
+    access: deps.config.access,
     readiness: [
       { name: "bus", check: () => bus.ready() },
       { name: "embedder", check: () => queryEmbedder.ready() },
@@ -133,6 +128,8 @@ export async function createStorageService(deps: StorageServiceDeps): Promise<Se
     {
       schema: {
         summary: "Search messages by meaning, by keyword, or both",
+        description:
+          "A query with no letter or digit left once cleaned (emoji, a bare link) has no meaning to embed: it is matched by keyword on the original text, whatever the mode, and refused with 400 when it has no word either.",
         tags: ["storage"],
         querystring: SearchQuery,
         response: { 200: Type.Object({ results: Type.Array(SearchResult) }), 400: { $ref: "ErrorResponse#" } },
@@ -143,12 +140,18 @@ export async function createStorageService(deps: StorageServiceDeps): Promise<Se
       const filters: SearchFilters = {};
       if (q.chat !== undefined) filters.chat = q.chat;
       if (q.sender !== undefined) filters.sender = q.sender;
-      const from = parseTime("from", q.from);
-      const to = parseTime("to", q.to);
+      const from = parseOptionalTimeBound("querystring.from", q.from, "from");
+      const to = parseOptionalTimeBound("querystring.to", q.to, "to");
       if (from !== undefined) filters.from = from;
       if (to !== undefined) filters.to = to;
+      // A query that would be dropped as a message (emoji only, a bare link) has no meaning to
+      // embed: its original text is matched by keyword, or, with no word in it either, refused.
+      const noMeaning = preprocess(q.q) === null;
+      if (buildFtsQuery(q.q) === undefined && (noMeaning || q.mode === "keyword")) {
+        throw new TglensError("TGLENS_BAD_REQUEST", `the query ${JSON.stringify(q.q)} has nothing to search for: no letter or digit, only emoji, symbols or punctuation`, { details: { field: "q" } });
+      }
       let hits: SearchHit[];
-      if (q.mode === "keyword") {
+      if (q.mode === "keyword" || noMeaning) {
         hits = storage.searchKeyword(q.q, q.k, filters);
       } else {
         const vector = await queryEmbedder.embed(q.q);
@@ -247,11 +250,11 @@ export async function createStorageService(deps: StorageServiceDeps): Promise<Se
   );
 }
 
-/** The embedder service as a query embedder. */
-export function httpQueryEmbedder(embedderUrl: string): QueryEmbedder {
+/** The embedder service as a query embedder; `token` is the API token its routes need, if any. */
+export function httpQueryEmbedder(embedderUrl: string, token?: string): QueryEmbedder {
   return {
     async embed(text) {
-      const res = await callJson<{ vectors: number[][] }>(embedderUrl, "/embed", { body: { texts: [text] } });
+      const res = await callJson<{ vectors: number[][] }>(embedderUrl, "/embed", { body: { texts: [text], priority: "query" }, token });
       return Float32Array.from(res.vectors[0]!);
     },
     async ready() {

@@ -199,8 +199,9 @@ export class MessageStore {
     this.db = openDatabase(path);
     try {
       // exec, not db.pragma(): see the header.
+      // secure_delete: deleted rows and freed pages are overwritten with zeros (see deleteChat).
       this.db.exec(`PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;
-        PRAGMA busy_timeout = 5000; PRAGMA cache_size = -${opts.cacheKiB ?? 32768};`);
+        PRAGMA busy_timeout = 5000; PRAGMA cache_size = -${opts.cacheKiB ?? 32768}; PRAGMA secure_delete = ON;`);
       migrate(this.db);
       this.#stmts = prepare(this.db);
     } catch (err) {
@@ -369,11 +370,23 @@ export class MessageStore {
     })();
   }
 
+  /**
+   * Deletes a chat and leaves none of its text in the files: rows and freed pages are zeroed
+   * (secure_delete), FTS5 drops the chat's terms only when its segments are merged, so they are
+   * merged into one ('optimize'), and the WAL, which still holds earlier images of those pages, is
+   * checkpointed and truncated to nothing.
+   */
   deleteChat(chatId: string): boolean {
-    return this.db.transaction(() => {
-      this.#stmts.deleteMessages.run(chatId);
-      return this.#stmts.deleteChat.run(chatId).changes > 0;
+    const { rows, chat } = this.db.transaction(() => {
+      const rows = this.#stmts.deleteMessages.run(chatId).changes;
+      const chat = this.#stmts.deleteChat.run(chatId).changes > 0;
+      if (rows > 0) this.#stmts.ftsOptimize.run();
+      return { rows, chat };
     })();
+    // Outside the transaction (a checkpoint cannot run inside one). It waits up to busy_timeout
+    // for readers; in tglens only this connection uses the file.
+    if (rows > 0 || chat) this.#stmts.checkpoint.get();
+    return chat;
   }
 }
 
@@ -450,5 +463,7 @@ function prepare(rawDb: DB) {
     byMonth: db.prepare(BY_MONTH_SQL),
     deleteMessages: db.prepare("DELETE FROM messages WHERE chat_id = ?"),
     deleteChat: db.prepare("DELETE FROM chats WHERE chat_id = ?"),
+    ftsOptimize: db.prepare("INSERT INTO messages_fts(messages_fts) VALUES ('optimize')"),
+    checkpoint: db.prepare("PRAGMA wal_checkpoint(TRUNCATE)"),
   };
 }

@@ -30,7 +30,7 @@ import { availableParallelism } from "node:os";
 import { join } from "node:path";
 import usearch from "usearch";
 import { TglensError } from "../common/errors.ts";
-import { EMBEDDING_DIM, type EmbeddedMessage } from "../common/schemas.ts";
+import { EMBEDDING_DIM, MAX_ABS_MESSAGE_ID, MAX_UNIX_SECONDS, type EmbeddedMessage } from "../common/schemas.ts";
 import { removeStaleTemps, replaceFileAtomic, unlinkDurable, writeFileAtomic } from "../common/atomic-file.ts";
 import { buildFtsQuery } from "./fts-query.ts";
 import { type ChatRow, type FilterSql, filterSql, MessageStore, type MessageRow } from "./message-store.ts";
@@ -48,7 +48,7 @@ import type {
   StoredMessage,
   UpsertResult,
 } from "./types.ts";
-import { DIMENSIONS, ExactIndex, freshQuery, HnswIndex, type IndexMatches, type VectorIndex } from "./vector-index.ts";
+import { DIMENSIONS, ExactIndex, freshQuery, HnswIndex, indexKey, messageIdOfKey, type IndexMatches, type VectorIndex } from "./vector-index.ts";
 
 export type * from "./types.ts";
 
@@ -82,7 +82,8 @@ export const DEFAULTS = {
   topSenders: 5,
 };
 
-const INDEX_FILE_VERSION = 1;
+/** 2: keys are indexKey(message_id) (version 1 files, keyed by the raw id, are rebuilt). */
+const INDEX_FILE_VERSION = 2;
 /** Background HNSW build: work at most this long per event-loop turn, this many vectors per add. */
 const PROMOTE_SLICE_MS = 25;
 const PROMOTE_BATCH = 32;
@@ -182,8 +183,8 @@ function bad(index: number, msg: EmbeddedMessage | undefined, reason: string): n
 function prepareMessage(msg: EmbeddedMessage, i: number): PreparedMessage {
   if (!msg || typeof msg !== "object") bad(i, undefined, "not an object");
   if (!msg.chat || typeof msg.chat.id !== "string" || msg.chat.id.length === 0) bad(i, msg, "chat.id missing");
-  if (!Number.isSafeInteger(msg.message_id) || msg.message_id < 0) bad(i, msg, "message_id must be a non-negative integer");
-  if (!Number.isSafeInteger(msg.date)) bad(i, msg, "date must be an integer (unix seconds)");
+  if (!Number.isSafeInteger(msg.message_id) || Math.abs(msg.message_id) > MAX_ABS_MESSAGE_ID) bad(i, msg, `message_id must be an integer from -${MAX_ABS_MESSAGE_ID} to ${MAX_ABS_MESSAGE_ID}`);
+  if (!Number.isSafeInteger(msg.date) || msg.date < 0 || msg.date > MAX_UNIX_SECONDS) bad(i, msg, `date must be unix seconds from 0 to ${MAX_UNIX_SECONDS}`);
   if (typeof msg.text !== "string" || typeof msg.clean_text !== "string") bad(i, msg, "text and clean_text must be strings");
   if (!Array.isArray(msg.vector) && !ArrayBuffer.isView(msg.vector)) bad(i, msg, "vector missing");
   if (msg.vector.length !== EMBEDDING_DIM) bad(i, msg, `vector must have ${EMBEDDING_DIM} entries`);
@@ -304,7 +305,7 @@ export function openStorage(opts: StorageOptions): StorageHandle {
     for (const page of store.vectorPages(chatId, afterSeq, CHUNK_ROWS)) {
       for (const [id, , blob] of page) {
         blobInto(blob, buf, keys.length);
-        keys.push(id);
+        keys.push(indexKey(id));
         if (keys.length === CHUNK_ROWS) flush();
       }
     }
@@ -639,7 +640,7 @@ export function openStorage(opts: StorageOptions): StorageHandle {
         }
         let c = changes.get(chatId);
         if (!c) changes.set(chatId, (c = { vectors: new Map(), maxSeq: 0, gen: chat.gen }));
-        if (vecChanged) c.vectors.set(m.message_id, p.vec);
+        if (vecChanged) c.vectors.set(indexKey(m.message_id), p.vec);
         c.maxSeq = row.seq;
       }
       if (seq !== startSeq) store.setNextSeq(seq);
@@ -697,6 +698,13 @@ export function openStorage(opts: StorageOptions): StorageHandle {
     return { keys, distances };
   }
 
+  /** The index's nearest neighbours, with keys turned back into message ids. */
+  function searchIndex(lc: LoadedChat, q: Float32Array, k: number): IndexMatches {
+    const m = lc.index.search(q, k);
+    return { keys: m.keys.map(messageIdOfKey), distances: m.distances };
+  }
+
+  /** Nearest messages of one chat (keys of the result are message ids). */
   function searchChat(chat: ChatRow, q: Float32Array, want: number, f: FilterSql): IndexMatches {
     const lc = chatIndex(chat);
     const total = lc.index.size();
@@ -705,7 +713,7 @@ export function openStorage(opts: StorageOptions): StorageHandle {
     // HNSW does not promise to return every vector when asked for most of them: a search that
     // wants half the chat or more scans the rows exactly instead.
     const mostOf = (n: number) => hnsw && n * 2 >= total;
-    if (f.empty) return mostOf(want) ? exactOverRows(store.vectorsMatching(chat.chat_id, f), q, want) : lc.index.search(q, want);
+    if (f.empty) return mostOf(want) ? exactOverRows(store.vectorsMatching(chat.chat_id, f), q, want) : searchIndex(lc, q, want);
     // Counting stops at `cap`: past it, the exact scan is out and a rough selectivity will do
     // (a capped count only makes the first over-fetch larger). Counting a whole big date range
     // would otherwise cost more than the search.
@@ -717,7 +725,7 @@ export function openStorage(opts: StorageOptions): StorageHandle {
     let fetch = Math.min(total, Math.ceil((want * total * 1.5) / matching) + 16);
     for (;;) {
       if (mostOf(fetch)) return exactOverRows(store.vectorsMatching(chat.chat_id, f), q, want);
-      const res = lc.index.search(q, fetch);
+      const res = searchIndex(lc, q, fetch);
       const ok = store.matchingIds(chat.chat_id, res.keys, f);
       const keys: number[] = [];
       const distances: number[] = [];

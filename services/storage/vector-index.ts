@@ -1,5 +1,7 @@
 /**
- * Vector indexes for one chat, keyed by message_id (a non-negative integer below 2^53).
+ * Vector indexes for one chat, keyed by indexKey(message_id): message ids can be negative (exports
+ * of supergroups migrated from a group carry them) and usearch keys are unsigned, so ids are
+ * zigzag-encoded (0, -1, 1, -2, … → 0, 1, 2, 3, …), which is injective and keeps keys below 2^53 for |id| ≤ MAX_ABS_MESSAGE_ID.
  *
  *  - ExactIndex: a growable float32 matrix scanned with usearch's SIMD `exactSearch`. Used while a
  *    chat is small; it is never saved (rebuilt from SQLite on load, which is cheap at that size).
@@ -45,6 +47,16 @@ export interface VectorIndex {
   search(query: Float32Array, k: number): IndexMatches;
   /** Approximate bytes held in memory for vectors and graph. */
   memoryBytes(): number;
+}
+
+/** The index key of a message id (zigzag: non-negative ids to even keys, negative ones to odd). */
+export function indexKey(messageId: number): number {
+  return messageId >= 0 ? messageId * 2 : -messageId * 2 - 1;
+}
+
+/** The message id of an index key (inverse of indexKey). */
+export function messageIdOfKey(key: number): number {
+  return key % 2 === 0 ? key / 2 : -(key + 1) / 2;
 }
 
 export function toKey(id: number): bigint {

@@ -4,7 +4,7 @@
  */
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { execFile } from "node:child_process";
+import { execFile, spawnSync } from "node:child_process";
 import fs from "node:fs/promises";
 import path from "node:path";
 import type { ChatStatsRow } from "../../cli/client.ts";
@@ -20,16 +20,24 @@ interface Run {
   stderr: string;
 }
 
-function tglens(args: string[], env: Record<string, string>): Promise<Run> {
+function tglens(args: string[], env: Record<string, string>, file = "bin/tglens", input?: string): Promise<Run> {
   return new Promise((resolve) => {
-    execFile(
-      "bin/tglens",
+    const child = execFile(
+      file,
       args,
       { env: { PATH: process.env.PATH!, HOME: process.env.HOME!, ...env }, timeout: 300_000, maxBuffer: 16 * 2 ** 20 },
       (err, stdout, stderr) => resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr }),
     );
+    if (input !== undefined) child.stdin!.end(input);
   });
 }
+
+/** The CLI on a terminal (util-linux `script` gives it a pseudo-terminal), typing `input`. */
+function onTerminal(args: string[], env: Record<string, string>, input: string): Promise<Run> {
+  const quoted = ["bin/tglens", ...args].map((a) => `'${a.replaceAll("'", "'\\''")}'`).join(" ");
+  return tglens(["-qec", quoted, "/dev/null"], env, "script", input);
+}
+const hasScript = spawnSync("script", ["--version"]).status === 0;
 
 describe("tglens CLI against a running server", { timeout: 600_000 }, () => {
   let t: TestSystem;
@@ -59,6 +67,15 @@ describe("tglens CLI against a running server", { timeout: 600_000 }, () => {
     assert.equal(json.code, 0, json.stderr);
     const parsed = JSON.parse(json.stdout) as { results: { message_id: number }[] };
     assert.equal(parsed.results[0]?.message_id, 53);
+  });
+
+  it("searches one day given as a date alone (the whole day, UTC), in a chat given by part of its name", async () => {
+    // Message 53 was sent at 2024-01-19 20:40 UTC.
+    const day = await tglens(["search", "сантехника", "--mode", "keyword", "--from", "2024-01-19", "--to", "2024-01-19", "--chat", "kreuzberg CREW", "--json"], env);
+    assert.equal(day.code, 0, day.stderr);
+    assert.deepEqual((JSON.parse(day.stdout) as { results: { message_id: number }[] }).results.map((r) => r.message_id), [53]);
+    const before = await tglens(["search", "сантехника", "--mode", "keyword", "--to", "2024-01-18", "--json"], env);
+    assert.deepEqual(JSON.parse(before.stdout), { results: [] });
   });
 
   it("lists chats", async () => {
@@ -93,9 +110,25 @@ describe("tglens CLI against a running server", { timeout: 600_000 }, () => {
       [["import", notExport], /not a Telegram.*\(TGLENS_NOT_AN_EXPORT\)|TGLENS_NOT_AN_EXPORT/],
       [["search", "x", "--k", "0"], /--k must be an integer from 1 to 100/],
       [["search", "x", "--mode", "fuzzy"], /fuzzy/],
-      [["forget", "No Such Chat"], /no chat named "No Such Chat"/],
-      [["stats", "No Such Chat"], /no chat named "No Such Chat" \(TGLENS_NOT_FOUND\)/],
-      [["stats", "777"], /no chat 777 \(TGLENS_NOT_FOUND\)/],
+      [["forget", "No Such Chat", "--yes"], /no indexed chat matches "No Such Chat"/],
+      [["stats", "No Such Chat"], /no indexed chat matches "No Such Chat" .*\(TGLENS_NOT_FOUND\)/],
+      [["stats", "777"], /no indexed chat matches "777" .*\(TGLENS_NOT_FOUND\)/],
+      [["search", "party", "--chat", "No Such Chat"], /no indexed chat matches "No Such Chat" .*\(TGLENS_NOT_FOUND\)/],
+      // Not on a terminal, forget needs --yes: nothing is asked, nothing forgotten.
+      [["forget", "Kreuzberg Crew 🍻"], /^tglens: forget cannot be undone; not on a terminal, so add --yes to confirm/],
+      // Dates: ISO or unix seconds, real ones; never read month-first.
+      [["search", "party", "--to", "06.02.2005"], /^tglens: --to must be a date, YYYY-MM-DD.*got "06\.02\.2005" \(TGLENS_BAD_REQUEST\)$/m],
+      [["search", "party", "--from", "2005-02-30"], /^tglens: --from is not a real date: "2005-02-30" \(February 2005 has 28 days\)/],
+      [["search", "party", "--from", "2024-02-01", "--to", "2024-01-31"], /--from 2024-02-01 is after --to 2024-01-31/],
+      [["import", TEAM, "--since", "2024-01-01"], /^tglens: --since is only for a live read .*\(TGLENS_BAD_REQUEST\)$/m],
+      [["import", TEAM, "--limit", "5", "--since", "2024-01-01"], /^tglens: --limit and --since are only for a live read/],
+      [["import", "@some_public_group", "--since", "yesterday"], /^tglens: --since must be a date/],
+      // The API's validation errors in the CLI's words.
+      [["search", ""], /^tglens: the query is empty/],
+      [["search", "party", "--sender", ""], /^tglens: --sender is empty \(TGLENS_BAD_REQUEST\)$/m],
+      [["search", "x".repeat(2001)], /^tglens: the query is too long: 2001 characters, at most 2000/],
+      // Nothing left to search for once cleaned: said so, not nearest neighbours.
+      [["search", "🎉"], /^tglens: the query "🎉" has nothing to search for/],
       // A chat to read live, on a server without Telegram credentials: the missing variables, by name.
       [["import", "@some_public_group"], /TELEGRAM_API_ID and TELEGRAM_API_HASH are not set.*\(TGLENS_TELEGRAM_NOT_CONFIGURED\)/],
       [["import", "https://t.me/some_public_group", "--limit", "0"], /--limit must be an integer/],
@@ -111,8 +144,35 @@ describe("tglens CLI against a running server", { timeout: 600_000 }, () => {
     await fs.rm(dir, { recursive: true, force: true });
   });
 
+  it("names the candidates when a part of a name fits several chats", async () => {
+    const dir = await tempDir("cli-two");
+    const runners = path.join(dir, "result.json");
+    const message = { id: 1, type: "message", date: "2024-03-01T10:00:00", date_unixtime: "1709287200", from: "A", from_id: "user1", text: "running tonight" };
+    await fs.writeFile(runners, JSON.stringify({ name: "Kreuzberg Runners", type: "private_group", id: 5550001, messages: [message] }));
+    try {
+      assert.equal((await tglens(["import", runners], env)).code, 0);
+      const run = await tglens(["stats", "kreuzberg"], env);
+      assert.notEqual(run.code, 0);
+      assert.equal(run.stderr, `tglens: "kreuzberg" matches 2 chats: Kreuzberg Crew 🍻 [${TEAM_ID}], Kreuzberg Runners [5550001]; give the id or more of the name (TGLENS_BAD_REQUEST)\n`);
+      assert.equal(run.stdout, "");
+      const forgot = await tglens(["forget", "runners", "--yes"], env);
+      assert.match(forgot.stdout, /^forgot chat 5550001 \(1 messages\)\n$/);
+    } finally {
+      await fs.rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it("asks before forgetting on a terminal, and keeps the chat unless told yes", { skip: !hasScript && "needs util-linux script" }, async () => {
+    const before = await snapshotDir(t.config.dataDir);
+    const run = await onTerminal(["forget", "kreuzberg crew"], env, "n\n");
+    assert.equal(run.code, 1, run.stdout);
+    assert.match(run.stdout, new RegExp(`forget "Kreuzberg Crew 🍻" \\[${TEAM_ID}\\]: 366 messages, its index and its files, for good\\? \\[y/N\\]`));
+    assert.match(run.stdout, /tglens: nothing forgotten/);
+    assert.deepEqual(await snapshotDir(t.config.dataDir), before);
+  });
+
   it("forgets a chat by name", async () => {
-    const run = await tglens(["forget", "Kreuzberg Crew 🍻"], env);
+    const run = await tglens(["forget", "Kreuzberg Crew 🍻", "--yes"], env);
     assert.equal(run.code, 0, run.stderr);
     assert.match(run.stdout, /forgot chat 1498765432 \(366 messages\)/);
     const again = await tglens(["chats"], env);
@@ -129,6 +189,13 @@ describe("tglens CLI on its own", { timeout: 600_000 }, () => {
       const run = await tglens(["import", TEAM], env);
       assert.equal(run.code, 0, run.stderr);
       assert.match(run.stdout, /indexed: 366/);
+      assert.equal(run.stderr, `tglens: no server answers at http://127.0.0.1:${env.TGLENS_GATEWAY_PORT}; running the pipeline in this process, on the data in ${env.TGLENS_DATA_DIR}\n`);
+      // An expected refusal: the CLI's one line after that note, no log line, no stack trace.
+      const live = await tglens(["import", "@some_public_group"], env);
+      assert.equal(live.code, 1);
+      assert.deepEqual(live.stderr.trim().split("\n").slice(1), [
+        "tglens: live Telegram reading is not configured: TELEGRAM_API_ID and TELEGRAM_API_HASH are not set (an application id and hash from https://my.telegram.org); there is no session: run `tglens login`, or set TELEGRAM_SESSION (TGLENS_TELEGRAM_NOT_CONFIGURED)",
+      ]);
       const search = await tglens(["search", "airport arrival time", "--k", "1", "--json"], env);
       assert.equal(search.code, 0, search.stderr);
       assert.match(JSON.parse(search.stdout).results[0].text, /lands/);
@@ -138,6 +205,45 @@ describe("tglens CLI on its own", { timeout: 600_000 }, () => {
       assert.match(bad.stderr, /TGLENS_MODEL_VARIANT/);
     } finally {
       await fs.rm(root, { recursive: true, force: true });
+    }
+  });
+});
+
+describe("tglens CLI against a server with API tokens", { timeout: 600_000 }, () => {
+  const ADMIN = "cli-admin-token-0123456789abcdef";
+  const READ = "cli-read-token-0123456789abcdef";
+  let t: TestSystem;
+  let base: Record<string, string>;
+  before(async () => {
+    t = await startTestSystem({ TGLENS_API_TOKEN: ADMIN, TGLENS_API_READ_TOKEN: READ });
+    base = { TGLENS_URL: t.url, TGLENS_DATA_DIR: t.config.dataDir };
+  });
+  after(async () => {
+    await t?.close();
+  });
+
+  it("sends TGLENS_API_TOKEN (or the read-only token) and says in one line when it has none or the wrong one", async () => {
+    const dir = await tempDir("cli-token");
+    const notExport = path.join(dir, "not-export.json");
+    await fs.writeFile(notExport, JSON.stringify({ hello: "world" }));
+    try {
+      const admin = await tglens(["import", notExport], { ...base, TGLENS_API_TOKEN: ADMIN });
+      assert.match(admin.stderr, /\(TGLENS_NOT_AN_EXPORT\)/, "the server read the upload: the token was accepted");
+      const reader = await tglens(["chats", "--json"], { ...base, TGLENS_API_READ_TOKEN: READ });
+      assert.equal(reader.code, 0, reader.stderr);
+      assert.deepEqual(JSON.parse(reader.stdout), { chats: [] });
+      const readOnly = await tglens(["import", notExport], { ...base, TGLENS_API_READ_TOKEN: READ });
+      assert.notEqual(readOnly.code, 0);
+      assert.match(readOnly.stderr, /^tglens: .*\(TGLENS_FORBIDDEN\)\n$/);
+      for (const env of [base, { ...base, TGLENS_API_TOKEN: `${ADMIN}-wrong` }]) {
+        const run = await tglens(["chats"], env);
+        assert.notEqual(run.code, 0);
+        assert.match(run.stderr, /^tglens: .*TGLENS_API_TOKEN.*\(TGLENS_UNAUTHORIZED\)\n$|^tglens: the API token is wrong \(TGLENS_UNAUTHORIZED\)\n$/);
+        assert.doesNotMatch(run.stderr, new RegExp(ADMIN));
+      }
+      assert.deepEqual(await snapshotDir(path.join(t.config.dataDir, "uploads")), []);
+    } finally {
+      await fs.rm(dir, { recursive: true, force: true });
     }
   });
 });

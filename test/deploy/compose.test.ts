@@ -18,7 +18,7 @@ import fs from "node:fs/promises";
 import path from "node:path";
 import { parse } from "yaml";
 import { Ajv } from "ajv";
-import { SERVICE_NAMES, settingsTable, type ServiceName } from "../../services/common/config.ts";
+import { loadConfig, SERVICE_NAMES, settingsTable, type ServiceName } from "../../services/common/config.ts";
 
 const ROOT = path.resolve(import.meta.dirname, "../..");
 const DEPLOY = path.join(ROOT, "deploy");
@@ -123,6 +123,19 @@ describe("deploy/docker-compose.yml", () => {
       for (const key of Object.keys(env)) {
         if (key.startsWith("TGLENS_") || key.startsWith("KAFKA_")) assert.ok(KNOWN_ENV.has(key), `${name}: ${key} is not a tglens setting`);
       }
+    }
+  });
+
+  it("requires an API token in every service (they listen on 0.0.0.0) and accepts the service names as Host headers", () => {
+    const interpolated = (value: string) =>
+      value.replace(/\$\{(\w+)(?::[?-]([^}]*))?\}/g, (_m, name: string) => ({ TGLENS_API_TOKEN: "0123456789abcdef0123456789abcdef" })[name] ?? "");
+    for (const name of SERVICE_NAMES) {
+      const env = envOf(compose.services[name]);
+      assert.match(env.TGLENS_API_TOKEN ?? "", /^\$\{TGLENS_API_TOKEN:\?.+\}$/, `${name}: compose stops at once without a token`);
+      const config = loadConfig(Object.fromEntries(Object.entries(env).map(([k, v]) => [k, interpolated(v)])));
+      for (const other of SERVICE_NAMES) assert.ok(config.access.allowedHosts.includes(other), `${name} answers requests for Host ${other}`);
+      // Without the token the service itself refuses to start, saying why.
+      assert.throws(() => loadConfig({ ...env, TGLENS_API_TOKEN: undefined, TGLENS_ALLOWED_HOSTS: "" }), /TGLENS_HOST=0\.0\.0\.0 listens beyond this machine/);
     }
   });
 

@@ -2,7 +2,9 @@
  * A fake Telegram Bot API server on loopback, for driving the bot end to end without Telegram
  * (grammY's `apiRoot` points at it). It serves the methods the bot calls, queues updates for
  * getUpdates (long polling) as a person would produce them, records every call, and can be told to
- * answer the next call of a method with an error such as 429 Too Many Requests.
+ * answer the next call of a method with an error such as 429 Too Many Requests. It can also vanish
+ * the two ways a server goes away: `close()` resets every connection and refuses new ones, and
+ * `goSilent()` keeps accepting connections but never answers again.
  */
 import http from "node:http";
 import type { AddressInfo } from "node:net";
@@ -35,6 +37,7 @@ export class FakeBotApi {
   #nextUpdateId = 1;
   #nextMessageId = 1000;
   #wake: (() => void) | undefined;
+  #silent = false;
   #failures = new Map<string, Failure[]>();
   #callListeners = new Set<() => void>();
   /** Files people "sent", by file_id: their content, or null for one too big for getFile. */
@@ -57,6 +60,11 @@ export class FakeBotApi {
     this.#wake?.();
     this.#server?.closeAllConnections();
     await new Promise<void>((resolve) => this.#server?.close(() => resolve()) ?? resolve());
+  }
+
+  /** From now on requests are accepted and read but never answered, as by a hung server. */
+  goSilent(): void {
+    this.#silent = true;
   }
 
   /** The next `count` calls of `method` fail with this error. */
@@ -148,6 +156,7 @@ export class FakeBotApi {
     const raw = Buffer.concat(chunks).toString("utf8");
     this.paths.push(req.url ?? "");
     const send = (status: number, body: unknown) => {
+      if (this.#silent) return;
       res.writeHead(status, { "content-type": "application/json" });
       res.end(JSON.stringify(body));
     };
@@ -155,6 +164,7 @@ export class FakeBotApi {
     if (download) {
       const file = [...this.#files.values()].find((f) => f?.path === decodeURIComponent(download[2]!));
       if (download[1] !== this.token || !file) return send(404, { ok: false, error_code: 404, description: "Not Found" });
+      if (this.#silent) return;
       res.writeHead(200, { "content-type": "application/octet-stream" });
       return void res.end(file.content);
     }

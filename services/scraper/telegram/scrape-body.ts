@@ -2,6 +2,7 @@
  * The body of a live `POST /scrape`: `{"chat": "...", "limit"?: integer ≥ 1, "since"?: unix seconds
  * or ISO date}`. Checked whole before anything happens, each problem naming its field.
  */
+import { parseTimeBound } from "../../common/dates.ts";
 import { TglensError } from "../../common/errors.ts";
 import { formatChatInput, parseChatInput } from "./chat-input.ts";
 
@@ -19,13 +20,17 @@ function bad(field: string, problem: string): TglensError {
   return new TglensError("TGLENS_BAD_REQUEST", `body.${field} ${problem}`, { details: { field } });
 }
 
-/** Unix seconds from unix seconds (a number or digit string) or an ISO 8601 date. */
+/** Unix seconds from unix seconds (a number or digit string) or an ISO 8601 date (services/common/dates.ts). */
 export function parseSince(value: unknown): number {
   if (typeof value === "number" && Number.isSafeInteger(value) && value >= 0) return value;
-  if (typeof value === "string" && /^\d{1,12}$/.test(value.trim())) return Number(value.trim());
-  if (typeof value === "string" && /^\d{4}-\d{2}-\d{2}/.test(value.trim())) {
-    const ms = Date.parse(value.trim());
-    if (!Number.isNaN(ms)) return Math.floor(ms / 1000);
+  if (typeof value === "string" && value.trim() !== "") {
+    let seconds: number;
+    try {
+      seconds = parseTimeBound("body.since", value, "from");
+    } catch (err) {
+      throw new TglensError("TGLENS_BAD_REQUEST", (err as Error).message, { details: { field: "since" } });
+    }
+    if (seconds >= 0) return seconds;
   }
   throw bad("since", `must be unix seconds or an ISO 8601 date, got ${JSON.stringify(value)}`);
 }

@@ -29,7 +29,7 @@ export interface AttachedBot {
 
 export function attachTelegramBot(
   app: FastifyInstance,
-  deps: { config: Pick<Config, "telegram" | "urls">; log: Logger; backend?: BotBackend; progressIntervalMs?: number },
+  deps: { config: Pick<Config, "telegram" | "urls"> & Partial<Pick<Config, "access">>; log: Logger; backend?: BotBackend; progressIntervalMs?: number },
 ): AttachedBot {
   const { telegram } = deps.config;
   const log = deps.log;
@@ -45,7 +45,7 @@ export function attachTelegramBot(
     token: telegram.botToken,
     apiRoot: telegram.botApiRoot,
     allowedUserIds: telegram.allowedUserIds,
-    backend: deps.backend ?? httpBackend(deps.config.urls),
+    backend: deps.backend ?? httpBackend(deps.config.urls, deps.config.access?.adminToken),
     log,
     ...(deps.progressIntervalMs ? { progressIntervalMs: deps.progressIntervalMs } : {}),
   });

@@ -1,12 +1,13 @@
 /**
  * What the bot asks of the rest of tglens, over the same HTTP APIs the gateway forwards to: search
  * and chats from storage, imports and jobs from the scraper. An interface, so the bot's logic does
- * not care whether the services share its process.
+ * not care whether the services share its process. With API tokens set, it calls them with the
+ * admin token (the bot has its own users check: TELEGRAM_ALLOWED_USER_IDS).
  */
 import type { Static } from "@sinclair/typebox";
 import type { Config } from "../../common/config.ts";
 import { TglensError } from "../../common/errors.ts";
-import { callJson, readJsonResponse } from "../../common/http-client.ts";
+import { bearer, callJson, readJsonResponse } from "../../common/http-client.ts";
 import type { ChatStatsSchema, ChatSummarySchema, SearchResult } from "../../storage/index.ts";
 
 /** Storage's answers, as its own response schemas define them. */
@@ -37,26 +38,26 @@ export interface BotBackend {
   job(jobId: string): Promise<JobInfo>;
 }
 
-export function httpBackend(urls: Config["urls"]): BotBackend {
+export function httpBackend(urls: Config["urls"], token?: string): BotBackend {
   const storage = urls.storage;
   const scraper = urls.scraper;
   const chatPath = (id: string) => `/chats/${encodeURIComponent(id)}`;
   return {
     async search(query, { k, chat }) {
       const params = new URLSearchParams({ q: query, k: String(k), ...(chat ? { chat } : {}) });
-      return (await callJson<{ results: SearchHit[] }>(storage, `/search?${params}`)).results;
+      return (await callJson<{ results: SearchHit[] }>(storage, `/search?${params}`, { token })).results;
     },
     async chats() {
-      return (await callJson<{ chats: ChatInfo[] }>(storage, "/chats")).chats;
+      return (await callJson<{ chats: ChatInfo[] }>(storage, "/chats", { token })).chats;
     },
-    stats: (chatId) => callJson<ChatStats>(storage, `${chatPath(chatId)}/stats`),
-    forget: (chatId) => callJson<{ messages: number }>(storage, chatPath(chatId), { method: "DELETE" }),
-    index: (target) => callJson<{ job_id: string }>(scraper, "/scrape", { body: target }),
-    job: (jobId) => callJson<JobInfo>(scraper, `/jobs/${encodeURIComponent(jobId)}`),
+    stats: (chatId) => callJson<ChatStats>(storage, `${chatPath(chatId)}/stats`, { token }),
+    forget: (chatId) => callJson<{ messages: number }>(storage, chatPath(chatId), { method: "DELETE", token }),
+    index: (target) => callJson<{ job_id: string }>(scraper, "/scrape", { body: target, token }),
+    job: (jobId) => callJson<JobInfo>(scraper, `/jobs/${encodeURIComponent(jobId)}`, { token }),
     async upload(body) {
       let res: Response;
       try {
-        res = await fetch(`${scraper}/scrape`, { method: "POST", headers: { "content-type": "application/json" }, body, duplex: "half" } as RequestInit);
+        res = await fetch(`${scraper}/scrape`, { method: "POST", headers: { ...bearer(token), "content-type": "application/json" }, body, duplex: "half" } as RequestInit);
       } catch (err) {
         throw new TglensError("TGLENS_UPSTREAM", `cannot reach ${scraper}: ${(err as Error).message}`, { cause: err });
       }

@@ -10,20 +10,31 @@
  * Calls to the Bot API go through auto-retry (a 429 waits its `retry_after`), and failures are
  * logged by method and description — never with the token, which only lives in request URLs (and
  * is scrubbed from every log line regardless).
+ *
+ * Stopping is bounded whatever the Bot API does: grammY's stop() confirms the last offset with one
+ * more getUpdates, which auto-retry would repeat forever against a server that went away, and a
+ * hung server never answers at all. After a short grace every Bot API call still running (that
+ * one, replies of updates in flight, progress edits, file downloads) is aborted.
  */
 import { setTimeout as sleep } from "node:timers/promises";
 import { autoRetry } from "@grammyjs/auto-retry";
 import { Bot, GrammyError, InlineKeyboard, type Context } from "grammy";
 import type { Update } from "grammy/types";
 import { describeError, isTglensError } from "../../common/errors.ts";
+import { isFinished } from "../../common/jobs.ts";
 import type { Logger } from "../../common/logger.ts";
 import type { BotBackend, JobInfo, SearchHit } from "./backend.ts";
-import { matchChat, type ChatMatch } from "./chat-match.ts";
+import { matchChat, type ChatMatch } from "../../common/chat-match.ts";
 import { openTelegramFile } from "./files.ts";
 import { escapeHtml, formatAllStats, formatChats, formatJob, formatResults, formatStats, PAGE_SIZE } from "./format.ts";
 import { pageData, parsePageData, SearchPages, type PagedSearch } from "./search-pages.ts";
 
 export const REFUSAL = "Sorry, this is a private bot: it only answers the people its owner has allowed.";
+
+/** How long stop() lets the final offset confirmation and in-flight replies run before aborting them. */
+const STOP_GRACE_MS = 2_000;
+/** How long it then waits for handlers to notice their aborted calls. */
+const STOP_SETTLE_MS = 1_000;
 
 /** Results a search may page through (Telegram users rarely go past a few pages). */
 const MAX_RESULTS = 50;
@@ -74,6 +85,8 @@ export function createTelegramBot(opts: TelegramBotOptions): TelegramBot {
   const bot = new Bot(opts.token, { client: { apiRoot: opts.apiRoot } });
   const pages = new SearchPages();
   const stopping = new AbortController();
+  /** Aborted STOP_GRACE_MS after stop() begins: every Bot API call still running ends. */
+  const hardStop = new AbortController();
   const progressMs = opts.progressIntervalMs ?? 2_000;
   const followers = new Set<Promise<void>>();
   // grammY types its signals with the abort-controller shim; at run time it takes the built-in one.
@@ -93,6 +106,23 @@ export function createTelegramBot(opts: TelegramBotOptions): TelegramBot {
     }
   });
   bot.api.config.use(autoRetry({ maxRetryAttempts: 5, maxDelaySeconds: 3600 }));
+  // Outermost: each call, with its retries and their waits, also ends when stopping runs out of grace
+  // (grammY's final getUpdates in stop() carries no signal of its own). Signals are joined by hand:
+  // grammY's come from the abort-controller shim, which AbortSignal.any() refuses.
+  bot.api.config.use(async (prev, method, payload, signal) => {
+    const either = new AbortController();
+    const abort = () => either.abort();
+    const sources = [hardStop.signal, ...(signal ? [signal as unknown as AbortSignal] : [])];
+    for (const source of sources) {
+      if (source.aborted) abort();
+      else source.addEventListener("abort", abort);
+    }
+    try {
+      return await prev(method, payload, either.signal as unknown as typeof signal);
+    } finally {
+      for (const source of sources) source.removeEventListener("abort", abort);
+    }
+  });
   if (allowed.size === 0) log.warn("TELEGRAM_ALLOWED_USER_IDS is empty: the bot refuses everyone");
 
   bot.use(async (ctx, next) => {
@@ -222,7 +252,7 @@ export function createTelegramBot(opts: TelegramBotOptions): TelegramBot {
     if (!filePath) {
       return void (await ctx.reply(`Telegram does not let bots download ${escapeHtml(name)} (bots get files up to 20 MB). Put the export in the import directory and send /index <file name>.`));
     }
-    const { job_id, messages } = await backend.upload(await openTelegramFile(opts.apiRoot, opts.token, filePath, name));
+    const { job_id, messages } = await backend.upload(await openTelegramFile(opts.apiRoot, opts.token, filePath, name, hardStop.signal));
     const sent = await ctx.reply(`Indexing ${escapeHtml(name)}: ${messages.toLocaleString("en")} messages… (job <code>${job_id}</code>)`, html);
     follow(sent.chat.id, sent.message_id, name, job_id);
   });
@@ -236,7 +266,9 @@ export function createTelegramBot(opts: TelegramBotOptions): TelegramBot {
 
   bot.catch(async (err) => {
     const cause = err.error;
-    log.error({ update_id: err.ctx.update.update_id, err: describeError(cause) }, "bot update failed");
+    // A named refusal (no credentials, nothing to search for) is expected: a warning, as the services log it.
+    const expected = isTglensError(cause) && cause.code !== "TGLENS_INTERNAL";
+    log[expected ? "warn" : "error"]({ update_id: err.ctx.update.update_id, err: describeError(cause) }, "bot update failed");
     if (cause instanceof GrammyError) return;
     // tglens errors are written for people (they name what is wrong or missing); others are not.
     const message = isTglensError(cause) ? cause.message : "something went wrong; the logs say more";
@@ -266,7 +298,7 @@ export function createTelegramBot(opts: TelegramBotOptions): TelegramBot {
           shown = text;
           await bot.api.editMessageText(chatId, messageId, text, html).catch(() => undefined);
         }
-        if (job.state === "done" || job.state === "failed") {
+        if (isFinished(job.state)) {
           await bot.api.sendMessage(chatId, text, html).catch(() => undefined);
           return;
         }
@@ -316,9 +348,28 @@ export function createTelegramBot(opts: TelegramBotOptions): TelegramBot {
     },
     async stop() {
       stopping.abort();
-      if (bot.isRunning()) await bot.stop().catch(() => undefined);
-      await polling;
-      await Promise.allSettled([...followers]);
+      const started = Date.now();
+      const grace = setTimeout(() => hardStop.abort(), STOP_GRACE_MS);
+      try {
+        // Confirms the last update's offset, unless the Bot API cannot answer within the grace.
+        if (bot.isRunning()) await bot.stop().catch(() => undefined);
+        const running = Promise.allSettled([polling, ...followers]);
+        if (!(await settlesWithin(running, Math.max(0, STOP_GRACE_MS - (Date.now() - started))))) {
+          hardStop.abort();
+          if (!(await settlesWithin(running, STOP_SETTLE_MS))) log.warn("Telegram bot stopped with an update still being handled");
+        }
+      } finally {
+        clearTimeout(grace);
+        hardStop.abort();
+      }
     },
   };
+}
+
+/** Whether `promise` settles within `ms` (it is not cancelled either way). */
+async function settlesWithin(promise: Promise<unknown>, ms: number): Promise<boolean> {
+  const timer = new AbortController();
+  const settled = await Promise.race([promise.then(() => true, () => true), sleep(ms, false, { signal: timer.signal }).catch(() => false)]);
+  timer.abort();
+  return settled;
 }

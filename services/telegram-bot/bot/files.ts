@@ -10,14 +10,15 @@ import path from "node:path";
 import { Readable } from "node:stream";
 import { TglensError } from "../../common/errors.ts";
 
-export async function openTelegramFile(apiRoot: string, token: string, filePath: string, label: string): Promise<ReadableStream<Uint8Array>> {
+/** `signal` ends the download (the bot aborts it when stopping). */
+export async function openTelegramFile(apiRoot: string, token: string, filePath: string, label: string, signal?: AbortSignal): Promise<ReadableStream<Uint8Array>> {
   if (path.isAbsolute(filePath)) {
     const readable = await fs.access(filePath).then(() => true, () => false);
     if (readable) return Readable.toWeb(createReadStream(filePath)) as ReadableStream<Uint8Array>;
   }
   let res: Response;
   try {
-    res = await fetch(`${apiRoot}/file/bot${token}/${filePath.split("/").map(encodeURIComponent).join("/")}`);
+    res = await fetch(`${apiRoot}/file/bot${token}/${filePath.split("/").map(encodeURIComponent).join("/")}`, signal ? { signal } : {});
   } catch {
     throw new TglensError("TGLENS_TELEGRAM", `could not download ${label} from the Bot API server`);
   }

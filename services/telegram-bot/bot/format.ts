@@ -90,6 +90,9 @@ export function formatJob(label: string, job: JobInfo): string {
   const n = (v: number | undefined) => (v ?? 0).toLocaleString("en");
   const name = escapeHtml(label);
   if (job.state === "failed") return `Indexing ${name} failed: ${escapeHtml(job.error?.message ?? "unknown error")}`;
+  if (job.state === "partial") {
+    return `Indexed ${name} in part: <b>${n(c.stored)} messages</b> stored, <b>${n(c.failed)} failed</b>: ${escapeHtml(job.error?.message ?? "")}`;
+  }
   if (job.state === "done") {
     const extra = [c.skipped ? `${n(c.skipped)} service messages skipped` : "", c.dropped ? `${n(c.dropped)} empty after cleaning` : "", c.failed ? `${n(c.failed)} failed` : ""].filter(Boolean);
     return `Indexed ${name}: <b>${n(c.stored)} messages</b> stored${extra.length ? ` (${extra.join(", ")})` : ""}.`;

@@ -75,7 +75,7 @@ export function busContract(name: string, makeTarget: () => Promise<ContractTarg
     it("keeps per-key order and delivers each message once per group", async () => {
       const t = await makeTarget();
       try {
-        const keys = ["a1", "b2", "c3", "d4", "e5"];
+        const keys = ["11", "22", "33", "44", "55"];
         const perKey = 40;
         const a = collector<"preprocess-topic">(keys.length * perKey);
         const b = collector<"preprocess-topic">(keys.length * perKey);
@@ -103,7 +103,7 @@ export function busContract(name: string, makeTarget: () => Promise<ContractTarg
       try {
         // 300 messages of 8 KB: 2.4 MB on one key, well over Kafka's default 1 MiB per record batch.
         const filler = "x".repeat(8 * 1024);
-        const items = Array.from({ length: 300 }, (_, i) => ({ key: "big", message: rawMessage("big", i, `${i} ${filler}`) }));
+        const items = Array.from({ length: 300 }, (_, i) => ({ key: "7777", message: rawMessage("7777", i, `${i} ${filler}`) }));
         const c = collector<"preprocess-topic">(items.length);
         await t.bus.subscribe("preprocess-topic", t.group("big"), c.handler, { batchSize: 500 });
         await t.bus.publishMany("preprocess-topic", items);
@@ -123,7 +123,7 @@ export function busContract(name: string, makeTarget: () => Promise<ContractTarg
         const c = collector<"preprocess-topic">(60);
         await t.bus.publishMany(
           "preprocess-topic",
-          Array.from({ length: 60 }, (_, i) => ({ key: `k${i % 6}`, message: rawMessage(`k${i % 6}`, i) })),
+          Array.from({ length: 60 }, (_, i) => ({ key: `${10 + (i % 6)}`, message: rawMessage(`${10 + (i % 6)}`, i) })),
         );
         await t.bus.subscribe(
           "preprocess-topic",

@@ -5,7 +5,7 @@ import { JobBook, jobOfDeadLetter } from "../../../services/common/jobs.ts";
 const event = (add: Record<string, number>, extra = {}) => ({ v: 1 as const, job_id: "j1", add, ...extra });
 
 describe("job book", () => {
-  it("is done when everything scraped was stored, dropped or failed", () => {
+  it("is done when everything scraped was stored or dropped as empty", () => {
     const book = new JobBook();
     book.create("j1", "upload", 10);
     book.apply(event({ scraped: 10, skipped: 2 }));
@@ -13,11 +13,38 @@ describe("job book", () => {
     book.apply(event({ embedded: 8 }));
     book.apply(event({ stored: 7 }));
     assert.equal(book.get("j1")!.state, "running");
-    book.apply(event({ failed: 1 }));
+    book.apply(event({ stored: 1 }));
     const job = book.get("j1")!;
     assert.equal(job.state, "done");
-    assert.deepEqual(job.counters, { scraped: 10, skipped: 2, cleaned: 8, dropped: 2, embedded: 8, stored: 7, failed: 1 });
+    assert.deepEqual(job.counters, { scraped: 10, skipped: 2, cleaned: 8, dropped: 2, embedded: 8, stored: 8, failed: 0, replaced: 0 });
+    assert.equal(job.error, null);
     assert.ok(job.finished_at);
+  });
+
+  it("ends partial, not done, when some messages failed: the count and the first errors", () => {
+    const book = new JobBook();
+    book.create("j1", "upload", 10);
+    book.apply(event({ scraped: 10 }));
+    book.apply(event({ stored: 3 }));
+    const why = (id: number) => ({ chat_id: "5", message_id: id, code: "TGLENS_SCHEMA", message: `store batch item 0: message ${id} is bad` });
+    for (let id = 1; id <= 7; id++) book.apply(event({ failed: 1 }, { ids: { failed: { "5": [id] } }, errors: [why(id)] }));
+    const job = book.get("j1")!;
+    assert.equal(job.state, "partial");
+    assert.equal(job.counters.failed, 7);
+    assert.match(job.error!.message, /^7 of 10 messages could not be stored; first: store batch item 0: message 1 is bad$/);
+    assert.equal(job.error!.code, "TGLENS_SCHEMA");
+    assert.deepEqual(job.errors, [1, 2, 3, 4, 5].map(why), "the first five");
+    assert.ok(job.finished_at);
+  });
+
+  it("ends failed when every message failed", () => {
+    const book = new JobBook();
+    book.create("j1", "upload", 2);
+    book.apply(event({ scraped: 2 }));
+    book.apply(event({ failed: 2 }, { errors: [{ chat_id: null, message_id: null, code: "TGLENS_INTERNAL", message: "disk full" }] }));
+    const job = book.get("j1")!;
+    assert.equal(job.state, "failed");
+    assert.match(job.error!.message, /2 of 2 messages could not be stored; first: disk full/);
   });
 
   it("is not done before the scraper has read everything", () => {

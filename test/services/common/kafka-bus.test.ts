@@ -141,7 +141,7 @@ describe("kafka bus", { timeout: 150_000 }, () => {
       };
       await a.subscribe("preprocess-topic", group, record(seenA), { batchSize: 16 });
       await b.subscribe("preprocess-topic", group, record(seenB), { batchSize: 16 });
-      const keys = Array.from({ length: 30 }, (_, i) => `chat${i}`);
+      const keys = Array.from({ length: 30 }, (_, i) => `${1000 + i}`);
       await a.publishMany(
         "preprocess-topic",
         Array.from({ length: total }, (_, i) => ({ key: keys[i % keys.length]!, message: rawMessage(keys[i % keys.length]!, i) })),

@@ -209,6 +209,7 @@ describe("readExport: full-account export", () => {
       ],
       messages: 4,
       skipped: 0,
+      replaced: 0,
       bytes: Buffer.byteLength(text),
     });
     const single = await summariseExport(streamOf(JSON.stringify(singleChat)), { jobId: "j" });
@@ -411,9 +412,11 @@ describe("readExport: bad input", () => {
 
 describe("readExport: edge cases of the streaming parser", () => {
   it("keeps integers beyond 2^53 exact in a list chat's id, and refuses one as a message id", async () => {
-    const list = JSON.stringify({ chats: { list: [{ name: "a", type: "public_channel", id: 0, messages: [msg(1)] }] } }).replace('"id":0', '"id":-1001234567890123456789');
+    const list = JSON.stringify({ chats: { list: [{ name: "a", type: "public_channel", id: 0, messages: [msg(1)] }] } }).replace('"id":0', '"id":-10012345678901234567');
     const items = await collect(streamOf(list, 5));
-    assert.deepEqual(items[0], { kind: "chat", chat: { id: "-1001234567890123456789", name: "a", type: "public_channel" } });
+    assert.deepEqual(items[0], { kind: "chat", chat: { id: "-10012345678901234567", name: "a", type: "public_channel" } });
+    // Longer than any id the API can name (20 digits), so it could never be shown or forgotten: refused.
+    await rejectsCode(collect(streamOf(list.replace("-10012345678901234567", "-1001234567890123456789"))), "TGLENS_NOT_AN_EXPORT", /integer/);
     const bigMsg = JSON.stringify({ name: "c", type: "personal_chat", id: 1, messages: [msg(0)] }).replace('"id":0', '"id":12345678901234567891');
     await rejectsCode(collect(streamOf(bigMsg)), "TGLENS_BAD_MESSAGE", /messages\[0\].*"id"/);
   });
@@ -496,4 +499,14 @@ before(async () => {
 });
 after(async () => {
   await rm(dir, { recursive: true, force: true });
+});
+
+describe("summariseExport: message ids that repeat", () => {
+  it("counts a repeated id once and its earlier versions as replaced, per chat, negative ids included", async () => {
+    const chat = (id: number, ids: number[]) => ({ name: `c${id}`, type: "private_supergroup", id, messages: ids.map((m) => msg(m)) });
+    const text = JSON.stringify({ chats: { list: [chat(1, [-5, -4, -5, 3, 3, 3]), chat(2, [3, -5])] } });
+    const s = await summariseExport(streamOf(text, 7), { jobId: "j" });
+    assert.equal(s.messages, 5);
+    assert.equal(s.replaced, 3);
+  });
 });

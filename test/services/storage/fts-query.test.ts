@@ -21,3 +21,11 @@ test("at most 32 terms", () => {
   const q = buildFtsQuery(Array.from({ length: 100 }, (_, i) => `w${i}`).join(" "));
   assert.equal(q?.terms, 32);
 });
+
+test("control characters (NUL above all: FTS5 would end its string there) separate terms", () => {
+  assert.equal(buildFtsQuery("usb\u0000drive")?.all, '"usb" "drive"');
+  assert.equal(buildFtsQuery('"usb\u0000drive"')?.all, '"usb drive"');
+  assert.equal(buildFtsQuery("ubunt\u0001*")?.all, '"ubunt"', "a star cut off by a control character is no prefix search");
+  assert.equal(buildFtsQuery("\u0000\u001f\u007f\u0085"), undefined);
+  for (const q of ["a\u0000b", "\u0000", "x\u0009\u000by"]) assert.doesNotMatch(buildFtsQuery(q)?.all ?? "", /\p{Cc}/u, JSON.stringify(q));
+});

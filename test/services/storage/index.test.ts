@@ -113,6 +113,18 @@ describe("storage service over HTTP", () => {
     assert.deepEqual([exported.body.username, exported.body.top_senders], [null, [{ sender: "Ghost", sender_id: null, messages: 1 }]]);
   });
 
+  for (const mode of ["keyword", "hybrid"]) {
+    it(`reads a NUL or another control character in a ${mode} query as a space, never a 500 from FTS5`, async () => {
+      const plain = await get(`/search?${new URLSearchParams({ q: "party venue", mode })}`);
+      assert.equal(plain.status, 200);
+      for (const q of ["party\u0000venue", "party venue\u0000", "\u0000party\u0001venue\u007f", '"party\u0000venue"', "party\u0000* venue"]) {
+        const res = await get(`/search?${new URLSearchParams({ q, mode })}`);
+        assert.equal(res.status, 200, `${JSON.stringify(q)}: ${JSON.stringify(res.body)}`);
+        assert.deepEqual(res.body.results.map((r: { message_id: number }) => r.message_id).sort(), plain.body.results.map((r: { message_id: number }) => r.message_id).sort(), JSON.stringify(q));
+      }
+    });
+  }
+
   for (const mode of ["semantic", "keyword", "hybrid"]) {
     it(`returns the chat's username with each ${mode} search result`, async () => {
       const { status, body } = await get(`/search?q=party+venue&k=10&mode=${mode}`);
@@ -121,6 +133,70 @@ describe("storage service over HTTP", () => {
       if (mode === "semantic") assert.deepEqual([body.results[0].message_id, body.results[0].score], [2, 1]); // the query's axis
       for (const r of body.results) assert.equal(r.chat_username, r.chat_id === LIVE.id ? "kreuzberg" : null, JSON.stringify(r));
     });
+  }
+
+  it("reads a date alone as the whole day: from its start, to its end (UTC)", async () => {
+    const chat: ChatRef = { id: "78", name: "Dated", type: "private_group" };
+    const noon = Date.UTC(2005, 1, 6, 12) / 1000; // 2005-02-06T12:00:00Z
+    storage.upsert([{ ...message(chat, 1, { id: null, name: "Zed" }), date: noon }]);
+    try {
+      const search = async (range: Record<string, string>) =>
+        (await get(`/search?${new URLSearchParams({ q: "party venue", mode: "keyword", chat: "78", ...range })}`)).body.results?.length;
+      assert.equal(await search({ from: "2005-02-06", to: "2005-02-06" }), 1, "a one-day range holds the day's messages");
+      assert.equal(await search({ to: "2005-02-06T11:59" }), 0);
+      assert.equal(await search({ to: "2005-02-06T12:00" }), 1, "a minute counts whole");
+      assert.equal(await search({ from: "2005-02-07" }), 0);
+      assert.equal(await search({ to: "2005-02-05" }), 0);
+      assert.equal(await search({ from: String(noon), to: String(noon) }), 1, "unix seconds as before");
+    } finally {
+      storage.deleteChat("78");
+    }
+  });
+
+  for (const [param, value, why] of [
+    ["to", "2005-02-30", /querystring\.to is not a real date.*February 2005 has 28 days/],
+    ["from", "06.02.2005", /querystring\.from must be a date, YYYY-MM-DD/],
+    ["to", "2005-13", /no month 13/],
+  ] as const) {
+    it(`refuses ${param}=${value} with 400 TGLENS_BAD_REQUEST, not a guess`, async () => {
+      const countsBefore = storage.stats();
+      const res = await get(`/search?${new URLSearchParams({ q: "party venue", [param]: value })}`);
+      assert.equal(res.status, 400);
+      assert.equal(res.body.error.code, "TGLENS_BAD_REQUEST");
+      assert.match(res.body.error.message, why);
+      assert.deepEqual(storage.stats(), countsBefore);
+    });
+  }
+
+  it("matches a query with no meaning left once cleaned (a bare link) by keyword, in every mode", async () => {
+    const chat: ChatRef = { id: "79", name: "Links", type: "private_group" };
+    const link = "https://example.org/venue-map";
+    storage.upsert([
+      { ...message(chat, 5, { id: null, name: "Zed" }), text: `map: ${link}`, clean_text: "map:" },
+      { ...message(chat, 6, { id: null, name: "Zed" }), text: "no map here", clean_text: "no map here" },
+    ]);
+    try {
+      for (const mode of ["semantic", "hybrid", "keyword"]) {
+        const res = await get(`/search?${new URLSearchParams({ q: link, mode, k: "10" })}`);
+        assert.equal(res.status, 200, JSON.stringify(res.body));
+        assert.deepEqual(res.body.results.map((r: { chat_id: string; message_id: number }) => [r.chat_id, r.message_id]), [["79", 5]], mode);
+      }
+    } finally {
+      storage.deleteChat("79");
+    }
+  });
+
+  for (const q of ["🎉", "🎉🎉 👍", "!!! ★"]) {
+    for (const mode of ["semantic", "hybrid", "keyword"]) {
+      it(`answers the query ${JSON.stringify(q)} (${mode}) with 400 saying there is nothing to search for, not with nearest neighbours`, async () => {
+        const countsBefore = storage.stats();
+        const res = await get(`/search?${new URLSearchParams({ q, mode })}`);
+        assert.equal(res.status, 400, JSON.stringify(res.body));
+        assert.equal(res.body.error.code, "TGLENS_BAD_REQUEST");
+        assert.match(res.body.error.message, /nothing to search for/);
+        assert.deepEqual(storage.stats(), countsBefore);
+      });
+    }
   }
 
   for (const [what, url, status, code, field] of [

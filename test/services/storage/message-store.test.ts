@@ -3,7 +3,7 @@
  * of chat statistics (plans do not depend on the row count: there is no ANALYZE).
  */
 import assert from "node:assert/strict";
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, test } from "node:test";
@@ -124,4 +124,44 @@ test("chat statistics read index entries only: no table scan, one pass over a ch
   assert.ok(monthReads.length > 0);
   for (const d of monthReads) assert.match(d, /^SEARCH messages USING COVERING INDEX messages_chat_date \(chat_id=\?/, months.join("\n"));
   store.close();
+});
+
+test("deleting a chat leaves none of its text in the database files: free pages, WAL and FTS5 segments included", async () => {
+  const dir = tempDir();
+  const canary = "zqxvorpelcanary";
+  const keeper = "wumbleflintkeeper";
+  const message = (chat: string, id: number, word: string): EmbeddedMessage => {
+    const text = id % 3 === 0 ? `note ${id}: ${word} was mentioned at the meeting` : `note ${id}: the meeting was moved to room ${id}`;
+    return {
+      v: 1, job_id: "j", chat: { id: chat, name: `Chat ${chat}`, type: "private_group" }, message_id: id,
+      date: T0 + id, sender: { id: "user1", name: "Ann" }, reply_to: null, forwarded_from: null, edited: null, media: null,
+      text, clean_text: text, lang: "en", vector: axis(id % DIM),
+    };
+  };
+  const batch = (chat: string, from: number, word: string) => Array.from({ length: 500 }, (_, i) => message(chat, from + i, word));
+  const filesWith = (word: string) =>
+    readdirSync(dir, { recursive: true, withFileTypes: true })
+      .filter((e) => e.isFile() && readFileSync(join(e.parentPath, e.name)).includes(Buffer.from(word)))
+      .map((e) => e.name);
+
+  const s = openStorage({ dir });
+  for (let from = 1; from <= 3000; from += 500) {
+    s.upsert(batch("-100", from, canary));
+    s.upsert(batch("42", from, keeper));
+  }
+  // Part of the chat goes into the main file (checkpointed), part stays in the WAL, as in real use.
+  const other = openDatabase(join(dir, "messages.db"));
+  prepareRetained(other, "PRAGMA wal_checkpoint(TRUNCATE)").get();
+  s.upsert(batch("-100", 3001, canary));
+  assert.deepEqual(filesWith(canary).sort(), ["messages.db", "messages.db-wal"]);
+
+  assert.equal(s.deleteChat("-100"), true);
+  assert.deepEqual(filesWith(canary), []);
+  assert.deepEqual(filesWith("Chat -100"), []);
+  // The other chat is intact and still found by its words.
+  assert.equal(s.searchKeyword(keeper, 2000, {}).length, 1000);
+  assert.ok(filesWith(keeper).includes("messages.db"));
+  other.exec("INSERT INTO messages_fts(messages_fts) VALUES ('integrity-check')");
+  other.close();
+  await s.close();
 });

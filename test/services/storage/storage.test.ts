@@ -180,7 +180,9 @@ describe("storage: upsert and semantic search", () => {
     const s = openStorage({ dir: tempDir() });
     assertCode(() => s.upsert([msg("1", 1), msg("1", 2, { vector: [1, 2, 3] })]), "TGLENS_SCHEMA");
     assertCode(() => s.upsert([msg("1", 1, { vector: new Array(DIM).fill(0) })]), "TGLENS_SCHEMA");
-    assertCode(() => s.upsert([msg("1", -4)]), "TGLENS_SCHEMA");
+    assertCode(() => s.upsert([msg("1", 2 ** 52)]), "TGLENS_SCHEMA");
+    assertCode(() => s.upsert([msg("1", 5, { date: 8_640_000_000_001 })]), "TGLENS_SCHEMA");
+    assertCode(() => s.upsert([msg("1", 5, { date: -1 })]), "TGLENS_SCHEMA");
     assert.equal(s.stats().messages, 0);
     s.upsert([msg("1", 1)]);
     assertCode(() => s.searchSemantic(new Float32Array(10), 5, {}), "TGLENS_BAD_REQUEST");
@@ -618,4 +620,31 @@ describe("storage: schema", () => {
     db.close();
     assertCode(() => openStorage({ dir }), "TGLENS_CONFIG");
   });
+});
+
+describe("storage: negative message ids (supergroups migrated from a group)", () => {
+  for (const threshold of [10_000, 50]) {
+    test(`stores and finds them beside positive ids, ${threshold === 50 ? "HNSW" : "exact"}, across a reopen`, async () => {
+      const dir = tempDir();
+      const all = batch("m", -60, 60);
+      let s = openStorage({ dir, hnswThreshold: threshold });
+      assert.deepEqual(s.upsert(all), { inserted: 121, updated: 0, unchanged: 0 });
+      await s.whenIdle();
+      for (let round = 0; round < 2; round++) {
+        assert.equal(s.chat("m")!.messages, 121);
+        for (const m of all) {
+          const [top] = s.searchSemantic(new Float32Array(m.vector), 1, {});
+          assert.equal(top!.message_id, m.message_id, `message ${m.message_id} finds itself (round ${round})`);
+          assert.ok(top!.score > 0.999);
+        }
+        // -1 and 1 are two messages, each with its own text and vector.
+        const [minusOne] = s.searchSemantic(new Float32Array(unit(-1 + 100_000)), 1, { chat: "m" });
+        assert.equal(minusOne!.message_id, -1);
+        assert.match(minusOne!.text, /^message -1 /);
+        await s.close();
+        s = openStorage({ dir, hnswThreshold: threshold });
+      }
+      await s.close();
+    });
+  }
 });

@@ -2,8 +2,8 @@ import assert from "node:assert/strict";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { test } from "node:test";
-import { DIMENSIONS, ExactIndex, HnswIndex, type VectorIndex } from "../../../services/storage/vector-index.ts";
+import { describe, it, test } from "node:test";
+import { DIMENSIONS, ExactIndex, HnswIndex, indexKey, messageIdOfKey, type VectorIndex } from "../../../services/storage/vector-index.ts";
 
 function vectors(n: number, seed: number): Float32Array {
   let s = seed >>> 0;
@@ -66,4 +66,14 @@ test("hnsw: save and load round-trip", () => {
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+});
+
+describe("index keys of message ids", () => {
+  it("are injective, unsigned and invertible, negative ids included", () => {
+    const ids = [0, 1, -1, 2, -2, 2 ** 31 - 1, -(2 ** 31), 2 ** 51, -(2 ** 51)];
+    const keys = ids.map(indexKey);
+    assert.equal(new Set(keys).size, ids.length);
+    for (const k of keys) assert.ok(Number.isSafeInteger(k) && k >= 0, `key ${k}`);
+    assert.deepEqual(keys.map(messageIdOfKey), ids);
+  });
 });

@@ -203,6 +203,11 @@ describe("Telegram bot against a fake Bot API", { timeout: 300_000 }, () => {
   it("/index without Telegram credentials says which variable is missing", async () => {
     const reply = await say(OWNER, "/index @some_public_group");
     assert.match(textOf(reply), /TELEGRAM_API_ID/);
+    // An expected refusal: warnings, no error, no stack trace, in the bot's log and the scraper's.
+    const refusal = logs.lines.map((l) => JSON.parse(l) as { level: number; msg: string; err?: unknown }).filter((l) => JSON.stringify(l).includes("TGLENS_TELEGRAM_NOT_CONFIGURED"));
+    assert.ok(refusal.length >= 2, JSON.stringify(refusal));
+    for (const line of refusal) assert.equal(line.level, 40, JSON.stringify(line));
+    assert.doesNotMatch(JSON.stringify(refusal), /"stack":"[^"]/);
   });
 
   it("/forget removes the chat", async () => {
@@ -235,6 +240,8 @@ describe("Telegram bot webhook mode", { timeout: 60_000 }, () => {
       TELEGRAM_ALLOWED_USER_IDS: String(OWNER),
       TELEGRAM_WEBHOOK_URL: "https://tglens.example/telegram/webhook",
       TELEGRAM_WEBHOOK_SECRET: SECRET,
+      // With API tokens on, Telegram still reaches the webhook: it has its own secret, not a token.
+      TGLENS_API_TOKEN: "api-token-not-for-telegram-0123",
     });
     gateway = await createGateway({ log: createLogger({ level: "silent" }), config });
     await gateway.start();
@@ -254,16 +261,16 @@ describe("Telegram bot webhook mode", { timeout: 60_000 }, () => {
     assert.equal(api.callsOf("getUpdates").length, 0);
   });
 
-  it("refuses calls without the right secret token, and handles those with it", async () => {
+  it("refuses calls without the right secret token, and handles those with it (addressed to the webhook URL's host, no API token)", async () => {
     const update = { update_id: 1, message: { message_id: 1, date: 1, from: { id: OWNER, is_bot: false, first_name: "O" }, chat: { id: OWNER, type: "private" }, text: "/help", entities: [{ type: "bot_command", offset: 0, length: 5 }] } };
     for (const headers of [{}, { "x-telegram-bot-api-secret-token": "wrong" }, { "x-telegram-bot-api-secret-token": SECRET + "x" }]) {
-      const res = await gateway.app.inject({ method: "POST", url: "/telegram/webhook", payload: update, headers });
+      const res = await gateway.app.inject({ method: "POST", url: "/telegram/webhook", payload: update, headers: { host: "tglens.example", ...headers } });
       assert.equal(res.statusCode, 401);
       assert.equal(res.json().error.code, "TGLENS_UNAUTHORIZED");
       assert.ok(!res.body.includes(SECRET));
     }
     assert.equal(api.callsOf("sendMessage").length, 0, "nothing handled without the secret");
-    const ok = await gateway.app.inject({ method: "POST", url: "/telegram/webhook", payload: update, headers: { "x-telegram-bot-api-secret-token": SECRET } });
+    const ok = await gateway.app.inject({ method: "POST", url: "/telegram/webhook", payload: update, headers: { host: "tglens.example", "x-telegram-bot-api-secret-token": SECRET } });
     assert.equal(ok.statusCode, 200);
     const reply = await api.waitForCall((c) => c.method === "sendMessage");
     assert.match(textOf(reply), /\/search/);

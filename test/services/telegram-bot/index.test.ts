@@ -26,14 +26,18 @@ describe("gateway", () => {
 /** A stand-in storage service: answers every request with `answer` and records what it was asked. */
 async function fakeUpstream(answer: (req: IncomingMessage) => { status: number; body: unknown }) {
   const seen: Array<{ method: string; url: string }> = [];
+  /** The Authorization header of each request, in order. */
+  const auth: Array<string | undefined> = [];
   const server = createServer((req, res) => {
     seen.push({ method: req.method!, url: req.url! });
+    auth.push(req.headers.authorization);
+    req.resume();
     const { status, body } = answer(req);
     res.writeHead(status, { "content-type": "application/json; charset=utf-8" }).end(JSON.stringify(body));
   });
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
   const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  return { url, seen, close: () => new Promise<void>((resolve) => server.close(() => resolve())) };
+  return { url, seen, auth, close: () => new Promise<void>((resolve) => server.close(() => resolve())) };
 }
 
 describe("gateway: chat statistics", () => {
@@ -61,6 +65,55 @@ describe("gateway: chat statistics", () => {
       ]);
       const spec = (await gateway.app.inject({ url: "/openapi.json" })).json();
       assert.ok(spec.paths["/api/chats/{id}/stats"]?.get?.summary, "documented in the gateway's OpenAPI");
+    } finally {
+      await gateway.app.close();
+      await upstream.close();
+    }
+  });
+});
+
+describe("gateway: access", () => {
+  const ADMIN = "gateway-admin-token-0123456789";
+  const READ = "gateway-read-token-0123456789";
+
+  it("checks the caller's rights, then calls the services with its own admin token", async () => {
+    const upstream = await fakeUpstream(() => ({ status: 200, body: { results: [], chats: [] } }));
+    const config = loadConfig({ TGLENS_STORAGE_URL: upstream.url, TGLENS_SCRAPER_URL: upstream.url, TGLENS_API_TOKEN: ADMIN, TGLENS_API_READ_TOKEN: READ });
+    const gateway = await createGateway({ log: createLogger({ level: "silent" }), config });
+    try {
+      const read = { authorization: `Bearer ${READ}` };
+      assert.equal((await gateway.app.inject({ url: "/api/search?q=x", headers: read })).statusCode, 200);
+      assert.deepEqual(upstream.auth, [`Bearer ${ADMIN}`], "storage is called with the gateway's token, not the caller's");
+      const refused = [
+        await gateway.app.inject({ url: "/api/chats" }),
+        await gateway.app.inject({ url: "/api/chats", headers: { authorization: "Bearer wrong-token-0123456789" } }),
+        await gateway.app.inject({ method: "DELETE", url: "/api/chats/42", headers: read }),
+        await gateway.app.inject({ method: "POST", url: "/api/scrape", headers: { ...read, "content-type": "application/json" }, payload: { export_path: "x.json" } }),
+      ];
+      assert.deepEqual(
+        refused.map((r) => [r.statusCode, r.json().error.code]),
+        [[401, "TGLENS_UNAUTHORIZED"], [401, "TGLENS_UNAUTHORIZED"], [403, "TGLENS_FORBIDDEN"], [403, "TGLENS_FORBIDDEN"]],
+      );
+      assert.equal(upstream.seen.length, 1, "nothing refused reached a service");
+    } finally {
+      await gateway.app.close();
+      await upstream.close();
+    }
+  });
+
+  it("answers POST /api/scrape without a body with 400 TGLENS_BAD_JSON (415 without a content type), not a 500", async () => {
+    const upstream = await fakeUpstream(() => ({ status: 500, body: {} }));
+    const gateway = await createGateway({ log: createLogger({ level: "silent" }), config: loadConfig({ TGLENS_SCRAPER_URL: upstream.url }) });
+    try {
+      const none = await gateway.app.inject({ method: "POST", url: "/api/scrape" });
+      assert.equal(none.statusCode, 415);
+      assert.equal(none.json().error.code, "TGLENS_UNSUPPORTED_MEDIA_TYPE");
+      const empty = await gateway.app.inject({ method: "POST", url: "/api/scrape", headers: { "content-type": "application/json", "content-length": "0" } });
+      assert.equal(empty.statusCode, 400, empty.body);
+      assert.equal(empty.json().error.code, "TGLENS_BAD_JSON");
+      const text = await gateway.app.inject({ method: "POST", url: "/api/scrape", headers: { "content-type": "text/plain" }, payload: "{}" });
+      assert.equal(text.statusCode, 415);
+      assert.deepEqual(upstream.seen, []);
     } finally {
       await gateway.app.close();
       await upstream.close();

@@ -63,7 +63,7 @@ describe("parseLiveScrapeBody", () => {
 
   it("refuses a bad limit, a bad since and unknown fields, each by name", () => {
     for (const limit of [0, -1, 1.5, "10", null]) refused(() => parseLiveScrapeBody({ chat: "@durov", limit }), "limit");
-    for (const since of ["yesterday", -5, 1.5, "2024-13-45", true]) refused(() => parseLiveScrapeBody({ chat: "@durov", since }), "since");
+    for (const since of ["yesterday", -5, 1.5, "2024-13-45", "2005-02-30", "06.02.2005", "-5", true]) refused(() => parseLiveScrapeBody({ chat: "@durov", since }), "since");
     refused(() => parseLiveScrapeBody({ chat: "@durov", limt: 5 }), "limt");
     refused(() => parseLiveScrapeBody({ limit: 5 }), "chat");
   });
