@@ -4,7 +4,7 @@
  * the file) and truncates the WAL. The merge rewrites the whole FTS index whatever the chat's size,
  * so it is timed apart, and the insert rate with secure_delete on and off is compared.
  *
- *   bash scripts/with-node.sh bench/forget-bench.ts [export.json] [--copies K] [--dir DIR]
+ *   npm run bench:forget -- [export.json] [--copies K] [--dir DIR]
  *
  * Corpus: a Telegram export (default /work/shared/data/ubuntu-irc-train.json, 196k short lines),
  * written K times (default 1) as chats of 20,000 messages plus one of 1,000 (the one forgotten
