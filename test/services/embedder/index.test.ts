@@ -74,3 +74,58 @@ describe("embedder service", () => {
     assert.ok(cosine(vectorToJson(direct!), viaBus) > 0.99999);
   });
 });
+
+describe("embedder service limits", () => {
+  let bus: MemoryBus;
+  let model: EmbeddingModel;
+  let service: Service;
+  const limits = { maxRequestChars: 20_000, maxQueuedChars: 30_000, maxQueryTexts: 2, maxQueuedQueries: 4 };
+  const bulkBody = (n: number) => ({ texts: Array.from({ length: n }, (_, i) => `text ${i} `.padEnd(100, "x")) });
+  before(async () => {
+    bus = createMemoryBus();
+    const dir = await resolveModelDir({ cacheDir: path.resolve(".cache/models"), allowRemote: false, variant: "fp32" });
+    model = await loadOnnxEmbeddingModel({ dir, variant: "fp32" });
+    const config = { maxBodyBytes: 1 << 20, embedBatch: 64 };
+    service = await createEmbedder({ bus, model, log: createLogger({ level: "silent" }), config, limits });
+    await service.start();
+  });
+  after(async () => {
+    await service.stop();
+    await model.close();
+    await bus.close();
+  });
+  const post = (payload: object) => service.app.inject({ method: "POST", url: "/embed", payload });
+
+  it("refuses one request over the character cap with 413, and still embeds the next", async () => {
+    const res = await post(bulkBody(201)); // 20,100 characters
+    assert.equal(res.statusCode, 413);
+    assert.equal(res.json().error.code, "TGLENS_PAYLOAD_TOO_LARGE");
+    assert.match(res.json().error.message, /20100 characters.*at most 20000/);
+    const ok = await post(bulkBody(3));
+    assert.equal(ok.statusCode, 200);
+    assert.equal(ok.json().vectors.length, 3);
+  });
+
+  it("refuses a query request with more texts than the query lane takes (413)", async () => {
+    const res = await post({ texts: ["a", "b", "c"], priority: "query" });
+    assert.equal(res.statusCode, 413);
+    assert.match(res.json().error.message, /3 texts; a query request takes at most 2/);
+  });
+
+  it("answers 429 with Retry-After while the bulk queue is full, then takes the same request", async () => {
+    const first = post(bulkBody(200)); // 20,000 characters, queued
+    await new Promise((r) => setImmediate(r));
+    const refused = await post(bulkBody(150)); // 15,000 more would pass 30,000
+    assert.equal(refused.statusCode, 429);
+    assert.equal(refused.json().error.code, "TGLENS_BUSY");
+    const retryAfter = Number(refused.headers["retry-after"]);
+    assert.ok(Number.isInteger(retryAfter) && retryAfter >= 1 && retryAfter <= 60, `retry-after ${refused.headers["retry-after"]}`);
+    // A search's query is not held back by the full bulk queue.
+    const query = await post({ texts: ["where is the venue"], priority: "query" });
+    assert.equal(query.statusCode, 200);
+    assert.equal((await first).statusCode, 200);
+    const again = await post(bulkBody(150));
+    assert.equal(again.statusCode, 200);
+    assert.equal(again.json().vectors.length, 150);
+  });
+});

@@ -1,6 +1,6 @@
 /**
  * The model on a worker thread gives exactly the vectors of the model on the calling thread, keeps
- * the event loop free while it embeds, and fails cleanly.
+ * the event loop free while it embeds, answers a query ahead of bulk work, and fails cleanly.
  */
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
@@ -43,6 +43,20 @@ describe("embedding model on a worker thread", { timeout: 120_000 }, () => {
     const ms = Date.now() - t0;
     // On the calling thread the timer could not fire at all during the batch.
     assert.ok(ticks >= Math.floor(ms / 10 / 4), `${ticks} ticks in ${ms} ms`);
+  });
+
+  it("answers a query sent during a large bulk request first, with the vector it has alone", async () => {
+    const bulkTexts = Array.from({ length: 1500 }, (_, i) => `bulk message ${i}: the wifi driver drops after the kernel update, again`);
+    const queryText = "where did we decide on the venue";
+    const [alone] = await worker.embed([queryText], { priority: "query" });
+    const order: string[] = [];
+    const bulk = worker.embed(bulkTexts).then((v) => (order.push("bulk"), v));
+    await new Promise((r) => setTimeout(r, 50));
+    const query = worker.embed([queryText], { priority: "query" }).then((v) => (order.push("query"), v));
+    const [bulkVectors, [during]] = await Promise.all([bulk, query]);
+    assert.deepEqual(order, ["query", "bulk"], "the query did not wait for the bulk request");
+    assert.equal(bulkVectors.length, bulkTexts.length);
+    assert.deepEqual(Array.from(during!), Array.from(alone!), "the query's vector does not depend on the bulk work beside it");
   });
 
   it("fails to load a model that is not there, with its error, and refuses work after close", async () => {
