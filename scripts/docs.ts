@@ -1,7 +1,7 @@
 /**
- * Keeps the README's reference tables in step with the code: the error codes (from the error
- * registry) and the settings (from the config table). `node scripts/docs.ts` rewrites them;
- * test/scripts/docs.test.ts fails when they drift.
+ * Keeps the reference tables in docs/ in step with the code: the error codes (from the error
+ * registry) in docs/api.md and the settings (from the config table) in docs/configuration.md.
+ * `node scripts/docs.ts` rewrites them; test/scripts/docs.test.ts fails when they drift.
  */
 import fs from "node:fs";
 import { ERROR_CODES } from "../services/common/errors.ts";
@@ -22,15 +22,16 @@ export function fillSection(doc: string, name: string, content: string): string 
   const end = `<!-- ${name}:end -->`;
   const from = doc.indexOf(start);
   const to = doc.indexOf(end);
-  if (from < 0 || to < from) throw new Error(`README has no ${name} section`);
+  if (from < 0 || to < from) throw new Error(`the document has no ${name} section`);
   return doc.slice(0, from + start.length) + "\n" + content + "\n" + doc.slice(to);
 }
 
-export function renderReadme(doc: string): string {
-  return fillSection(fillSection(doc, "error-codes", errorCodesTable()), "settings", settingsMarkdown());
-}
+/** Each generated document: its path and how its generated sections are filled. */
+export const GENERATED_DOCS: readonly { path: string; render(doc: string): string }[] = [
+  { path: "docs/api.md", render: (doc) => fillSection(doc, "error-codes", errorCodesTable()) },
+  { path: "docs/configuration.md", render: (doc) => fillSection(doc, "settings", settingsMarkdown()) },
+];
 
 if (import.meta.main) {
-  const doc = fs.readFileSync("README.md", "utf8");
-  fs.writeFileSync("README.md", renderReadme(doc));
+  for (const { path, render } of GENERATED_DOCS) fs.writeFileSync(path, render(fs.readFileSync(path, "utf8")));
 }

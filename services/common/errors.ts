@@ -1,7 +1,7 @@
 /**
  * One registry of error codes (as Fastify's FST_ERR_* and platformatic/kafka's errorCodes):
  * each code has its HTTP status and whether retrying can help. Tests assert on codes, never on
- * message text; the README's error table is checked against this registry by a test.
+ * message text; the error table in docs/api.md is checked against this registry by a test.
  */
 
 export interface ErrorSpec {

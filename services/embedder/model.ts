@@ -69,7 +69,7 @@ export const DEFAULT_MAX_TOKENS = 256;
  * truncation length, so a long text still fits one call) is tens of milliseconds on 2 cores. Cost
  * per token is flat from ~200 tokens per call up, and on chat text the planner's cuts (padding
  * against per-call overhead) rarely make calls longer anyway: a larger budget gains under 1%
- * (README, Performance).
+ * (docs/performance.md).
  */
 export const DEFAULT_BATCH_TOKEN_BUDGET = 256;
 export const DEFAULT_MAX_BATCH_SIZE = 128;
