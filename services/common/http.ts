@@ -22,7 +22,7 @@ import { registerSecret, type Logger } from "./logger.ts";
 
 export const ErrorResponse = Type.Object(
   { error: Type.Object({ code: Type.String(), message: Type.String() }) },
-  { $id: "ErrorResponse", description: "Every error: a stable code (see docs/api.md, "Error codes") and a message" },
+  { $id: "ErrorResponse", description: "Every error: a stable code (see the error codes in docs/api.md) and a message" },
 );
 
 export interface ReadinessCheck {
