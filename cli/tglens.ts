@@ -13,6 +13,7 @@ import { createBus } from "../services/bus-factory.ts";
 import { startEmbedded, type EmbeddedSystem } from "../services/embedded.ts";
 import { buildService, runService, stopService } from "../services/wiring.ts";
 import { stopOnSignals, stopStep } from "../services/common/shutdown.ts";
+import { TGLENS_VERSION } from "../services/common/service.ts";
 import { gatewayClient, GatewayClient, gatewayUrl } from "./client.ts";
 import { importDemoOnFirstStart } from "./demo.ts";
 import { login, terminalPrompter } from "./login.ts";
@@ -110,7 +111,7 @@ function checkQuery(query: string): void {
 
 const program = new Command("tglens")
   .description("Search Telegram chats by meaning.")
-  .version("0.1.0")
+  .version(TGLENS_VERSION)
   .showHelpAfterError()
   .configureOutput({ outputError: (str, write) => write(`tglens: ${str.replace(/^error: /, "")}`) });
 

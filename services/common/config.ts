@@ -68,6 +68,10 @@ export interface TelegramConfig {
 
 type Parser<T> = (raw: string) => T;
 
+/**
+ * A variable, its default and its parser. The default is written once, as the text a user would
+ * set (what the README shows); the value it stands for is that text parsed by the setting's parser.
+ */
 interface Setting<T> {
   env: string;
   default: string | undefined;
@@ -76,6 +80,9 @@ interface Setting<T> {
   /** Its value never appears in an error message. */
   secret?: boolean;
 }
+
+/** A setting with a default: reading it always yields a value. */
+type Defaulted<T> = Setting<T> & { default: string };
 
 class Invalid extends Error {}
 
@@ -147,7 +154,7 @@ const portSettings = Object.fromEntries(
     s,
     { env: `TGLENS_${envSuffix(s)}_PORT`, default: String(DEFAULT_PORTS[s]), description: `HTTP port of the ${s} service`, parse: integer(0, 65535) },
   ]),
-) as Record<ServiceName, Setting<number>>;
+) as Record<ServiceName, Defaulted<number>>;
 
 const urlSettings = Object.fromEntries(
   SERVICE_NAMES.map((s) => [
@@ -226,67 +233,71 @@ export function settingsTable(): SettingDoc[] {
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.cwd()): Readonly<Config> {
   const problems: string[] = [];
-  const read = <T>(setting: Setting<T>): T | undefined => {
-    const raw = env[setting.env] ?? setting.default;
-    if (raw === undefined) return undefined;
-    try {
-      return setting.parse(raw);
-    } catch (err) {
-      const shown = setting.secret ? "<hidden>" : JSON.stringify(raw);
-      problems.push(`${setting.env}=${shown}: ${err instanceof Invalid ? err.message : String(err)}`);
-      return undefined;
+  /** The variable's value, else its default, parsed; a bad value is a problem, and the default stands in for it meanwhile. */
+  function read<T>(setting: Defaulted<T>): T;
+  function read<T>(setting: Setting<T>): T | undefined;
+  function read<T>(setting: Setting<T>): T | undefined {
+    const raw = env[setting.env];
+    if (raw !== undefined) {
+      try {
+        return setting.parse(raw);
+      } catch (err) {
+        const shown = setting.secret ? "<hidden>" : JSON.stringify(raw);
+        problems.push(`${setting.env}=${shown}: ${err instanceof Invalid ? err.message : String(err)}`);
+      }
     }
-  };
+    return setting.default === undefined ? undefined : setting.parse(setting.default);
+  }
   const known = new Set([...settingsTable().map((s) => s.env), ...TEST_KNOBS]);
   for (const name of Object.keys(env)) {
     if (name.startsWith("TGLENS_") && !known.has(name)) problems.push(`${name}: unknown setting (typo?)`);
   }
 
-  const host = read(SETTINGS.host) ?? "127.0.0.1";
+  const host = read(SETTINGS.host);
   const ports = {} as Record<ServiceName, number>;
   const urls = {} as Record<ServiceName, string>;
   for (const s of SERVICE_NAMES) {
-    ports[s] = read(portSettings[s]) ?? DEFAULT_PORTS[s];
+    ports[s] = read(portSettings[s]);
     const reachHost = host === "0.0.0.0" || host === "::" ? "127.0.0.1" : host;
     urls[s] = read(urlSettings[s]) ?? `http://${reachHost.includes(":") ? `[${reachHost}]` : reachHost}:${ports[s]}`;
   }
   const modelDir = read(SETTINGS.modelDir);
   const config: Config = {
-    dataDir: path.resolve(cwd, read(SETTINGS.dataDir) ?? "./data"),
-    importDir: path.resolve(cwd, read(SETTINGS.importDir) ?? "./imports"),
+    dataDir: path.resolve(cwd, read(SETTINGS.dataDir)),
+    importDir: path.resolve(cwd, read(SETTINGS.importDir)),
     host,
     ports,
     urls,
     modelDir: modelDir === undefined ? undefined : path.resolve(cwd, modelDir),
-    modelCache: path.resolve(cwd, read(SETTINGS.modelCache) ?? "./.cache/models"),
-    modelVariant: read(SETTINGS.modelVariant) ?? "fp32",
-    modelRemote: read(SETTINGS.modelRemote) ?? true,
+    modelCache: path.resolve(cwd, read(SETTINGS.modelCache)),
+    modelVariant: read(SETTINGS.modelVariant),
+    modelRemote: read(SETTINGS.modelRemote),
     modelHubUrl: read(SETTINGS.modelHubUrl),
     modelMavenUrl: read(SETTINGS.modelMavenUrl),
-    threads: read(SETTINGS.threads) ?? 0,
-    embedBatch: read(SETTINGS.embedBatch) ?? 256,
-    logLevel: read(SETTINGS.logLevel) ?? "info",
-    demo: read(SETTINGS.demo) ?? true,
-    partitions: read(SETTINGS.partitions) ?? 3,
-    maxAttempts: read(SETTINGS.maxAttempts) ?? 5,
-    maxBodyBytes: read(SETTINGS.maxBodyBytes) ?? 1_048_576,
-    maxUploadBytes: read(SETTINGS.maxUploadBytes) ?? 2 ** 30,
-    uploadIdleSeconds: read(SETTINGS.uploadIdleSeconds) ?? 30,
-    maxUploads: read(SETTINGS.maxUploads) ?? 4,
-    hnswThreshold: read(SETTINGS.hnswThreshold) ?? 10_000,
+    threads: read(SETTINGS.threads),
+    embedBatch: read(SETTINGS.embedBatch),
+    logLevel: read(SETTINGS.logLevel),
+    demo: read(SETTINGS.demo),
+    partitions: read(SETTINGS.partitions),
+    maxAttempts: read(SETTINGS.maxAttempts),
+    maxBodyBytes: read(SETTINGS.maxBodyBytes),
+    maxUploadBytes: read(SETTINGS.maxUploadBytes),
+    uploadIdleSeconds: read(SETTINGS.uploadIdleSeconds),
+    maxUploads: read(SETTINGS.maxUploads),
+    hnswThreshold: read(SETTINGS.hnswThreshold),
     kafkaBrokers: read(SETTINGS.kafkaBrokers),
     telegram: {
       apiId: read(SETTINGS.telegramApiId),
       apiHash: read(SETTINGS.telegramApiHash),
       session: read(SETTINGS.telegramSession),
       botToken: read(SETTINGS.botToken),
-      allowedUserIds: read(SETTINGS.allowedUserIds) ?? [],
-      botApiRoot: read(SETTINGS.botApiRoot) ?? "https://api.telegram.org",
+      allowedUserIds: read(SETTINGS.allowedUserIds) ?? [], // unset: nobody
+      botApiRoot: read(SETTINGS.botApiRoot),
       webhookUrl: read(SETTINGS.webhookUrl),
       webhookSecret: read(SETTINGS.webhookSecret),
-      floodWaitMaxSeconds: read(SETTINGS.floodWaitMax) ?? 300,
-      pageSize: read(SETTINGS.scrapePageSize) ?? 100,
-      pageDelayMs: read(SETTINGS.scrapePageDelayMs) ?? 500,
+      floodWaitMaxSeconds: read(SETTINGS.floodWaitMax),
+      pageSize: read(SETTINGS.scrapePageSize),
+      pageDelayMs: read(SETTINGS.scrapePageDelayMs),
     },
     access: { adminToken: read(SETTINGS.apiToken), readToken: read(SETTINGS.apiReadToken), allowedHosts: [] },
   };
@@ -312,5 +323,14 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
   if (problems.length > 0) {
     throw new TglensError("TGLENS_CONFIG", `invalid configuration:\n  ${problems.join("\n  ")}`, { details: { problems } });
   }
-  return Object.freeze(config);
+  return deepFreeze(config);
+}
+
+/**
+ * Freezes an object and everything it holds, so that no part of a loaded config can change under the
+ * services it was passed to (as Fastify freezes its validated initial config).
+ */
+function deepFreeze<T extends object>(object: T): Readonly<T> {
+  for (const value of Object.values(object)) if (typeof value === "object" && value !== null) deepFreeze(value);
+  return Object.freeze(object);
 }

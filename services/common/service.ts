@@ -3,6 +3,7 @@
  * and a bus side that starts and stops. Processes (embedded or distributed) decide where it runs.
  */
 import type { FastifyInstance } from "fastify";
+import pkg from "../../package.json" with { type: "json" };
 import type { Subscription } from "./bus.ts";
 import type { ServiceName } from "./config.ts";
 
@@ -39,4 +40,5 @@ export function busService(
   };
 }
 
-export const TGLENS_VERSION = "0.1.0";
+/** The version of tglens, as package.json gives it (the one place it is written). */
+export const TGLENS_VERSION: string = pkg.version;

@@ -44,6 +44,49 @@ describe("config", () => {
     assert.throws(() => loadConfig({ TGLENS_MAVEN_URL: "nexus" }), /TGLENS_MAVEN_URL="nexus": must be a URL/);
   });
 
+  it("is frozen all the way down: a write to a nested part throws", () => {
+    const config = loadConfig({ KAFKA_BROKERS: "a:9092", TELEGRAM_ALLOWED_USER_IDS: "42" });
+    const writes: [string, () => unknown][] = [
+      ["telegram", () => ((config.telegram as { pageSize: number }).pageSize = 1)],
+      ["ports", () => (config.ports.storage = 1)],
+      ["urls", () => (config.urls.embedder = "http://elsewhere:8003")],
+      ["access", () => ((config.access as { adminToken?: string }).adminToken = "0123456789abcdef")],
+      ["allowedHosts", () => (config.access.allowedHosts as string[]).push("evil.example")],
+      ["allowedUserIds", () => config.telegram.allowedUserIds.push(7)],
+      ["kafkaBrokers", () => config.kafkaBrokers!.push("b:9092")],
+    ];
+    for (const [part, write] of writes) assert.throws(write, TypeError, part);
+    assert.equal(config.telegram.pageSize, 100);
+    assert.equal(config.ports.storage, 8004);
+    assert.deepEqual(config.access.allowedHosts, ["127.0.0.1"]);
+    assert.deepEqual(config.telegram.allowedUserIds, [42]);
+    assert.deepEqual(config.kafkaBrokers, ["a:9092"]);
+  });
+
+  it("uses the default the table shows: a variable set to its documented default changes nothing", () => {
+    const unset = loadConfig({}, "/srv/app");
+    for (const { env, default: value } of settingsTable()) {
+      if (value !== undefined) assert.deepEqual(loadConfig({ [env]: value }, "/srv/app"), unset, env);
+    }
+  });
+
+  it("writes each default once: loadConfig falls back to no literal of its own", () => {
+    const source = fs.readFileSync(path.resolve(import.meta.dirname, "../../../services/common/config.ts"), "utf8");
+    const body = source.slice(source.indexOf("export function loadConfig("), source.indexOf("function deepFreeze"));
+    assert.ok(body.length > 0);
+    assert.deepEqual(body.match(/\?\?\s*(["'\d]|true|false|-)[^,;\n]*/g) ?? [], []);
+  });
+
+  it("reports a bad value once and still checks the rest against the default", () => {
+    assert.throws(() => loadConfig({ TGLENS_DATA_DIR: " ", TGLENS_HOST: "0.0.0.0" }), (err: Error & { details?: { problems: string[] } }) => {
+      const problems = err.details!.problems;
+      assert.equal(problems.length, 2);
+      assert.match(problems[0]!, /TGLENS_DATA_DIR=" ": must not be empty/);
+      assert.match(problems[1]!, /TGLENS_HOST=0\.0\.0\.0 listens beyond this machine/);
+      return true;
+    });
+  });
+
   it("takes TELEGRAM_API_ID up to the int32 maximum, not one more", () => {
     assert.equal(loadConfig({ TELEGRAM_API_ID: "2147483647" }).telegram.apiId, 2147483647);
     assert.throws(() => loadConfig({ TELEGRAM_API_ID: "2147483648" }), /TELEGRAM_API_ID="2147483648": must be an integer from 1 to 2147483647/);
