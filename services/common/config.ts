@@ -1,7 +1,7 @@
 /**
  * The one configuration of a tglens process, read from environment variables once (in the
  * entrypoint), validated as a whole, frozen and passed down. A bad configuration reports every
- * problem at once. The table below is also the README's configuration reference (a test keeps the
+ * problem at once. The table below is also docs/configuration.md's settings table (a test keeps the
  * two in step).
  */
 import path from "node:path";
@@ -70,7 +70,7 @@ type Parser<T> = (raw: string) => T;
 
 /**
  * A variable, its default and its parser. The default is written once, as the text a user would
- * set (what the README shows); the value it stands for is that text parsed by the setting's parser.
+ * set (what docs/configuration.md shows); the value it stands for is that text parsed by the setting's parser.
  */
 interface Setting<T> {
   env: string;
