@@ -9,7 +9,7 @@ import { loadConfig, SERVICE_NAMES, type Config, type ServiceName } from "../ser
 import { describeError, TglensError } from "../services/common/errors.ts";
 import { createLogger, scrubKnownSecrets } from "../services/common/logger.ts";
 import type { JobStatus } from "../services/common/jobs.ts";
-import { createBus } from "../services/bus-factory.ts";
+import { busKind, createBus } from "../services/bus-factory.ts";
 import { startEmbedded, type EmbeddedSystem } from "../services/embedded.ts";
 import { buildService, runService, stopService } from "../services/wiring.ts";
 import { stopOnSignals, stopStep } from "../services/common/shutdown.ts";
@@ -143,7 +143,7 @@ program
       const bus = await createBus(config, log, `tglens-${name}`);
       const service = await buildService(name, { bus, config, log });
       await runService(service, config);
-      log.info({ service: name, port: config.ports[name], bus: bus.kind }, "service running");
+      log.info({ service: name, port: config.ports[name], bus: busKind(config) }, "service running");
       stop = async () => {
         await stopService(service);
         await stopStep("bus", () => bus.close());

@@ -1,14 +1,20 @@
 /**
  * The one place that chooses the bus: Kafka when KAFKA_BROKERS is set, the in-memory bus
- * otherwise. Dead letters from any stage count as `failed` for their job.
+ * otherwise (busKind names the choice for logs). Dead letters from any stage count as `failed` for
+ * their job.
  */
 import type { Bus } from "./common/bus.ts";
 import type { Config } from "./common/config.ts";
 import { jobOfDeadLetter, reportJob, reportMessages } from "./common/jobs.ts";
-import { createKafkaBus } from "./common/kafka-bus.ts";
+import { createKafkaBus } from "./common/kafka/index.ts";
 import type { Logger } from "./common/logger.ts";
 import { createMemoryBus } from "./common/memory-bus.ts";
 import type { DeadLetter } from "./common/schemas.ts";
+
+/** Which bus createBus wires in for this config. */
+export function busKind(config: Readonly<Config>): "memory" | "kafka" {
+  return config.kafkaBrokers ? "kafka" : "memory";
+}
 
 export async function createBus(config: Readonly<Config>, log: Logger, clientId = "tglens"): Promise<Bus> {
   let bus: Bus | undefined;

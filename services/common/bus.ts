@@ -11,9 +11,15 @@
  *   its handler resolved, so a crash redelivers, never loses);
  * - a new group starts from the earliest retained message;
  * - a failing batch is retried message by message with backoff; after `maxAttempts` a message goes to
- *   `<topic>.dlq` with its error and origin, and the partition moves on.
+ *   `<topic>.dlq` with its error and origin, and the partition moves on;
+ * - both fail alike: an unknown topic is TGLENS_SCHEMA, a publish or subscribe after close() is
+ *   TGLENS_NOT_READY (assertTopic and busClosedError below).
+ *
+ * Reading dead letters back is not part of the interface: services only write them (and hear of
+ * them through `onDeadLetter`); tests read them with test/helpers/bus-inspect.ts.
  */
-import type { DeadLetter, MessageOf, Topic } from "./schemas.ts";
+import { TglensError } from "./errors.ts";
+import { TOPIC_NAMES, type DeadLetter, type MessageOf, type Topic } from "./schemas.ts";
 
 export interface DeliveryMeta {
   topic: Topic;
@@ -43,13 +49,10 @@ export interface Subscription {
 }
 
 export interface Bus {
-  readonly kind: "memory" | "kafka";
   publish<T extends Topic>(topic: T, message: MessageOf<T>, opts: { key: string }): Promise<void>;
   /** Publishes several messages of one topic; resolves when all are durable. */
   publishMany<T extends Topic>(topic: T, items: readonly { message: MessageOf<T>; key: string }[]): Promise<void>;
   subscribe<T extends Topic>(topic: T, group: string, handler: BatchHandler<T>, opts?: SubscribeOptions): Promise<Subscription>;
-  /** Dead letters of a topic so far (for operators and tests). */
-  deadLetters(topic: Topic): Promise<DeadLetter[]>;
   /** Whether the bus can take and deliver messages now (the broker answers). */
   ready(): Promise<boolean>;
   close(): Promise<void>;
@@ -76,6 +79,20 @@ export function partitionForKey(key: string, partitions: number): number {
     hash = Math.imul(hash, 0x01000193);
   }
   return (hash >>> 0) % partitions;
+}
+
+const KNOWN_TOPICS = new Set<string>(TOPIC_NAMES);
+
+/** Refuses a topic name the bus does not know, so a typo fails instead of creating a topic. */
+export function assertTopic(topic: string): asserts topic is Topic {
+  if (!KNOWN_TOPICS.has(topic)) {
+    throw new TglensError("TGLENS_SCHEMA", `unknown topic "${topic}" (the bus knows ${TOPIC_NAMES.join(", ")})`);
+  }
+}
+
+/** What publish and subscribe throw once the bus was closed, on either bus. */
+export function busClosedError(bus: "memory" | "Kafka"): TglensError {
+  return new TglensError("TGLENS_NOT_READY", `the ${bus} bus is closed`);
 }
 
 export function deadLetterTopic(topic: Topic): string {

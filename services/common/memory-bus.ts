@@ -7,10 +7,14 @@
  * Unlike Kafka it has no disk, so it applies backpressure instead: a publish waits while the slowest
  * active group lags more than `maxLag` messages on that partition. Entries every known group has
  * committed are dropped, which keeps memory flat during a long import.
+ *
+ * Dead letters are kept in memory; `memoryDeadLetters` reads them back (tests), outside `Bus`.
  */
 import {
   DEFAULT_MAX_ATTEMPTS,
   DEFAULT_PARTITIONS,
+  assertTopic,
+  busClosedError,
   partitionForKey,
   type BatchHandler,
   type Bus,
@@ -97,6 +101,16 @@ export interface MemoryBus extends Bus {
   injectRaw(topic: Topic, key: string, payload: string): Promise<void>;
 }
 
+/** The dead letters each memory bus holds, per topic; read through memoryDeadLetters. */
+const deadLettersOfBus = new WeakMap<MemoryBus, ReadonlyMap<string, readonly DeadLetter[]>>();
+
+/** Dead letters of a topic so far on a memory bus (for tests; not part of `Bus`). */
+export function memoryDeadLetters(bus: MemoryBus, topic: Topic): DeadLetter[] {
+  const letters = deadLettersOfBus.get(bus);
+  if (!letters) throw new TypeError("not a bus made by createMemoryBus");
+  return [...(letters.get(topic) ?? [])];
+}
+
 export function createMemoryBus(options: MemoryBusOptions = {}): MemoryBus {
   const partitionCount = options.partitions ?? DEFAULT_PARTITIONS;
   const maxAttempts = options.maxAttempts ?? DEFAULT_MAX_ATTEMPTS;
@@ -120,7 +134,7 @@ export function createMemoryBus(options: MemoryBusOptions = {}): MemoryBus {
     const state = topicState(topic);
     const log = state.partitions[partitionForKey(key, partitionCount)]!;
     while (!closed && state.groups.size > 0 && log.lagOf(state.groups.keys()) >= maxLag) await log.changed();
-    if (closed) throw new Error("bus closed");
+    if (closed) throw busClosedError("memory");
     log.append({ key, payload });
   }
 
@@ -170,20 +184,21 @@ export function createMemoryBus(options: MemoryBusOptions = {}): MemoryBus {
     }
   }
 
-  return {
-    kind: "memory",
-
+  const bus: MemoryBus = {
     async publish<T extends Topic>(topic: T, message: MessageOf<T>, opts: { key: string }) {
+      assertTopic(topic);
       await append(topic, opts.key, encodeMessage(topic, message));
     },
 
     async publishMany<T extends Topic>(topic: T, items: readonly { message: MessageOf<T>; key: string }[]) {
+      assertTopic(topic);
       const encoded = items.map((item) => ({ key: item.key, payload: encodeMessage(topic, item.message) }));
       for (const item of encoded) await append(topic, item.key, item.payload);
     },
 
     async subscribe<T extends Topic>(topic: T, group: string, handler: BatchHandler<T>, opts: SubscribeOptions = {}): Promise<Subscription> {
-      if (closed) throw new Error("bus closed");
+      assertTopic(topic);
+      if (closed) throw busClosedError("memory");
       const state = topicState(topic);
       const member: GroupMember = {
         handler: handler as unknown as BatchHandler<Topic>,
@@ -220,10 +235,9 @@ export function createMemoryBus(options: MemoryBusOptions = {}): MemoryBus {
       };
     },
 
-    injectRaw: append,
-
-    async deadLetters(topic: Topic) {
-      return [...(deadLetters.get(topic) ?? [])];
+    async injectRaw(topic: Topic, key: string, payload: string) {
+      assertTopic(topic);
+      await append(topic, key, payload);
     },
 
     async ready() {
@@ -236,6 +250,8 @@ export function createMemoryBus(options: MemoryBusOptions = {}): MemoryBus {
       await Promise.allSettled([...loops]);
     },
   };
+  deadLettersOfBus.set(bus, deadLetters);
+  return bus;
 }
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));

@@ -204,9 +204,10 @@ export async function createEmbedder(deps: EmbedderDeps): Promise<Service> {
       if (vector.length !== EMBEDDING_DIM) throw new Error(`model returned ${vector.length} dimensions`);
       return { key: m.chat.id, message: { ...m, vector: vectorToJson(vector) } satisfies EmbeddedMessage };
     });
+    // Reported before the vectors move on, so the job never sees them stored before embedded.
+    await reportMessages(bus, { embedded: messages });
     await bus.publishMany("store-topic", out);
     embedded.inc(out.length);
-    await reportMessages(bus, { embedded: messages });
   }
 
   return busService("embedder", app, async () => [

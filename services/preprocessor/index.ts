@@ -99,12 +99,13 @@ export async function createPreprocessor(deps: PreprocessorDeps): Promise<Servic
       else dropped.push(message);
     }
     await files.append(kept);
+    // Reported before the messages move on, so the job never sees them stored before cleaned.
+    await reportMessages(bus, { cleaned: kept, dropped });
     await bus.publishMany(
       "embed-topic",
       kept.map((m) => ({ key: embedTopicKey(m), message: m })),
     );
     handled.inc(batch.length);
-    await reportMessages(bus, { cleaned: kept, dropped });
   }
 
   return busService(

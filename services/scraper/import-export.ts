@@ -87,8 +87,10 @@ export async function importExport(opts: {
     if (pending.length === 0 && skipped.length === 0 && skippedAnonymous === 0 && replaced === 0) return;
     const batch = pending;
     pending = [];
-    await bus.publishMany("preprocess-topic", batch.map((m) => ({ key: m.chat.id, message: m })));
+    // Reported before they move on, so no later stage's report can reach the job before this one
+    // (a crash in between re-reads the batch; reports count each message once).
     await reportMessages(bus, { scraped: batch, skipped });
+    await bus.publishMany("preprocess-topic", batch.map((m) => ({ key: m.chat.id, message: m })));
     await reportJob(bus, jobId, { skipped: skippedAnonymous, replaced });
     skipped = [];
     skippedAnonymous = 0;

@@ -17,9 +17,11 @@
  */
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { createKafkaBus, type KafkaBus } from "../../services/common/kafka-bus.ts";
+import { createKafkaBus, type KafkaBus } from "../../services/common/kafka/index.ts";
+import type { DeadLetter } from "../../services/common/schemas.ts";
 import { preprocess } from "../../services/preprocessor/clean.ts";
 import { flattenText } from "../../services/scraper/export-mapping.ts";
+import { inspectKafka, type DeadLetterInspector } from "../helpers/bus-inspect.ts";
 import { api, chatCount, consumerLag, corpusMessages, DistributedSystem, sleep, STAGE_GROUPS, TestBroker, until, waitDrained, writeExport } from "../helpers/distributed.ts";
 
 const SIZE = Number(process.env.FAULTS_TEST_MESSAGES ?? 400);
@@ -80,16 +82,19 @@ async function startImport(sys: DistributedSystem, chatId: number): Promise<stri
 describe(`distributed mode: poison messages and a broker restart (${SIZE} messages, ${EXPECTED} to store)`, { timeout: 240_000 }, () => {
   let sys: DistributedSystem;
   let bus: KafkaBus;
+  let inspect: DeadLetterInspector;
 
   before(async () => {
     await broker.startFresh();
     sys = await DistributedSystem.start(broker.brokers, { TGLENS_MODEL_VARIANT: process.env.FAULTS_TEST_MODEL_VARIANT ?? "int8" });
     // A producer of the test's own, on the topic names the services use (no prefix).
     bus = await createKafkaBus({ brokers: [broker.brokers], clientId: "tglens-test-faults" });
+    inspect = inspectKafka({ brokers: [broker.brokers] });
   });
 
   after(async () => {
     await bus?.close();
+    await inspect?.close();
     await sys?.close(process.env.FAULTS_TEST_KEEP_FILES === "1");
     await broker.stop();
   });
@@ -120,10 +125,10 @@ describe(`distributed mode: poison messages and a broker restart (${SIZE} messag
     await bus.injectRaw("preprocess-topic", key, failing);
 
     const ms = await waitUntilStored(sys, chatId);
-    let letters: Awaited<ReturnType<KafkaBus["deadLetters"]>> = [];
+    let letters: DeadLetter[] = [];
     await until(
       "two dead letters on preprocess-topic.dlq",
-      async () => (letters = await bus.deadLetters("preprocess-topic")).length >= 2,
+      async () => (letters = await inspect.deadLetters("preprocess-topic")).length >= 2,
       30_000,
       250,
     );
@@ -147,7 +152,7 @@ describe(`distributed mode: poison messages and a broker restart (${SIZE} messag
     assert.equal(b.error.code, "TGLENS_SCHEMA", JSON.stringify(b.error));
     assert.match(b.error.message, /\/chat\/id/, JSON.stringify(b.error));
     // Nothing else was dead-lettered downstream.
-    for (const topic of ["embed-topic", "store-topic"] as const) assert.deepEqual(await bus.deadLetters(topic), [], topic);
+    for (const topic of ["embed-topic", "store-topic"] as const) assert.deepEqual(await inspect.deadLetters(topic), [], topic);
     await assertSearchable(sys, chatId);
     await assertNoDuplicates(sys, chatId);
     console.log(`# poison: dead letters at ${a.partition}/${a.offset} (${a.error.code}) and ${b.partition}/${b.offset} (${b.error.code}); drained in ${ms} ms; ${Date.now() - t0} ms in all`);

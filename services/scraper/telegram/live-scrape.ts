@@ -130,8 +130,9 @@ export async function liveScrape(deps: LiveScrapeDeps, job: LiveScrapeJob): Prom
         if (isSkip(mapped)) skippedRefs.push({ job_id: jobId, chat, message_id: mapped.message_id });
         else records.push(mapped);
       }
-      if (records.length > 0) await bus.publishMany("preprocess-topic", records.map((message) => ({ key: chat.id, message })));
+      // Reported before they move on, so no later stage's report can reach the job before this one.
       await reportMessages(bus, { scraped: records, skipped: skippedRefs });
+      if (records.length > 0) await bus.publishMany("preprocess-topic", records.map((message) => ({ key: chat.id, message })));
       if (records.length > 0) {
         await fs.appendFile(chatFile(deps.dataDir, "raw", chat.id), records.map((m) => JSON.stringify({ ...m, job_id: undefined }) + "\n").join(""));
       }

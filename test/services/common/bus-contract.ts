@@ -1,16 +1,20 @@
 /**
  * The bus contract suite: every Bus implementation must pass it unchanged. The memory bus runs it
- * in memory-bus.test.ts; the Kafka bus runs it against a real broker.
+ * in memory-bus.test.ts; the Kafka bus runs it against a real broker (kafka/kafka-bus.test.ts).
+ * Failures are asserted by error code, so both buses fail alike.
  */
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import type { Bus, Delivery } from "../../../services/common/bus.ts";
-import type { RawMessage, Topic } from "../../../services/common/schemas.ts";
+import type { DeadLetter, RawMessage, Topic } from "../../../services/common/schemas.ts";
+import { rejectsWith } from "../../helpers/errors.ts";
 
 export interface ContractTarget {
   bus: Bus;
   /** Appends a payload without publish-side validation (a foreign or buggy producer). */
   injectRaw(topic: Topic, key: string, payload: string): Promise<void>;
+  /** The bus's dead letters of a topic so far (test/helpers/bus-inspect.ts). */
+  deadLetters(topic: Topic): Promise<DeadLetter[]>;
   /** A fresh group name per test, so tests never see each other's offsets. */
   group(name: string): string;
   close(): Promise<void>;
@@ -110,7 +114,7 @@ export function busContract(name: string, makeTarget: () => Promise<ContractTarg
         await c.done;
         await settle(200);
         assert.deepEqual(c.seen.map((d) => d.message.message_id), [...Array(300).keys()]);
-        assert.equal(await t.bus.deadLetters("preprocess-topic").then((l) => l.length), 0);
+        assert.equal(await t.deadLetters("preprocess-topic").then((l) => l.length), 0);
       } finally {
         await t.close();
       }
@@ -177,6 +181,41 @@ export function busContract(name: string, makeTarget: () => Promise<ContractTarg
       }
     });
 
+    it("refuses a topic it does not know, publishing and subscribing: TGLENS_SCHEMA", async () => {
+      const t = await makeTarget();
+      try {
+        const typo = "preprocess-topik" as Topic;
+        await rejectsWith(t.bus.publish(typo, rawMessage("310", 1), { key: "310" }), "TGLENS_SCHEMA");
+        await rejectsWith(t.bus.publishMany(typo, [{ key: "310", message: rawMessage("310", 1) }]), "TGLENS_SCHEMA");
+        await rejectsWith(t.bus.subscribe(typo, t.group("typo"), async () => undefined), "TGLENS_SCHEMA");
+      } finally {
+        await t.close();
+      }
+    });
+
+    it("refuses a publish after close: TGLENS_NOT_READY", async () => {
+      const t = await makeTarget();
+      try {
+        await t.bus.close();
+        const closed = await rejectsWith(t.bus.publish("preprocess-topic", rawMessage("320", 1), { key: "320" }), "TGLENS_NOT_READY");
+        assert.match(closed.message, /bus is closed/);
+        await rejectsWith(t.bus.publishMany("preprocess-topic", [{ key: "320", message: rawMessage("320", 2) }]), "TGLENS_NOT_READY");
+        assert.equal(await t.bus.ready(), false);
+      } finally {
+        await t.close();
+      }
+    });
+
+    it("refuses a subscribe after close: TGLENS_NOT_READY", async () => {
+      const t = await makeTarget();
+      try {
+        await t.bus.close();
+        await rejectsWith(t.bus.subscribe("preprocess-topic", t.group("closed"), async () => undefined), "TGLENS_NOT_READY");
+      } finally {
+        await t.close();
+      }
+    });
+
     it("dead-letters a poison message with its origin and error; the rest go through", async () => {
       const t = await makeTarget();
       try {
@@ -204,10 +243,10 @@ export function busContract(name: string, makeTarget: () => Promise<ContractTarg
           { key: "400", message: rawMessage("400", 3) },
         ]);
         const deadline = Date.now() + 20_000;
-        let letters = await t.bus.deadLetters("preprocess-topic");
+        let letters = await t.deadLetters("preprocess-topic");
         while ((letters.length < 2 || good.length < 2) && Date.now() < deadline) {
           await settle(50);
-          letters = await t.bus.deadLetters("preprocess-topic");
+          letters = await t.deadLetters("preprocess-topic");
         }
         assert.deepEqual(good.sort(), [1, 3]);
         assert.equal(letters.length, 2);
@@ -240,7 +279,7 @@ export function busContract(name: string, makeTarget: () => Promise<ContractTarg
         await c.done;
         assert.equal(c.seen.length, 1);
         assert.equal(calls, 3);
-        assert.equal((await t.bus.deadLetters("preprocess-topic")).filter((l) => l.key === "500").length, 0);
+        assert.equal((await t.deadLetters("preprocess-topic")).filter((l) => l.key === "500").length, 0);
       } finally {
         await t.close();
       }

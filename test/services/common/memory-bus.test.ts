@@ -1,12 +1,14 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { createMemoryBus } from "../../../services/common/memory-bus.ts";
+import { inspectMemoryBus } from "../../helpers/bus-inspect.ts";
 import { busContract, collector, rawMessage } from "./bus-contract.ts";
 
 busContract("memory", async () => {
   const bus = createMemoryBus({ retryBaseMs: 5, maxAttempts: 3 });
+  const inspect = inspectMemoryBus(bus);
   let n = 0;
-  return { bus, injectRaw: bus.injectRaw, group: (name) => `${name}-${++n}`, close: () => bus.close() };
+  return { bus, injectRaw: bus.injectRaw, deadLetters: inspect.deadLetters, group: (name) => `${name}-${++n}`, close: () => bus.close() };
 });
 
 describe("memory bus", () => {

@@ -11,11 +11,12 @@
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { Admin, Producer } from "@platformatic/kafka";
-import { createKafkaBus, type KafkaBus, type KafkaBusOptions } from "../../../services/common/kafka-bus.ts";
-import { TOPIC_NAMES, type DeadLetter, type Topic } from "../../../services/common/schemas.ts";
-import { busContract, collector, rawMessage } from "./bus-contract.ts";
-import { portOpen } from "../../../scripts/port-open.ts";
-import { kafkaScript } from "../../helpers/distributed.ts";
+import { createKafkaBus, type KafkaBus, type KafkaBusOptions } from "../../../../services/common/kafka/index.ts";
+import { TOPIC_NAMES, type DeadLetter, type Topic } from "../../../../services/common/schemas.ts";
+import { busContract, collector, rawMessage } from "../bus-contract.ts";
+import { portOpen } from "../../../../scripts/port-open.ts";
+import { inspectKafka } from "../../../helpers/bus-inspect.ts";
+import { kafkaScript } from "../../../helpers/distributed.ts";
 
 const PORT = Number(process.env.KAFKA_PORT ?? 9092);
 const RESTART_PORT = Number(process.env.KAFKA_TEST_RESTART_PORT ?? 19092);
@@ -74,13 +75,15 @@ after(async () => {
 busContract("kafka", async () => {
   const prefix = freshPrefix();
   const bus = await newBus(prefix);
+  const inspect = inspectKafka({ brokers: BROKERS, topicPrefix: prefix });
   let n = 0;
   return {
     bus,
     injectRaw: (topic, key, payload) => bus.injectRaw(topic, key, payload),
+    deadLetters: (topic) => inspect.deadLetters(topic),
     group: (name) => `${prefix}${name}-${++n}`,
     close: async () => {
-      await bus.close();
+      await Promise.all([bus.close(), inspect.close()]);
       await deleteTopics(prefix, BROKERS);
     },
   };
@@ -112,7 +115,8 @@ describe("kafka bus", { timeout: 150_000 }, () => {
     const admin = new Admin({ clientId: "tglens-test-admin", bootstrapBrokers: BROKERS });
     try {
       const typo = "preprocess-topik" as Topic;
-      await assert.rejects(bus.publish(typo, rawMessage("1", 1), { key: "1" }), { code: "TGLENS_SCHEMA", message: /unknown topic "preprocess-topik"/ });
+      const unknown = { code: "TGLENS_SCHEMA", message: /unknown topic "preprocess-topik"/ };
+      await assert.rejects(bus.publish(typo, rawMessage("1", 1), { key: "1" }), unknown);
       await assert.rejects(bus.subscribe(typo, "g", async () => undefined), { code: "TGLENS_SCHEMA" });
       // Even a client that asks the broker to auto-create the topic is refused.
       await assert.rejects(
@@ -136,7 +140,8 @@ describe("kafka bus", { timeout: 150_000 }, () => {
       const total = 300;
       const seenA: { key: string; id: number; partition: number }[] = [];
       const seenB: typeof seenA = [];
-      const record = (into: typeof seenA) => async (batch: { message: { chat: { id: string }; message_id: number }; meta: { partition: number } }[]) => {
+      type Batch = { message: { chat: { id: string }; message_id: number }; meta: { partition: number } }[];
+      const record = (into: typeof seenA) => async (batch: Batch) => {
         for (const d of batch) into.push({ key: d.message.chat.id, id: d.message.message_id, partition: d.meta.partition });
       };
       await a.subscribe("preprocess-topic", group, record(seenA), { batchSize: 16 });
@@ -170,6 +175,7 @@ describe("kafka bus", { timeout: 150_000 }, () => {
     const prefix = freshPrefix();
     const hooked: DeadLetter[] = [];
     const bus = await newBus(prefix, { maxAttempts: 2, onDeadLetter: (l) => hooked.push(l) });
+    const inspect = inspectKafka({ brokers: BROKERS, topicPrefix: prefix });
     try {
       await bus.subscribe("embed-topic", `${prefix}dlq`, async () => {
         throw new Error("never works");
@@ -179,15 +185,15 @@ describe("kafka bus", { timeout: 150_000 }, () => {
       while (hooked.length === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
       assert.equal(hooked.length, 1);
       assert.equal(hooked[0]!.error.code, "TGLENS_SCHEMA");
-      const letters = await bus.deadLetters("embed-topic");
+      const letters = await inspect.deadLetters("embed-topic");
       assert.equal(letters.length, 1);
       assert.deepEqual(letters[0], hooked[0]);
       assert.equal(letters[0]!.topic, "embed-topic", "the origin topic is the logical name");
       assert.equal(letters[0]!.partition >= 0 && letters[0]!.partition < bus.partitions, true);
       assert.equal(letters[0]!.offset, "0");
-      assert.deepEqual(await bus.deadLetters("preprocess-topic"), []);
+      assert.deepEqual(await inspect.deadLetters("preprocess-topic"), []);
     } finally {
-      await bus.close();
+      await Promise.all([bus.close(), inspect.close()]);
     }
   });
 
