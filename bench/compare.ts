@@ -75,7 +75,7 @@ import os from "node:os";
 import path from "node:path";
 import { parseArgs } from "node:util";
 import { MODEL_ID } from "../services/embedder/model-files.ts";
-import { DEFAULTS } from "../services/storage/storage.ts";
+import { DEFAULTS } from "../services/storage/defaults.ts";
 import { ChildError, runChild, runJsonChild, runNodeJson } from "./lib/child.ts";
 import { cleanedTexts, DEFAULT_CORPUS, readExportMessages, type ExportMessage } from "./lib/corpus.ts";
 import { machineInfo, machineLine, packageVersion } from "./lib/machine.ts";
@@ -124,7 +124,7 @@ const startedAt = new Date();
 const jsonOut = path.resolve(args["json-out"] ?? path.join(ROOT, "bench/results", `compare-${startedAt.toISOString().replace(/:/g, "-").replace(/\.\d+Z$/, "Z")}.json`));
 const HNSW = { ...DEFAULTS.hnsw, quantization: DEFAULTS.quantization };
 /**
- * How storage.ts's searchSemantic uses a quantized index: it fetches 2 × k candidates and re-ranks
+ * How the storage's searchSemantic (services/storage/search/semantic.ts) uses a quantized index: it fetches 2 × k candidates and re-ranks
  * them by their float32 vectors (an f32 index is used as is). Mirrored here, not imported: the
  * factor is inline in searchSemantic.
  */

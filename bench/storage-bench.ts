@@ -55,7 +55,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import type { EmbeddedMessage } from "../services/common/schemas.ts";
-import { openStorage } from "../services/storage/storage.ts";
+import { openStorage, type StorageHandle } from "../services/storage/sqlite-storage.ts";
 import type { Quantization } from "../services/storage/types.ts";
 import { DIMENSIONS as D, ExactIndex, HnswIndex } from "../services/storage/vector-index.ts";
 import { mulberry32 } from "../test/helpers/random.ts";
@@ -244,39 +244,47 @@ function makeMessage(i: number): EmbeddedMessage {
   };
 }
 
-function searchLatencies(s: ReturnType<typeof openStorage>, label: string, fn: (q: Float32Array, i: number) => unknown): void {
-  for (let i = 0; i < 10; i++) fn(queries[i % Q]!, i);
-  const lat = queries.map((q, i) => time(() => fn(q, i))[1]);
+/** Latency of each query (awaited one at a time), as p50 and p99. */
+async function latencies(fn: (q: Float32Array, i: number) => Promise<unknown>, qs: Float32Array[] = queries): Promise<number[]> {
+  const lat: number[] = [];
+  for (const [i, q] of qs.entries()) lat.push((await timeAsync(() => fn(q, i)))[1]);
+  return lat;
+}
+
+async function searchLatencies(label: string, fn: (q: Float32Array, i: number) => Promise<unknown>): Promise<void> {
+  for (let i = 0; i < 10; i++) await fn(queries[i % Q]!, i);
+  const lat = await latencies(fn);
   console.log(`${label.padEnd(44)} p50 ${ms(pct(lat, 50))}  p99 ${ms(pct(lat, 99))}`);
 }
 
 const WORDS = ["install", "kernel", "ubuntu", "sound", "grub", "wireless", "apt-get", "mount", "nvidia", "server", "help", "boot"];
 
-function runQueries(s: ReturnType<typeof openStorage>): void {
+async function runQueries(s: StorageHandle): Promise<void> {
   const senders = [...new Set(Array.from({ length: 50 }, (_, i) => makeMessage(Math.floor((i * N) / 50)).sender.id!))];
   const midDate = makeMessage(Math.floor(N / 2)).date;
-  searchLatencies(s, "semantic k=10, no filter", (q) => s.searchSemantic(q, 10, {}));
-  searchLatencies(s, "semantic k=10, chat filter", (q) => s.searchSemantic(q, 10, { chat: "900001" }));
-  searchLatencies(s, "semantic k=10, sender filter", (q, i) => s.searchSemantic(q, 10, { sender: senders[i % senders.length]! }));
-  searchLatencies(s, "semantic k=10, date filter (one week)", (q) => s.searchSemantic(q, 10, { from: midDate, to: midDate + 7 * 86_400 }));
-  searchLatencies(s, "semantic k=10, date filter (half the chat)", (q) => s.searchSemantic(q, 10, { from: midDate }));
-  searchLatencies(s, "keyword k=10 (two words)", (_q, i) => s.searchKeyword(`${WORDS[i % WORDS.length]} ${WORDS[(i * 7 + 3) % WORDS.length]}`, 10, {}));
-  searchLatencies(s, "hybrid k=10", (q, i) => s.searchHybrid(WORDS[i % WORDS.length]!, q, 10, {}));
+  await searchLatencies("semantic k=10, no filter", (q) => s.searchSemantic(q, 10, {}));
+  await searchLatencies("semantic k=10, chat filter", (q) => s.searchSemantic(q, 10, { chat: "900001" }));
+  await searchLatencies("semantic k=10, sender filter", (q, i) => s.searchSemantic(q, 10, { sender: senders[i % senders.length]! }));
+  await searchLatencies("semantic k=10, date filter (one week)", (q) => s.searchSemantic(q, 10, { from: midDate, to: midDate + 7 * 86_400 }));
+  await searchLatencies("semantic k=10, date filter (half the chat)", (q) => s.searchSemantic(q, 10, { from: midDate }));
+  const twoWords = (i: number) => `${WORDS[i % WORDS.length]} ${WORDS[(i * 7 + 3) % WORDS.length]}`;
+  await searchLatencies("keyword k=10 (two words)", (_q, i) => s.searchKeyword(twoWords(i), 10, {}));
+  await searchLatencies("hybrid k=10", (q, i) => s.searchHybrid(WORDS[i % WORDS.length]!, q, 10, {}));
 }
 
 /** recall@10 of searchSemantic (index search + exact re-scoring) against exact search. */
-function endToEndRecall(s: ReturnType<typeof openStorage>): void {
+async function endToEndRecall(s: StorageHandle): Promise<void> {
   const truth = exactTruth(10);
   const idOf = (row: number) => makeMessage(row).message_id;
   let hit = 0;
   let good = 0;
-  queries.forEach((q, i) => {
+  for (const [i, q] of queries.entries()) {
     const want = new Set(truth.keys[i]!.map(idOf));
-    for (const h of s.searchSemantic(q, 10, {})) {
+    for (const h of await s.searchSemantic(q, 10, {})) {
       if (want.has(h.message_id)) hit++;
       if (h.score >= truth.kth[i]! - 1e-5) good++;
     }
-  });
+  }
   console.log(`searchSemantic recall@10 vs exact: ids ${(hit / (10 * Q)).toFixed(4)}, tie-aware ${(good / (10 * Q)).toFixed(4)}`);
 }
 
@@ -286,7 +294,7 @@ if (phases.has("store")) {
   const threshold = args.threshold ? Number(args.threshold) : undefined;
   console.log(`\n## openStorage end to end (${dir}), ${N} messages in one chat, quantization ${args.quant ?? "default"}`);
   const rss0 = rss();
-  const s = openStorage({ dir, hnswThreshold: threshold, quantization: args.quant as Quantization | undefined, saveDebounceMs: 2000 });
+  const s = await openStorage({ dir, hnswThreshold: threshold, quantization: args.quant as Quantization | undefined, saveDebounceMs: 2000 });
   const B = 256;
   const t0 = performance.now();
   let upsertCallMs = 0;
@@ -295,7 +303,7 @@ if (phases.has("store")) {
   for (let i = 0; i < N; i += B) {
     const batch: EmbeddedMessage[] = [];
     for (let j = i; j < Math.min(N, i + B); j++) batch.push(makeMessage(j));
-    const [, t] = time(() => s.upsert(batch));
+    const [, t] = await timeAsync(() => s.upsert(batch));
     upsertCallMs += t;
     maxCallMs = Math.max(maxCallMs, t);
     // Yield as the service's bus handler does between batches: background HNSW slices and
@@ -311,16 +319,16 @@ if (phases.has("store")) {
   );
   const [, idleMs] = await timeAsync(() => s.whenIdle());
   console.log(`whenIdle (rest of the background HNSW build, then save): ${(idleMs / 1000).toFixed(1)} s`);
-  s.upsert([makeMessage(0)].map((m) => ({ ...m, text: `${m.text} (edited)`, clean_text: `${m.clean_text} (edited)` })));
+  await s.upsert([makeMessage(0)].map((m) => ({ ...m, text: `${m.text} (edited)`, clean_text: `${m.clean_text} (edited)` })));
   const [, flushMs] = await timeAsync(() => s.flush());
-  console.log(`flush after one edit (save the whole index): ${Math.round(flushMs)} ms; stats ${JSON.stringify(s.stats())}`);
-  const [, redeliverMs] = time(() => {
-    for (let i = 0; i < Math.min(N, 10_000); i += B) s.upsert(Array.from({ length: Math.min(B, N - i) }, (_, j) => makeMessage(i + j)));
+  console.log(`flush after one edit (save the whole index): ${Math.round(flushMs)} ms; stats ${JSON.stringify(await s.stats())}`);
+  const [, redeliverMs] = await timeAsync(async () => {
+    for (let i = 0; i < Math.min(N, 10_000); i += B) await s.upsert(Array.from({ length: Math.min(B, N - i) }, (_, j) => makeMessage(i + j)));
   });
   console.log(`redelivery of 10k unchanged messages: ${Math.round(redeliverMs)} ms`);
-  runQueries(s);
+  await runQueries(s);
   console.log(`RSS after build: ${mb(rss())} (before open ${mb(rss0)})`);
-  endToEndRecall(s);
+  await endToEndRecall(s);
   await s.close();
   console.log(`DB size ${mb(statSync(join(dir, "messages.db")).size)} (+ WAL ${mb(statSync(join(dir, "messages.db-wal"), { throwIfNoEntry: false })?.size ?? 0)})`);
 
@@ -334,25 +342,28 @@ if (phases.has("store")) {
   // (Below ~1000 matching rows over-fetching degenerates into searching most of the index.)
   const buckets: Array<[number, number]> = [[1000, 2000], [2000, 4000], [4000, 8000], [8000, Infinity]];
   console.log("\nsender-filtered semantic search, p50 (exact scan of matching rows | over-fetch from HNSW):");
-  const stores = [0, Number.MAX_SAFE_INTEGER].map((efm) =>
-    openStorage({ dir, hnswThreshold: threshold, quantization: args.quant as Quantization | undefined, exactFilterMax: efm }),
+  const stores = await Promise.all(
+    [0, Number.MAX_SAFE_INTEGER].map((efm) =>
+      openStorage({ dir, hnswThreshold: threshold, quantization: args.quant as Quantization | undefined, exactFilterMax: efm }),
+    ),
   );
   for (const [lo, hi] of buckets) {
     const senders = [...bySender].filter(([, n]) => n >= lo && n < hi).map(([id]) => id).slice(0, 40);
     if (senders.length === 0) continue;
-    const cells = [Number.MAX_SAFE_INTEGER, 0].map((efm) => {
+    const cells: string[] = [];
+    for (const efm of [Number.MAX_SAFE_INTEGER, 0]) {
       const st = stores[efm === 0 ? 0 : 1]!;
-      const lat = queries.slice(0, 30).map((q, i) => time(() => st.searchSemantic(q, 10, { sender: senders[i % senders.length]! }))[1]);
-      return ms(pct(lat, 50));
-    });
+      const lat = await latencies((q, i) => st.searchSemantic(q, 10, { sender: senders[i % senders.length]! }), queries.slice(0, 30));
+      cells.push(ms(pct(lat, 50)));
+    }
     console.log(`  ${lo}-${hi} matching rows (${senders.length} senders): ${cells[0]} | ${cells[1]}`);
   }
   for (const st of stores) await st.close();
   if (args.dir) {
     console.log(`(kept ${dir} for --phase rss; deleteChat not measured)`);
   } else {
-    const st = openStorage({ dir, hnswThreshold: threshold, quantization: args.quant as Quantization | undefined });
-    const [, delMs] = time(() => st.deleteChat("900001"));
+    const st = await openStorage({ dir, hnswThreshold: threshold, quantization: args.quant as Quantization | undefined });
+    const [, delMs] = await timeAsync(() => st.deleteChat("900001"));
     console.log(`deleteChat of the ${N}-message chat: ${Math.round(delMs)} ms`);
     await st.close();
   }
@@ -363,12 +374,13 @@ if (phases.has("rss")) {
   if (!args.dir) throw new Error("--phase rss needs --dir of a store built by --phase store");
   const rss0 = rss();
   const threshold = args.threshold ? Number(args.threshold) : undefined;
-  const [s, openMs] = time(() => openStorage({ dir: args.dir!, hnswThreshold: threshold, quantization: args.quant as Quantization | undefined }));
-  const [, firstMs] = time(() => s.searchSemantic(queries[0]!, 10, {}));
+  const quantization = args.quant as Quantization | undefined;
+  const [s, openMs] = await timeAsync(() => openStorage({ dir: args.dir!, hnswThreshold: threshold, quantization }));
+  const [, firstMs] = await timeAsync(() => s.searchSemantic(queries[0]!, 10, {}));
   console.log(`\n## reopen: open ${Math.round(openMs)} ms, first search (loads the index) ${Math.round(firstMs)} ms`);
-  runQueries(s);
+  await runQueries(s);
   const after = rss();
-  endToEndRecall(s);
+  await endToEndRecall(s);
   const raw = N * D * 4;
   console.log(
     `RSS: before open ${mb(rss0)}, after load + searches ${mb(after)}; storage share ${mb(after - rss0)} ` +

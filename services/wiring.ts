@@ -15,7 +15,7 @@ import { loadEmbeddingModelInWorker } from "./embedder/model-worker.ts";
 import { createPreprocessor } from "./preprocessor/index.ts";
 import { createScraper, type ScraperDeps } from "./scraper/index.ts";
 import { createStorageService, httpQueryEmbedder } from "./storage/index.ts";
-import { openStorage } from "./storage/storage.ts";
+import { openStorage } from "./storage/sqlite-storage.ts";
 import { createGateway } from "./telegram-bot/index.ts";
 
 export interface ServiceContext {
@@ -52,7 +52,7 @@ export async function buildService(name: ServiceName, ctx: ServiceContext): Prom
       return { ...service, stop: async () => (await service.stop(), await model.close()) };
     }
     case "storage": {
-      const storage = openStorage({ dir: storageDir(config.dataDir), hnswThreshold: config.hnswThreshold, log });
+      const storage = await openStorage({ dir: storageDir(config.dataDir), hnswThreshold: config.hnswThreshold, log });
       return createStorageService({ bus, storage, queryEmbedder: httpQueryEmbedder(config.urls.embedder, config.access.adminToken), log, config });
     }
   }

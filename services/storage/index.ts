@@ -17,7 +17,7 @@ import { busService, TGLENS_VERSION, type Service } from "../common/service.ts";
 import { parseOptionalTimeBound } from "../common/dates.ts";
 import { preprocess } from "../preprocessor/clean.ts";
 import { buildFtsQuery } from "./fts-query.ts";
-import type { ChatSummary, SearchFilters, SearchHit, Storage } from "./storage.ts";
+import type { ChatSummary, SearchFilters, SearchHit, Storage } from "./types.ts";
 
 /** Turns a query into a vector (the embedder service, over HTTP). */
 export interface QueryEmbedder {
@@ -152,10 +152,10 @@ export async function createStorageService(deps: StorageServiceDeps): Promise<Se
       }
       let hits: SearchHit[];
       if (q.mode === "keyword" || noMeaning) {
-        hits = storage.searchKeyword(q.q, q.k, filters);
+        hits = await storage.searchKeyword(q.q, q.k, filters);
       } else {
         const vector = await queryEmbedder.embed(q.q);
-        hits = q.mode === "semantic" ? storage.searchSemantic(vector, q.k, filters) : storage.searchHybrid(q.q, vector, q.k, filters);
+        hits = await (q.mode === "semantic" ? storage.searchSemantic(vector, q.k, filters) : storage.searchHybrid(q.q, vector, q.k, filters));
       }
       return { results: hits.map(toResult) };
     },
@@ -166,7 +166,7 @@ export async function createStorageService(deps: StorageServiceDeps): Promise<Se
   app.get(
     "/chats",
     { schema: { summary: "Indexed chats with message counts", tags: ["storage"], response: { 200: Type.Object({ chats: Type.Array(ChatSummarySchema) }) } } },
-    async () => ({ chats: storage.chats().map(withIsoDates) }),
+    async () => ({ chats: (await storage.chats()).map(withIsoDates) }),
   );
 
   const ChatParams = Type.Object({ id: Type.String({ pattern: "^-?[0-9]{1,20}$" }) });
@@ -176,7 +176,7 @@ export async function createStorageService(deps: StorageServiceDeps): Promise<Se
     { schema: { summary: "One chat", tags: ["storage"], params: ChatParams, response: { 200: ChatSummarySchema, 404: { $ref: "ErrorResponse#" } } } },
     async (req, reply) => {
       const { id } = req.params as { id: string };
-      const chat = storage.chat(id);
+      const chat = await storage.chat(id);
       if (!chat) return reply.status(404).send(errorBody("TGLENS_NOT_FOUND", `no chat ${id}`));
       return withIsoDates(chat);
     },
@@ -194,7 +194,7 @@ export async function createStorageService(deps: StorageServiceDeps): Promise<Se
     },
     async (req, reply) => {
       const { id } = req.params as { id: string };
-      const stats = storage.chatStats(id);
+      const stats = await storage.chatStats(id);
       if (!stats) return reply.status(404).send(errorBody("TGLENS_NOT_FOUND", `no chat ${id}`));
       return withIsoDates(stats);
     },
@@ -212,8 +212,8 @@ export async function createStorageService(deps: StorageServiceDeps): Promise<Se
     },
     async (req, reply) => {
       const { id } = req.params as { id: string };
-      const chat = storage.chat(assertChatId(id));
-      const removedRows = storage.deleteChat(id);
+      const chat = await storage.chat(assertChatId(id));
+      const removedRows = await storage.deleteChat(id);
       const removedFiles = await deleteChatFiles(deps.config.dataDir, id);
       if (!chat && !removedRows && !removedFiles) return reply.status(404).send(errorBody("TGLENS_NOT_FOUND", `no chat ${id}`));
       log.info({ chat_id: id, messages: chat?.messages ?? 0 }, "chat forgotten");
@@ -237,7 +237,7 @@ export async function createStorageService(deps: StorageServiceDeps): Promise<Se
 
   async function handle(batch: Delivery<"store-topic">[]): Promise<void> {
     const messages = batch.map((d) => d.message);
-    storage.upsert(messages);
+    await storage.upsert(messages);
     stored.inc(messages.length);
     await reportMessages(bus, { stored: messages });
   }

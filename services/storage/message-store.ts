@@ -155,70 +155,95 @@ export interface ChatRow {
   gen: number;
 }
 
-/** A where-clause over `m` (messages) for the filters other than `chat`. */
-export interface FilterSql {
-  sql: string;
-  params: Record<string, string | number>;
-  empty: boolean;
+/**
+ * Which of a chat's rows a search may return: a typed object, turned into SQL here and nowhere else.
+ * The chat is not part of it: the per-chat methods take it as an argument, keyword() from SearchFilters.
+ */
+export type RowFilter = Pick<SearchFilters, "sender" | "from" | "to">;
+
+/** True when the filter excludes some rows (an empty sender name filters nothing). */
+export function narrowsRows(f: RowFilter): boolean {
+  return (f.sender !== undefined && f.sender !== "") || f.from !== undefined || f.to !== undefined;
 }
 
-export function filterSql(filters: SearchFilters): FilterSql {
+/** A where-clause over `m` (messages) for a RowFilter. */
+interface FilterSql {
+  sql: string;
+  params: Record<string, string | number>;
+  bySender: boolean;
+}
+
+function filterSql(f: RowFilter): FilterSql {
   const parts: string[] = [];
   const params: Record<string, string | number> = {};
-  if (filters.sender !== undefined && filters.sender !== "") {
+  const bySender = f.sender !== undefined && f.sender !== "";
+  if (bySender) {
     parts.push("(m.sender_id = @f_sender OR m.sender_key = @f_sender_key)");
-    params.f_sender = filters.sender;
-    params.f_sender_key = filters.sender.normalize("NFC").toLowerCase();
+    params.f_sender = f.sender!;
+    params.f_sender_key = f.sender!.normalize("NFC").toLowerCase();
   }
-  if (filters.from !== undefined) {
+  if (f.from !== undefined) {
     parts.push("m.date >= @f_from");
-    params.f_from = filters.from;
+    params.f_from = f.from;
   }
-  if (filters.to !== undefined) {
+  if (f.to !== undefined) {
     parts.push("m.date <= @f_to");
-    params.f_to = filters.to;
+    params.f_to = f.to;
   }
-  return { sql: parts.length ? ` AND ${parts.join(" AND ")}` : "", params, empty: parts.length === 0 };
+  return { sql: parts.length ? ` AND ${parts.join(" AND ")}` : "", params, bySender };
 }
 
 const HIT_COLUMNS = `m.chat_id, c.name AS chat_name, c.type AS chat_type, c.username AS chat_username, m.message_id, m.date, m.sender_id,
   m.sender, m.text, m.clean_text, m.lang, m.reply_to, m.forwarded_from, m.edited, m.media`;
 
 export interface StoreOptions {
-  /** SQLite page cache, KiB. */
-  cacheKiB?: number;
+  /**
+   * Overwrite deleted rows and freed pages with zeros (see deleteChat). Default true; false only
+   * for bench/forget-bench.ts, which measures what it costs.
+   */
+  secureDelete?: boolean;
 }
 
-/** Prepared statements over one database connection; everything synchronous. */
+/**
+ * Prepared statements over one database connection; everything synchronous. No SQL and no handle
+ * on the connection leave this class: callers pass typed filters and run writes in transaction().
+ */
 export class MessageStore {
-  readonly db: DB;
+  readonly #db: DB;
   readonly #stmts: ReturnType<typeof prepare>;
   readonly #dynamic = new Map<string, Database.Statement>();
 
   constructor(path: string, opts: StoreOptions = {}) {
-    this.db = openDatabase(path);
+    this.#db = openDatabase(path);
     try {
       // exec, not db.pragma(): see the header.
-      // secure_delete: deleted rows and freed pages are overwritten with zeros (see deleteChat).
-      this.db.exec(`PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;
-        PRAGMA busy_timeout = 5000; PRAGMA cache_size = -${opts.cacheKiB ?? 32768}; PRAGMA secure_delete = ON;`);
-      migrate(this.db);
-      this.#stmts = prepare(this.db);
+      this.#db.exec(`PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;
+        PRAGMA busy_timeout = 5000; PRAGMA cache_size = -32768; PRAGMA secure_delete = ${opts.secureDelete === false ? "OFF" : "ON"};`);
+      migrate(this.#db);
+      this.#stmts = prepare(this.#db);
     } catch (err) {
-      this.db.close();
+      this.#db.close();
       throw err;
     }
   }
 
   close(): void {
-    this.db.close();
+    this.#db.close();
+  }
+
+  /**
+   * Runs `fn` in one write transaction (BEGIN IMMEDIATE: the write lock is taken up front, so the
+   * transaction never fails half-way for want of it). All or nothing: a throw rolls everything back.
+   */
+  transaction<T>(fn: () => T): T {
+    return this.#db.transaction(fn).immediate();
   }
 
   /** A cached statement for SQL built at run time from a fixed set of shapes. */
-  stmt(sql: string): Database.Statement {
+  #stmt(sql: string): Database.Statement {
     let s = this.#dynamic.get(sql);
     if (!s) {
-      s = prepareRetained(this.db, sql);
+      s = prepareRetained(this.#db, sql);
       this.#dynamic.set(sql, s);
     }
     return s;
@@ -285,29 +310,32 @@ export class MessageStore {
    * when a sender is given, else the (chat_id, date) index.
    */
   #matchingRows(f: FilterSql): string {
-    if (f.params.f_sender === undefined) return `FROM messages m WHERE m.chat_id = @chat${f.sql}`;
+    if (!f.bySender) return `FROM messages m WHERE m.chat_id = @chat${f.sql}`;
     return `FROM messages m WHERE m.rowid IN (
         SELECT rowid FROM messages WHERE chat_id = @chat AND sender_id = @f_sender
         UNION SELECT rowid FROM messages WHERE chat_id = @chat AND sender_key = @f_sender_key)${f.sql}`;
   }
 
   /** Number of a chat's rows that match the filters, counting no further than `cap`. */
-  countMatching(chatId: string, f: FilterSql, cap: number): number {
+  countMatching(chatId: string, filter: RowFilter, cap: number): number {
+    const f = filterSql(filter);
     const sql = `SELECT count(*) AS n FROM (SELECT 1 ${this.#matchingRows(f)} LIMIT @cap)`;
-    return (this.stmt(sql).get({ chat: chatId, cap, ...f.params }) as { n: number }).n;
+    return (this.#stmt(sql).get({ chat: chatId, cap, ...f.params }) as { n: number }).n;
   }
 
   /** message_id and vector of a chat's rows that match the filters. */
-  vectorsMatching(chatId: string, f: FilterSql): Array<[number, Buffer]> {
+  vectorsMatching(chatId: string, filter: RowFilter): Array<[number, Buffer]> {
+    const f = filterSql(filter);
     const sql = `SELECT m.message_id, m.vec ${this.#matchingRows(f)}`;
-    return this.stmt(sql).raw(true).all({ chat: chatId, ...f.params }) as Array<[number, Buffer]>;
+    return this.#stmt(sql).raw(true).all({ chat: chatId, ...f.params }) as Array<[number, Buffer]>;
   }
 
   /** Of `ids`, those whose rows match the filters (primary-key lookups, driven by the id list). */
-  matchingIds(chatId: string, ids: readonly number[], f: FilterSql): Set<number> {
+  matchingIds(chatId: string, ids: readonly number[], filter: RowFilter): Set<number> {
+    const f = filterSql(filter);
     const sql = `SELECT m.message_id FROM json_each(@ids) AS j CROSS JOIN messages AS m
       WHERE m.chat_id = @chat AND m.message_id = j.value${f.sql}`;
-    const rows = this.stmt(sql).pluck(true).all({ chat: chatId, ids: JSON.stringify(ids), ...f.params }) as number[];
+    const rows = this.#stmt(sql).pluck(true).all({ chat: chatId, ids: JSON.stringify(ids), ...f.params }) as number[];
     return new Set(rows);
   }
 
@@ -315,35 +343,37 @@ export class MessageStore {
   hitsByIds(chatId: string, ids: readonly number[]): Array<StoredMessage & { vec: Buffer }> {
     const sql = `SELECT ${HIT_COLUMNS}, m.vec FROM json_each(@ids) AS j CROSS JOIN messages AS m
       JOIN chats c ON c.chat_id = m.chat_id WHERE m.chat_id = @chat AND m.message_id = j.value`;
-    return this.stmt(sql).all({ chat: chatId, ids: JSON.stringify(ids) }) as Array<StoredMessage & { vec: Buffer }>;
+    return this.#stmt(sql).all({ chat: chatId, ids: JSON.stringify(ids) }) as Array<StoredMessage & { vec: Buffer }>;
   }
 
   /**
    * FTS5 search; `match` must come from buildFtsQuery. Score = -bm25 (higher is better).
    *
-   * First the best `limit × 8` matches are ranked inside FTS5 alone (`ORDER BY rank LIMIT`, ~4×
+   * First the best `limit × 8` matches are ranked inside FTS5 alone (`ORDER BY rank LIMIT`, much
    * faster than joining every match for common words), then joined and filtered: if at least
    * `limit` survive the filters they are the true top `limit` (every other match ranks lower).
    * Otherwise every match is joined and filtered, with the FTS table driving the join (CROSS JOIN:
    * without statistics SQLite would scan the date index and probe the FTS index once per row).
    */
-  keyword(match: string, limit: number, chatId: string | undefined, f: FilterSql): Array<StoredMessage & { score: number }> {
+  keyword(match: string, limit: number, filter: SearchFilters): Array<StoredMessage & { score: number }> {
+    const chatId = filter.chat;
+    const f = filterSql(filter);
     const chatSql = chatId === undefined ? "" : " AND m.chat_id = @chat";
     const params: Record<string, string | number> = { match, limit, ...f.params };
     if (chatId !== undefined) params.chat = chatId;
-    const filtered = chatId !== undefined || !f.empty;
+    const filtered = chatId !== undefined || narrowsRows(filter);
     const top = `SELECT ${HIT_COLUMNS}, t.score
       FROM (SELECT rowid, -rank AS score FROM messages_fts WHERE messages_fts MATCH @match ORDER BY rank LIMIT @inner) AS t
       CROSS JOIN messages m ON m.seq = t.rowid JOIN chats c ON c.chat_id = m.chat_id
       WHERE 1${chatSql}${f.sql}
       ORDER BY t.score DESC, m.date DESC, m.message_id DESC LIMIT @limit`;
-    const first = this.stmt(top).all({ ...params, inner: filtered ? limit * 8 : limit }) as Array<StoredMessage & { score: number }>;
+    const first = this.#stmt(top).all({ ...params, inner: filtered ? limit * 8 : limit }) as Array<StoredMessage & { score: number }>;
     if (!filtered || first.length >= limit) return first;
     const all = `SELECT ${HIT_COLUMNS}, -bm25(messages_fts) AS score
       FROM messages_fts CROSS JOIN messages m ON m.seq = messages_fts.rowid JOIN chats c ON c.chat_id = m.chat_id
       WHERE messages_fts MATCH @match${chatSql}${f.sql}
       ORDER BY score DESC, m.date DESC, m.message_id DESC LIMIT @limit`;
-    return this.stmt(all).all(params) as Array<StoredMessage & { score: number }>;
+    return this.#stmt(all).all(params) as Array<StoredMessage & { score: number }>;
   }
 
   summaries(chatId?: string): ChatSummary[] {
@@ -353,11 +383,10 @@ export class MessageStore {
 
   /**
    * A chat's summary, its `topSenders` most active senders and its messages per month, from one
-   * snapshot. Each part is one pass over the chat's entries in a covering index: about 90 ms in all
-   * for a 200k-message chat (measured on a 2-core VM).
+   * snapshot. Each part is one pass over the chat's entries in a covering index.
    */
   chatStats(chatId: string, topSenders: number): ChatStats | undefined {
-    return this.db.transaction(() => {
+    return this.#db.transaction(() => {
       const summary = this.summaries(chatId)[0];
       if (!summary) return undefined;
       return {
@@ -377,12 +406,12 @@ export class MessageStore {
    * checkpointed and truncated to nothing.
    */
   deleteChat(chatId: string): boolean {
-    const { rows, chat } = this.db.transaction(() => {
+    const { rows, chat } = this.transaction(() => {
       const rows = this.#stmts.deleteMessages.run(chatId).changes;
       const chat = this.#stmts.deleteChat.run(chatId).changes > 0;
       if (rows > 0) this.#stmts.ftsOptimize.run();
       return { rows, chat };
-    })();
+    });
     // Outside the transaction (a checkpoint cannot run inside one). It waits up to busy_timeout
     // for readers; in tglens only this connection uses the file.
     if (rows > 0 || chat) this.#stmts.checkpoint.get();
@@ -413,7 +442,7 @@ export const TOP_SENDERS_SQL = `
  * Messages per calendar month (UTC) from the chat's first month to its last, empty months
  * included. Each month is one range count on messages_chat_date: together one pass over the chat's
  * index entries. (Grouping by strftime('%Y-%m', date) reads the same entries but formats a date per
- * message and sorts them all: 4× slower on a 200k-message chat.)
+ * message and sorts them all, which is several times slower on a big chat.)
  */
 export const BY_MONTH_SQL = `
   WITH RECURSIVE months(start) AS (

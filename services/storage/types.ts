@@ -1,6 +1,6 @@
 /**
- * Public types of the storage library: what the storage service (HTTP / bus wiring) calls.
- * See storage.ts for the implementation and the reasons behind each choice.
+ * Public types of the storage library: the Storage interface the storage service (HTTP and bus)
+ * calls, what it returns, and the options of the SQLite + usearch backend (sqlite-storage.ts).
  */
 import type { EmbeddedMessage } from "../common/schemas.ts";
 
@@ -92,30 +92,35 @@ export interface UpsertResult {
 export interface StorageStats {
   chats: number;
   messages: number;
-  /** Bytes of the vector-index files on disk (HNSW chats; exact-search chats have no file). */
+  /** Bytes of vector-index files on disk (SQLite + usearch: HNSW chats only; 0 where a backend keeps none). */
   indexBytes: number;
 }
 
+/**
+ * What the storage service needs from a storage backend. Every method returns a promise, so a
+ * networked backend (PostgreSQL, a vector database) can implement it as well as the embedded
+ * SQLite + usearch one (sqlite-storage.ts); test/services/storage/storage-contract.ts is the suite
+ * every implementation passes. Errors are TglensErrors: TGLENS_SCHEMA for a bad message (the batch
+ * is refused whole), TGLENS_BAD_REQUEST for a bad search argument, TGLENS_NOT_READY once closed.
+ */
 export interface Storage {
-  /** One SQLite transaction per batch; idempotent per (chat_id, message_id). */
-  upsert(batch: readonly EmbeddedMessage[]): UpsertResult;
-  searchSemantic(queryVector: Float32Array | readonly number[], k: number, filters: SearchFilters): SearchHit[];
-  searchKeyword(query: string, k: number, filters: SearchFilters): SearchHit[];
-  searchHybrid(query: string, queryVector: Float32Array | readonly number[], k: number, filters: SearchFilters): SearchHit[];
-  chats(): ChatSummary[];
-  chat(chatId: string): ChatSummary | undefined;
+  /** All of the batch or none of it; idempotent per (chat_id, message_id), a newer `edited` replaces. */
+  upsert(batch: readonly EmbeddedMessage[]): Promise<UpsertResult>;
+  searchSemantic(queryVector: Float32Array | readonly number[], k: number, filters: SearchFilters): Promise<SearchHit[]>;
+  searchKeyword(query: string, k: number, filters: SearchFilters): Promise<SearchHit[]>;
+  searchHybrid(query: string, queryVector: Float32Array | readonly number[], k: number, filters: SearchFilters): Promise<SearchHit[]>;
+  chats(): Promise<ChatSummary[]>;
+  chat(chatId: string): Promise<ChatSummary | undefined>;
   /** The chat's summary with its 5 most active senders and its messages per month; undefined when unknown. */
-  chatStats(chatId: string): ChatStats | undefined;
-  /** Removes the chat's rows, FTS rows and index files. False when the chat was unknown. */
-  deleteChat(chatId: string): boolean;
-  /** Persists every dirty index now (crash-safe write). */
+  chatStats(chatId: string): Promise<ChatStats | undefined>;
+  /** Removes the chat's messages and vectors, leaving nothing of them behind. False when the chat was unknown. */
+  deleteChat(chatId: string): Promise<boolean>;
+  /** Makes every acknowledged write durable in its derived form too (index files), now. */
   flush(): Promise<void>;
-  /** flush(), then releases the database and the indexes. Further calls throw TGLENS_NOT_READY. */
+  /** flush(), then releases everything. Further calls reject with TGLENS_NOT_READY; a second close() does nothing. */
   close(): Promise<void>;
-  stats(): StorageStats;
+  stats(): Promise<StorageStats>;
 }
-
-export type Quantization = "f32" | "f16" | "i8";
 
 /** The subset of a pino logger the storage uses (pino's `logger` fits). */
 export interface StorageLogger {
@@ -124,6 +129,10 @@ export interface StorageLogger {
   warn(obj: Record<string, unknown>, msg?: string): void;
   error(obj: Record<string, unknown>, msg?: string): void;
 }
+
+// ---- options of the SQLite + usearch backend ----------------------------------------------------
+
+export type Quantization = "f32" | "f16" | "i8";
 
 export interface HnswParams {
   /** usearch `connectivity` (HNSW M). */

@@ -17,7 +17,11 @@
  *  - usearch's `multi: false` index rejects a duplicate key: `add` removes it first.
  *  - threads = 0 means "all cores" and spawns threads per call; a single query runs on 1 thread
  *    (measured faster: see bench/storage-bench.ts).
+ *  - an add reserves room (capacity and one slot per adding thread) only when the index must grow,
+ *    with the thread count of that call; an add with more threads than the last reservation made
+ *    slots for fails ("Reserve capacity ahead of insertions!"). HnswIndex.add keeps within them.
  */
+import { availableParallelism } from "node:os";
 import usearch from "usearch";
 import type { HnswParams, Quantization } from "./types.ts";
 
@@ -35,14 +39,13 @@ export interface IndexMatches {
   distances: number[];
 }
 
-/** What one chat's vector index offers; storage.ts picks the implementation by size. */
+/** What one chat's vector index offers; chat-indexes.ts picks the implementation by size. */
 export interface VectorIndex {
   readonly kind: "exact" | "hnsw";
   size(): number;
   has(key: number): boolean;
   /** Adds `keys.length` vectors (row-major in `vectors`), replacing keys already present. */
   add(keys: readonly number[], vectors: Float32Array): void;
-  remove(keys: readonly number[]): void;
   /** Up to k nearest keys; fewer when the index holds fewer. `query` must have DIMENSIONS entries. */
   search(query: Float32Array, k: number): IndexMatches;
   /** Approximate bytes held in memory for vectors and graph. */
@@ -59,7 +62,7 @@ export function messageIdOfKey(key: number): number {
   return key % 2 === 0 ? key / 2 : -(key + 1) / 2;
 }
 
-export function toKey(id: number): bigint {
+function toKey(id: number): bigint {
   return BigInt(id);
 }
 
@@ -121,23 +124,6 @@ export class ExactIndex implements VectorIndex {
     }
   }
 
-  remove(keys: readonly number[]): void {
-    for (const key of keys) {
-      const row = this.#rows.get(key);
-      if (row === undefined) continue;
-      const last = this.#n - 1;
-      if (row !== last) {
-        // Move the last row into the hole.
-        this.#matrix.copyWithin(row * DIMENSIONS, last * DIMENSIONS, (last + 1) * DIMENSIONS);
-        const movedKey = this.#keys[last]!;
-        this.#keys[row] = movedKey;
-        this.#rows.set(movedKey, row);
-      }
-      this.#rows.delete(key);
-      this.#n = last;
-    }
-  }
-
   search(query: Float32Array, k: number): IndexMatches {
     const n = this.#n;
     const want = Math.min(Math.floor(k), n);
@@ -154,7 +140,7 @@ export class ExactIndex implements VectorIndex {
     return { keys, distances };
   }
 
-  /** The stored vector of `key` (a view into the matrix: copy it before the next add/remove). */
+  /** The stored vector of `key` (a view into the matrix: copy it before the next add). */
   vectorOf(key: number): Float32Array | undefined {
     const row = this.#rows.get(key);
     return row === undefined ? undefined : this.#matrix.subarray(row * DIMENSIONS, (row + 1) * DIMENSIONS);
@@ -163,14 +149,6 @@ export class ExactIndex implements VectorIndex {
   /** The live keys, in row order. */
   keys(): number[] {
     return Array.from(this.#keys.subarray(0, this.#n));
-  }
-
-  /** The live rows, for building an HNSW index from this one. */
-  snapshot(): { keys: number[]; vectors: Float32Array } {
-    return {
-      keys: Array.from(this.#keys.subarray(0, this.#n)),
-      vectors: this.#matrix.subarray(0, this.#n * DIMENSIONS),
-    };
   }
 
   memoryBytes(): number {
@@ -188,6 +166,8 @@ export class HnswIndex implements VectorIndex {
   readonly kind = "hnsw" as const;
   readonly config: HnswConfig;
   #index: UsearchIndex;
+  /** Adding threads the index's last reservation made room for (see the header). */
+  #addSlots = 0;
 
   constructor(config: HnswConfig) {
     this.config = config;
@@ -224,14 +204,16 @@ export class HnswIndex implements VectorIndex {
       for (let i = 0; i < present.length; i++) if (present[i]) stale.push(big[i]!);
       if (stale.length > 0) this.#index.remove(BigUint64Array.from(stale));
     }
-    // Small batches on one thread: spawning threads costs more than it saves.
-    const threads = keys.length >= 256 ? this.config.threads : 1;
-    this.#index.add(big, vectors, threads);
-  }
-
-  remove(keys: readonly number[]): void {
-    if (keys.length === 0) return;
-    this.#index.remove(BigUint64Array.from(keys, (k) => toKey(k)));
+    const threads = Math.max(1, this.config.threads);
+    if (this.#index.size() + keys.length >= this.#index.capacity()) {
+      // This add grows the index and reserves slots for its own thread count: take them all, so
+      // later big adds can use every thread (a growth is rare: the capacity doubles each time).
+      this.#index.add(big, vectors, threads);
+      this.#addSlots = threads;
+    } else {
+      // Small batches on one thread: spawning threads costs more than it saves.
+      this.#index.add(big, vectors, Math.max(1, Math.min(keys.length >= 256 ? threads : 1, this.#addSlots)));
+    }
   }
 
   search(query: Float32Array, k: number): IndexMatches {
@@ -255,6 +237,8 @@ export class HnswIndex implements VectorIndex {
   /** Loads a saved index (created with the same config). */
   load(path: string): void {
     this.#index.load(path);
+    // usearch reserves for every hardware thread after a load; this process may use fewer.
+    this.#addSlots = Math.min(Math.max(1, this.config.threads), availableParallelism());
   }
 
   memoryBytes(): number {

@@ -14,7 +14,9 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, test } from "node:test";
 import type { EmbeddedMessage } from "../../../services/common/schemas.ts";
-import { DEFAULTS, openStorage, type StorageLogger } from "../../../services/storage/storage.ts";
+import { DEFAULTS } from "../../../services/storage/defaults.ts";
+import { openStorage } from "../../../services/storage/sqlite-storage.ts";
+import type { StorageLogger } from "../../../services/storage/types.ts";
 import { HnswIndex } from "../../../services/storage/vector-index.ts";
 import { mulberry32 } from "../../helpers/random.ts";
 
@@ -49,10 +51,10 @@ function plan(start: number, b: number): { fresh: number[]; edits: number[] } {
 }
 
 async function child(dir: string, start: number): Promise<void> {
-  const s = openStorage({ dir, ...OPTS });
+  const s = await openStorage({ dir, ...OPTS });
   for (let b = 0; ; b++) {
     const { fresh, edits } = plan(start, b);
-    s.upsert([...fresh.map((id) => message(id, 1)), ...edits.map((id) => message(id, 2))]);
+    await s.upsert([...fresh.map((id) => message(id, 1)), ...edits.map((id) => message(id, 2))]);
     process.send!({ b });
     await new Promise((r) => setTimeout(r, 1 + (b % 3))); // let debounced saves run between batches
   }
@@ -113,19 +115,20 @@ if (childDir !== undefined) {
         warn: (_o, m) => warnings.push(m ?? ""),
         error: (_o, m) => warnings.push(m ?? ""),
       };
-      const s = openStorage({ dir, ...OPTS, log });
-      const total = s.stats().messages;
+      const s = await openStorage({ dir, ...OPTS, log });
+      const total = (await s.stats()).messages;
       assert.ok(total >= acked.size, `round ${round}: ${total} rows < ${acked.size} acknowledged`);
       assert.ok(total <= acked.size + BATCH, `round ${round}: more rows than were ever sent`);
       for (const [id, version] of acked) {
         const versions = version === 1 && maybeEdited.has(id) ? [1, 2] : [version];
-        const found = versions.some((v) => {
-          const [top] = s.searchSemantic(new Float32Array(unitVector(id, v)), 1, { chat: CHAT });
-          return top?.message_id === id && top.score > 0.9999;
-        });
+        let found = false;
+        for (const v of versions) {
+          const [top] = await s.searchSemantic(new Float32Array(unitVector(id, v)), 1, { chat: CHAT });
+          found ||= top?.message_id === id && top.score > 0.9999;
+        }
         assert.ok(found, `round ${round}: message ${id} (version ${version}) not found`);
       }
-      const everything = s.searchSemantic(new Float32Array(unitVector(1, 1)), 1000, {});
+      const everything = await s.searchSemantic(new Float32Array(unitVector(1, 1)), 1000, {});
       assert.equal(everything.length, total);
       assert.equal(new Set(everything.map((h) => h.message_id)).size, total, "each message once");
       // Loading never had to fall back to a rebuild: the saved index was whole and consistent. (A kill

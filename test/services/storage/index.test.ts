@@ -13,7 +13,7 @@ import { createMemoryBus, type MemoryBus } from "../../../services/common/memory
 import type { ChatRef, EmbeddedMessage } from "../../../services/common/schemas.ts";
 import type { Service } from "../../../services/common/service.ts";
 import { createStorageService } from "../../../services/storage/index.ts";
-import { openStorage, type StorageHandle } from "../../../services/storage/storage.ts";
+import { openStorage, type StorageHandle } from "../../../services/storage/sqlite-storage.ts";
 
 const DIM = 384;
 /** 2024-05-01T00:00:00Z */
@@ -47,7 +47,7 @@ describe("storage service over HTTP", () => {
   before(async () => {
     dir = mkdtempSync(join(tmpdir(), "tglens-storage-http-"));
     bus = createMemoryBus();
-    storage = openStorage({ dir: join(dir, "storage") });
+    storage = await openStorage({ dir: join(dir, "storage") });
     service = await createStorageService({
       bus,
       storage,
@@ -58,7 +58,7 @@ describe("storage service over HTTP", () => {
     const ann = { id: "user1", name: "Ann" };
     const bob = { id: "user2", name: "Bob" };
     // As the store-topic consumer does.
-    storage.upsert([message(LIVE, 1, ann), message(LIVE, 2, bob), message(LIVE, 3, ann), message(EXPORTED, 4, { id: null, name: "Ghost" })]);
+    await storage.upsert([message(LIVE, 1, ann), message(LIVE, 2, bob), message(LIVE, 3, ann), message(EXPORTED, 4, { id: null, name: "Ghost" })]);
   });
   after(async () => {
     await service.stop();
@@ -79,7 +79,7 @@ describe("storage service over HTTP", () => {
     const bad = await service.app.inject({ method: "POST", url: "/store", payload: { messages: [{ ...message(chat, 10, { id: null, name: "Zed" }), message_id: "10" }] } });
     assert.equal(bad.statusCode, 400);
     assert.equal(bad.json().error.code, "TGLENS_BAD_REQUEST");
-    storage.deleteChat("77");
+    await storage.deleteChat("77");
   });
 
   it("lists chats with their username (null for exported chats), and serves one", async () => {
@@ -138,7 +138,7 @@ describe("storage service over HTTP", () => {
   it("reads a date alone as the whole day: from its start, to its end (UTC)", async () => {
     const chat: ChatRef = { id: "78", name: "Dated", type: "private_group" };
     const noon = Date.UTC(2005, 1, 6, 12) / 1000; // 2005-02-06T12:00:00Z
-    storage.upsert([{ ...message(chat, 1, { id: null, name: "Zed" }), date: noon }]);
+    await storage.upsert([{ ...message(chat, 1, { id: null, name: "Zed" }), date: noon }]);
     try {
       const search = async (range: Record<string, string>) =>
         (await get(`/search?${new URLSearchParams({ q: "party venue", mode: "keyword", chat: "78", ...range })}`)).body.results?.length;
@@ -149,7 +149,7 @@ describe("storage service over HTTP", () => {
       assert.equal(await search({ to: "2005-02-05" }), 0);
       assert.equal(await search({ from: String(noon), to: String(noon) }), 1, "unix seconds as before");
     } finally {
-      storage.deleteChat("78");
+      await storage.deleteChat("78");
     }
   });
 
@@ -159,19 +159,19 @@ describe("storage service over HTTP", () => {
     ["to", "2005-13", /no month 13/],
   ] as const) {
     it(`refuses ${param}=${value} with 400 TGLENS_BAD_REQUEST, not a guess`, async () => {
-      const countsBefore = storage.stats();
+      const countsBefore = await storage.stats();
       const res = await get(`/search?${new URLSearchParams({ q: "party venue", [param]: value })}`);
       assert.equal(res.status, 400);
       assert.equal(res.body.error.code, "TGLENS_BAD_REQUEST");
       assert.match(res.body.error.message, why);
-      assert.deepEqual(storage.stats(), countsBefore);
+      assert.deepEqual(await storage.stats(), countsBefore);
     });
   }
 
   it("matches a query with no meaning left once cleaned (a bare link) by keyword, in every mode", async () => {
     const chat: ChatRef = { id: "79", name: "Links", type: "private_group" };
     const link = "https://example.org/venue-map";
-    storage.upsert([
+    await storage.upsert([
       { ...message(chat, 5, { id: null, name: "Zed" }), text: `map: ${link}`, clean_text: "map:" },
       { ...message(chat, 6, { id: null, name: "Zed" }), text: "no map here", clean_text: "no map here" },
     ]);
@@ -182,19 +182,19 @@ describe("storage service over HTTP", () => {
         assert.deepEqual(res.body.results.map((r: { chat_id: string; message_id: number }) => [r.chat_id, r.message_id]), [["79", 5]], mode);
       }
     } finally {
-      storage.deleteChat("79");
+      await storage.deleteChat("79");
     }
   });
 
   for (const q of ["🎉", "🎉🎉 👍", "!!! ★"]) {
     for (const mode of ["semantic", "hybrid", "keyword"]) {
       it(`answers the query ${JSON.stringify(q)} (${mode}) with 400 saying there is nothing to search for, not with nearest neighbours`, async () => {
-        const countsBefore = storage.stats();
+        const countsBefore = await storage.stats();
         const res = await get(`/search?${new URLSearchParams({ q, mode })}`);
         assert.equal(res.status, 400, JSON.stringify(res.body));
         assert.equal(res.body.error.code, "TGLENS_BAD_REQUEST");
         assert.match(res.body.error.message, /nothing to search for/);
-        assert.deepEqual(storage.stats(), countsBefore);
+        assert.deepEqual(await storage.stats(), countsBefore);
       });
     }
   }
@@ -205,13 +205,13 @@ describe("storage service over HTTP", () => {
   ] as const) {
     it(`refuses the statistics of ${what} with ${status} ${code}, changing nothing`, async () => {
       const chatsBefore = await get("/chats");
-      const countsBefore = storage.stats();
+      const countsBefore = await storage.stats();
       const res = await get(url);
       assert.equal(res.status, status);
       assert.equal(res.body.error.code, code);
       assert.match(res.body.error.message, field);
       assert.deepEqual(await get("/chats"), chatsBefore);
-      assert.deepEqual(storage.stats(), countsBefore);
+      assert.deepEqual(await storage.stats(), countsBefore);
     });
   }
 });

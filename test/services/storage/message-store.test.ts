@@ -1,12 +1,13 @@
 /**
- * The message store's schema: upgrading a database made by an older tglens, and the query plans
- * of chat statistics (plans do not depend on the row count: there is no ANALYZE).
+ * The message store: its schema (migrations, upgrading a database made by an older tglens), chat
+ * statistics and their query plans (plans do not depend on the row count: there is no ANALYZE),
+ * and a deletion that leaves none of the chat's text in the files.
  */
 import assert from "node:assert/strict";
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { after, test } from "node:test";
+import { after, describe, test } from "node:test";
 import type { EmbeddedMessage } from "../../../services/common/schemas.ts";
 import {
   BY_MONTH_SQL,
@@ -18,7 +19,9 @@ import {
   SCHEMA_VERSION,
   TOP_SENDERS_SQL,
 } from "../../../services/storage/message-store.ts";
-import { openStorage } from "../../../services/storage/storage.ts";
+import { openStorage } from "../../../services/storage/sqlite-storage.ts";
+import { rejectsWith } from "../../helpers/errors.ts";
+import { batch, msg } from "./helpers.ts";
 
 const DIM = 384;
 const T0 = 1_700_000_000;
@@ -75,19 +78,22 @@ test("a database of schema v1 gains chats.username and the covering sender index
   const messagesBefore = rows(dbPath, "SELECT * FROM messages ORDER BY chat_id, message_id");
   const chatsBefore = rows(dbPath, "SELECT * FROM chats ORDER BY chat_id");
 
-  const s = openStorage({ dir });
-  assert.deepEqual(s.chats().map((c) => [c.chat_id, c.name, c.username, c.messages]), [["7", "Old friend", null, 1], ["-100", "Old group", null, 2]]);
-  assert.deepEqual(s.searchKeyword("brewery", 10, {}).map((h) => [h.chat_id, h.message_id, h.chat_username]), [["-100", 1, null]]);
-  assert.deepEqual(s.searchSemantic(axis(1), 1, {}).map((h) => [h.chat_id, h.message_id, h.score]), [["-100", 2, 1]]);
-  assert.deepEqual(s.chatStats("-100")!.top_senders.map((t) => t.sender), ["Ann", "Bob"]);
+  const s = await openStorage({ dir });
+  assert.deepEqual(
+    (await s.chats()).map((c) => [c.chat_id, c.name, c.username, c.messages]),
+    [["7", "Old friend", null, 1], ["-100", "Old group", null, 2]],
+  );
+  assert.deepEqual((await s.searchKeyword("brewery", 10, {})).map((h) => [h.chat_id, h.message_id, h.chat_username]), [["-100", 1, null]]);
+  assert.deepEqual((await s.searchSemantic(axis(1), 1, {})).map((h) => [h.chat_id, h.message_id, h.score]), [["-100", 2, 1]]);
+  assert.deepEqual((await s.chatStats("-100"))!.top_senders.map((t) => t.sender), ["Ann", "Bob"]);
   // Live reading of the old chat now records its username.
   const live: EmbeddedMessage = {
     v: 1, job_id: "live", chat: { id: "-100", name: "Old group", type: "private_supergroup", username: "oldgroup" }, message_id: 3,
     date: T0 + 600, sender: { id: "user1", name: "Ann" }, reply_to: null, forwarded_from: null, edited: null, media: null,
     text: "new message", clean_text: "new message", lang: "en", vector: axis(3),
   };
-  assert.deepEqual(s.upsert([live]), { inserted: 1, updated: 0, unchanged: 0 });
-  assert.equal(s.chat("-100")!.username, "oldgroup");
+  assert.deepEqual(await s.upsert([live]), { inserted: 1, updated: 0, unchanged: 0 });
+  assert.equal((await s.chat("-100"))!.username, "oldgroup");
   await s.close();
 
   assert.deepEqual(rows(dbPath, "SELECT * FROM messages WHERE NOT (chat_id = '-100' AND message_id = 3) ORDER BY chat_id, message_id"), messagesBefore);
@@ -104,15 +110,17 @@ test("a database of schema v1 gains chats.username and the covering sender index
   db.exec("INSERT INTO messages_fts(messages_fts) VALUES ('integrity-check')"); // throws if FTS drifted
   db.close();
   // Opening again runs no migration twice.
-  const again = openStorage({ dir });
-  assert.equal(again.chat("-100")!.messages, 3);
+  const again = await openStorage({ dir });
+  assert.equal((await again.chat("-100"))!.messages, 3);
   await again.close();
 });
 
 test("chat statistics read index entries only: no table scan, one pass over a chat's senders", () => {
-  const store = new MessageStore(join(tempDir(), "messages.db"));
+  const path = join(tempDir(), "messages.db");
+  const store = new MessageStore(path); // creates the schema
+  const db = openDatabase(path);
   const plan = (sql: string, params: Record<string, unknown>) =>
-    (prepareRetained(store.db, `EXPLAIN QUERY PLAN ${sql}`).all(params) as Array<{ detail: string }>).map((r) => r.detail);
+    (prepareRetained(db, `EXPLAIN QUERY PLAN ${sql}`).all(params) as Array<{ detail: string }>).map((r) => r.detail);
 
   const senders = plan(TOP_SENDERS_SQL, { chat: "1", limit: 5 });
   const senderReads = senders.filter((d) => /\bmessages\b/.test(d));
@@ -123,6 +131,7 @@ test("chat statistics read index entries only: no table scan, one pass over a ch
   const monthReads = months.filter((d) => /\bmessages\b/.test(d));
   assert.ok(monthReads.length > 0);
   for (const d of monthReads) assert.match(d, /^SEARCH messages USING COVERING INDEX messages_chat_date \(chat_id=\?/, months.join("\n"));
+  db.close();
   store.close();
 });
 
@@ -138,30 +147,102 @@ test("deleting a chat leaves none of its text in the database files: free pages,
       text, clean_text: text, lang: "en", vector: axis(id % DIM),
     };
   };
-  const batch = (chat: string, from: number, word: string) => Array.from({ length: 500 }, (_, i) => message(chat, from + i, word));
+  const block = (chat: string, from: number, word: string) => Array.from({ length: 500 }, (_, i) => message(chat, from + i, word));
   const filesWith = (word: string) =>
     readdirSync(dir, { recursive: true, withFileTypes: true })
       .filter((e) => e.isFile() && readFileSync(join(e.parentPath, e.name)).includes(Buffer.from(word)))
       .map((e) => e.name);
 
-  const s = openStorage({ dir });
+  const s = await openStorage({ dir });
   for (let from = 1; from <= 3000; from += 500) {
-    s.upsert(batch("-100", from, canary));
-    s.upsert(batch("42", from, keeper));
+    await s.upsert(block("-100", from, canary));
+    await s.upsert(block("42", from, keeper));
   }
   // Part of the chat goes into the main file (checkpointed), part stays in the WAL, as in real use.
   const other = openDatabase(join(dir, "messages.db"));
   prepareRetained(other, "PRAGMA wal_checkpoint(TRUNCATE)").get();
-  s.upsert(batch("-100", 3001, canary));
+  await s.upsert(block("-100", 3001, canary));
   assert.deepEqual(filesWith(canary).sort(), ["messages.db", "messages.db-wal"]);
 
-  assert.equal(s.deleteChat("-100"), true);
+  assert.equal(await s.deleteChat("-100"), true);
   assert.deepEqual(filesWith(canary), []);
   assert.deepEqual(filesWith("Chat -100"), []);
   // The other chat is intact and still found by its words.
-  assert.equal(s.searchKeyword(keeper, 2000, {}).length, 1000);
+  assert.equal((await s.searchKeyword(keeper, 2000, {})).length, 1000);
   assert.ok(filesWith(keeper).includes("messages.db"));
   other.exec("INSERT INTO messages_fts(messages_fts) VALUES ('integrity-check')");
   other.close();
   await s.close();
+});
+
+test("user_version is set; a migration hook runs once; a newer schema is refused", async () => {
+  const dir = tempDir();
+  const s = await openStorage({ dir });
+  await s.upsert([msg("1", 1)]);
+  await s.close();
+  const db = openDatabase(join(dir, "messages.db"));
+  assert.equal(prepareRetained(db, "PRAGMA user_version").pluck().get(), MIGRATIONS.length);
+  let ran = 0;
+  const hook = (d: typeof db) => {
+    ran++;
+    d.exec("ALTER TABLE chats ADD COLUMN note TEXT");
+  };
+  assert.equal(migrate(db, [...MIGRATIONS, hook]), MIGRATIONS.length + 1);
+  assert.equal(migrate(db, [...MIGRATIONS, hook]), MIGRATIONS.length + 1);
+  assert.equal(ran, 1);
+  db.close();
+  await rejectsWith(openStorage({ dir }), "TGLENS_CONFIG");
+});
+
+describe("chat statistics", () => {
+  const JAN_31_LAST_SECOND = Date.UTC(2024, 0, 31, 23, 59, 59) / 1000;
+  const MAR_1 = Date.UTC(2024, 2, 1) / 1000;
+  /** Messages of chat "S" from the given senders, one minute apart from `start`. */
+  const from = (start: number, senders: Array<[string | null, string | null]>, firstId: number) =>
+    senders.map(([id, name], i) => msg("S", firstId + i, { date: start + i * 60, sender: { id, name } }));
+
+  test("counts, dates, the five most active senders (ties by name) and messages per month", async () => {
+    const s = await openStorage({ dir: tempDir() });
+    await s.upsert([
+      // January: Ann twice, "Cy" (user3, renamed Cyrus later), Ghost (no id), someone with neither id nor name.
+      ...from(Date.UTC(2024, 0, 10) / 1000, [["user1", "Ann"], ["user1", "Ann"], ["user3", "Cy"], [null, "Ghost"], [null, null]], 1),
+      ...from(JAN_31_LAST_SECOND, [["user2", "Bob"]], 10),
+      // March (February has nothing): the rest, "GHOST" being the same nameless sender as "Ghost".
+      ...from(MAR_1, [
+        ["user1", "Ann"], ["user1", "Ann"], ["user1", "Ann"], ["user2", "Bob"], ["user2", "Bob"],
+        ["user3", "Cyrus"], ["user3", "Cyrus"], [null, "GHOST"], ["user9", "Zed"], ["user8", "Abe"],
+      ], 20),
+    ]);
+    await s.upsert(batch("other", 1, 30)); // another chat's messages count nowhere
+    assert.deepEqual(await s.chatStats("S"), {
+      chat_id: "S", name: "Chat S", type: "private_supergroup", username: null,
+      messages: 16, senders: 6, first_date: Date.UTC(2024, 0, 10) / 1000, last_date: MAR_1 + 9 * 60,
+      top_senders: [
+        { sender: "Ann", sender_id: "user1", messages: 5 },
+        { sender: "Bob", sender_id: "user2", messages: 3 }, // before Cyrus (3): ties by name
+        { sender: "Cyrus", sender_id: "user3", messages: 3 }, // the name of their latest message
+        { sender: "GHOST", sender_id: null, messages: 2 }, // no id: grouped by name, case-insensitively
+        { sender: "Abe", sender_id: "user8", messages: 1 }, // Zed (1) is sixth
+      ],
+      by_month: [
+        { month: "2024-01", messages: 6 }, // 23:59:59 UTC on the 31st is still January
+        { month: "2024-02", messages: 0 },
+        { month: "2024-03", messages: 10 },
+      ],
+    });
+    // The summary part is what chat() says.
+    const { top_senders: _top, by_month: _months, ...summary } = (await s.chatStats("S"))!;
+    assert.deepEqual(summary, await s.chat("S"));
+    assert.equal(await s.chatStats("nope"), undefined);
+    await s.close();
+    await rejectsWith(s.chatStats("S"), "TGLENS_NOT_READY");
+  });
+
+  test("a chat of one month and one anonymous sender", async () => {
+    const s = await openStorage({ dir: tempDir() });
+    await s.upsert(from(MAR_1, [[null, null], [null, null]], 1));
+    const stats = (await s.chatStats("S"))!;
+    assert.deepEqual([stats.messages, stats.senders, stats.top_senders, stats.by_month], [2, 0, [], [{ month: "2024-03", messages: 2 }]]);
+    await s.close();
+  });
 });
