@@ -11,7 +11,6 @@
  * first, then the files; files of chats that no longer exist are removed on open.
  */
 import { mkdirSync } from "node:fs";
-import { availableParallelism } from "node:os";
 import { join } from "node:path";
 import { TglensError } from "../common/errors.ts";
 import { ChatIndexes } from "./chat-indexes.ts";
@@ -56,7 +55,8 @@ export async function openStorage(opts: StorageOptions): Promise<StorageHandle> 
   }
   const indexes = new ChatIndexes(store, files, {
     threshold,
-    hnsw: { ...hnswParams, quantization, threads: opts.threads ?? availableParallelism() },
+    // Adds on one thread: usearch's concurrent insertion can strand vectors (vector-index.ts).
+    hnsw: { ...hnswParams, quantization },
     saveDebounceMs: opts.saveDebounceMs ?? DEFAULTS.saveDebounceMs,
     maxSaveDelayMs: opts.maxSaveDelayMs ?? DEFAULTS.maxSaveDelayMs,
     log,

@@ -156,8 +156,6 @@ export interface StorageOptions {
   /** Scalar type of the HNSW index in memory. SQLite always keeps float32. */
   quantization?: Quantization;
   hnsw?: Partial<HnswParams>;
-  /** Threads for index building (usearch add). Default: os.availableParallelism(). */
-  threads?: number;
   /**
    * A filtered semantic search on an HNSW chat scans the matching rows exactly (vectors read from
    * SQLite) when at most this many rows match; above it, it over-fetches from the index. Default 4096.

@@ -17,6 +17,10 @@
  *  - usearch's `multi: false` index rejects a duplicate key: `add` removes it first.
  *  - threads = 0 means "all cores" and spawns threads per call; a single query runs on 1 thread
  *    (measured faster: see bench/storage-bench.ts).
+ *  - an add on several threads inserts concurrently, and usearch's concurrent insertion can strand
+ *    a vector: stored (`contains` is true) but linked from nowhere, so no search ever returns it,
+ *    however large ef_search (unum-cloud/USearch#735, open in 2.26). The storage adds on one thread
+ *    (HnswConfig.threads unset); more threads are for benchmarks of build speed only.
  *  - an add reserves room (capacity and one slot per adding thread) only when the index must grow,
  *    with the thread count of that call; an add with more threads than the last reservation made
  *    slots for fails ("Reserve capacity ahead of insertions!"). HnswIndex.add keeps within them.
@@ -158,8 +162,11 @@ export class ExactIndex implements VectorIndex {
 
 export interface HnswConfig extends HnswParams {
   quantization: Quantization;
-  /** Threads for batch adds. */
-  threads: number;
+  /**
+   * Threads for batch adds; 1 when unset, as the storage leaves it. More build faster but may strand
+   * vectors where no search finds them (see the header): set it only to measure build speed.
+   */
+  threads?: number;
 }
 
 export class HnswIndex implements VectorIndex {
@@ -204,7 +211,7 @@ export class HnswIndex implements VectorIndex {
       for (let i = 0; i < present.length; i++) if (present[i]) stale.push(big[i]!);
       if (stale.length > 0) this.#index.remove(BigUint64Array.from(stale));
     }
-    const threads = Math.max(1, this.config.threads);
+    const threads = Math.max(1, this.config.threads ?? 1);
     if (this.#index.size() + keys.length >= this.#index.capacity()) {
       // This add grows the index and reserves slots for its own thread count: take them all, so
       // later big adds can use every thread (a growth is rare: the capacity doubles each time).
@@ -238,7 +245,7 @@ export class HnswIndex implements VectorIndex {
   load(path: string): void {
     this.#index.load(path);
     // usearch reserves for every hardware thread after a load; this process may use fewer.
-    this.#addSlots = Math.min(Math.max(1, this.config.threads), availableParallelism());
+    this.#addSlots = Math.min(Math.max(1, this.config.threads ?? 1), availableParallelism());
   }
 
   memoryBytes(): number {

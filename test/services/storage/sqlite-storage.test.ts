@@ -1,12 +1,14 @@
 /**
  * The SQLite + usearch backend: the storage contract with exact search, with HNSW (a small
  * threshold) and with HNSW filters over-fetched from the index; then what only this backend has:
- * its files on disk after a deletion, bad options, and negative ids across the exact/HNSW switch.
+ * its files on disk after a deletion, bad options, negative ids across the exact/HNSW switch, and
+ * HNSW indexes built on one thread (usearch's concurrent insertion strands vectors no search finds).
  */
 import assert from "node:assert/strict";
 import { readdirSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { describe, test } from "node:test";
+import usearch from "usearch";
 import { chatFileStem } from "../../../services/storage/index-files.ts";
 import { openDatabase, prepareRetained } from "../../../services/storage/message-store.ts";
 import { openStorage, type StorageHandle } from "../../../services/storage/sqlite-storage.ts";
@@ -106,6 +108,53 @@ describe("SQLite + usearch storage", () => {
     db.exec("INSERT INTO messages_fts(messages_fts) VALUES ('integrity-check')"); // throws if FTS drifted
     assert.equal(prepareRetained(db, "SELECT count(*) FROM messages_fts_docsize").pluck().get(), 14);
     db.close();
+  });
+
+  test("HNSW indexes are built on one thread: usearch's concurrent add can strand a vector (unum-cloud/USearch#735)", async () => {
+    // Every usearch add the storage makes, and the threads it asked for: the build, a big upsert
+    // that grows the index, a replay after a reopen, an upsert into the loaded index.
+    const proto = usearch.Index.prototype;
+    const realAdd = proto.add;
+    const threads: number[] = [];
+    proto.add = function (this: InstanceType<typeof usearch.Index>, ...args: Parameters<typeof realAdd>) {
+      threads.push(args[2] ?? 0);
+      return realAdd.apply(this, args);
+    };
+    try {
+      const dir = tempDir();
+      let s = await openStorage({ dir, hnswThreshold: 16, saveDebounceMs: 3_600_000 });
+      await s.upsert(batch("t", 1, 100));
+      await s.whenIdle();
+      await s.upsert(batch("t", 101, 400));
+      await s.flush();
+      await s.upsert(batch("t", 401, 700)); // crashed: replayed on open
+      s = await openStorage({ dir, hnswThreshold: 16 });
+      await s.upsert(batch("t", 701, 1000));
+      assert.equal((await s.searchSemantic(msg("t", 650).vector, 1, {}))[0]!.message_id, 650);
+      await s.close();
+    } finally {
+      proto.add = realAdd;
+    }
+    assert.ok(threads.length >= 5, `${threads.length} adds`);
+    assert.deepEqual([...new Set(threads)], [1]);
+  });
+
+  test("every message of a freshly built HNSW index finds itself, build after build", async () => {
+    // With ef_search above the chat's size, a k=1 search of a stored vector is exact unless the
+    // vector is stranded (linked from nowhere), which concurrent insertion did in many of these builds.
+    for (let round = 0; round < 20; round++) {
+      const dir = tempDir();
+      const s = await openStorage({ dir, hnswThreshold: 16, saveDebounceMs: 3_600_000 });
+      const all = batch(`r${round}`, 1, 60);
+      await s.upsert(all);
+      await s.whenIdle();
+      for (const m of all) {
+        const [top] = await s.searchSemantic(m.vector, 1, {});
+        assert.equal(top!.message_id, m.message_id, `round ${round}: message ${m.message_id} finds itself`);
+      }
+      await s.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   for (const threshold of [10_000, 50]) {
