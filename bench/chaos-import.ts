@@ -47,7 +47,7 @@ say(`${N} messages, ${kept.length} kept by the scraper, ${expected} to store; se
 const broker = new TestBroker(Number(process.env.KAFKA_CHAOS_PORT ?? 19792));
 await broker.startFresh();
 const sys = await DistributedSystem.start(broker.brokers, { TGLENS_LOG_LEVEL: "warn", TGLENS_MODEL_VARIANT: args.variant! });
-let failures: string[] = [];
+const failures: string[] = [];
 const kills: { service: ServiceName; at: number; stored: number }[] = [];
 try {
   const exportName = await writeExport(sys.importDir, "Chaos", CHAT_ID, messages);

@@ -5,14 +5,14 @@
  */
 import { matchChat } from "../services/common/chat-match.ts";
 import { TglensError } from "../services/common/errors.ts";
-import type { ChatRow } from "./client.ts";
+import type { ChatSummary } from "../services/gateway/api/client.ts";
 
 /** Candidates listed when a name is ambiguous; the rest are counted. */
 const SHOWN = 10;
 
-const label = (c: ChatRow) => `${c.name}${c.username ? ` (@${c.username})` : ""} [${c.chat_id}]`;
+const label = (c: ChatSummary) => `${c.name}${c.username ? ` (@${c.username})` : ""} [${c.chat_id}]`;
 
-export function resolveChat(input: string, chats: readonly ChatRow[]): ChatRow {
+export function resolveChat(input: string, chats: readonly ChatSummary[]): ChatSummary {
   if (input.trim() === "") throw new TglensError("TGLENS_BAD_REQUEST", "the chat is empty: give its id, @username or name (`tglens chats` lists them)");
   const match = matchChat(input, chats);
   if ("chat" in match) return match.chat;

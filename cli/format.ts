@@ -1,6 +1,5 @@
 /** Plain-text output of the CLI: short, aligned, readable in a terminal. */
-import type { JobStatus } from "../services/common/jobs.ts";
-import type { ChatRow, ChatStatsRow, ImportAccepted, LiveImportAccepted, SearchResultRow } from "./client.ts";
+import type { ChatStats, ChatSummary, ImportAccepted, JobStatus, LiveImportAccepted, SearchHit } from "../services/gateway/api/client.ts";
 
 const oneLine = (text: string, max: number) => {
   const flat = text.replace(/\s+/g, " ").trim();
@@ -20,7 +19,7 @@ function table(header: string[], rows: string[][]): string[] {
 
 const withUsername = (name: string, username: string | null) => (username === null ? name : `${name} (@${username})`);
 
-export function formatResults(results: SearchResultRow[]): string {
+export function formatResults(results: SearchHit[]): string {
   if (results.length === 0) return "no results\n";
   return (
     results
@@ -32,7 +31,7 @@ export function formatResults(results: SearchResultRow[]): string {
   );
 }
 
-export function formatChats(chats: ChatRow[]): string {
+export function formatChats(chats: ChatSummary[]): string {
   if (chats.length === 0) return "no chats indexed\n";
   const rows = chats.map((c) => [c.chat_id, String(c.messages), String(c.senders), c.type, withUsername(c.name, c.username)]);
   return table(["id", "messages", "senders", "type", "name"], rows).join("\n") + "\n";
@@ -41,7 +40,7 @@ export function formatChats(chats: ChatRow[]): string {
 /** Width of the longest bar in the per-month histogram. */
 const BAR_WIDTH = 40;
 
-export function formatChatStats(stats: ChatStatsRow): string {
+export function formatChatStats(stats: ChatStats): string {
   const busiest = Math.max(1, ...stats.by_month.map((m) => m.messages));
   const lines = [
     `${withUsername(stats.name, stats.username)} · chat ${stats.chat_id} · ${stats.type}`,
@@ -73,7 +72,7 @@ export function formatLiveSummary(accepted: LiveImportAccepted, job: JobStatus):
   return [head, ...outcomeLines(job, job.counters.scraped, job.counters.skipped)].join("\n") + "\n";
 }
 
-export function formatSummary(accepted: ImportAccepted, job: JobStatus): string {
+export function formatSummary(accepted: Pick<ImportAccepted, "job_id" | "chats" | "messages" | "skipped">, job: JobStatus): string {
   const head = `${job.state === "done" ? "imported" : `import ${job.state}`}: ${accepted.chats.length} chat(s)`;
   const chats = accepted.chats.map((chat) => `  ${chat.id}  ${chat.name} (${chat.type})`);
   return [head, ...chats, ...outcomeLines(job, accepted.messages, accepted.skipped)].join("\n") + "\n";

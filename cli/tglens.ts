@@ -19,7 +19,7 @@ import { importDemoOnFirstStart } from "./demo.ts";
 import { login, terminalPrompter } from "./login.ts";
 import { formatChats, formatChatStats, formatLiveSummary, formatResults, formatSummary } from "./format.ts";
 import { DATE_FORMS, parseOptionalTimeBound } from "../services/common/dates.ts";
-import { SearchQuery } from "../services/storage/index.ts";
+import { SearchQuery, type SearchMode } from "../services/storage/index.ts";
 import { resolveChat } from "./chat-lookup.ts";
 import { assertCanConfirm, confirm } from "./confirm.ts";
 import { cliError } from "./errors.ts";
@@ -176,7 +176,7 @@ program
     await withClient(async (client) => {
       // A missing file keeps its "no such file" error.
       if (live) {
-        const accepted = await client.importChat({ chat: source, ...(opts.limit ? { limit: opts.limit } : {}), ...(since !== undefined ? { since: String(since) } : {}) });
+        const accepted = await client.scrape({ chat: source, ...(opts.limit ? { limit: opts.limit } : {}), ...(since !== undefined ? { since: String(since) } : {}) });
         const job = await importWithProgress(client, accepted, null, Boolean(opts.json), (j) => j.counters.scraped);
         process.stdout.write(opts.json ? JSON.stringify(job, null, 2) + "\n" : formatLiveSummary(accepted, job));
         if (job.state !== "done") process.exitCode = 1;
@@ -208,7 +208,7 @@ program
   .option("--from <date>", `not before: ${DATE_FORMS}; a date alone is from the start of that day`)
   .option("--to <date>", `not after: ${DATE_FORMS}; a date alone is to the end of that day`)
   .option("--json", "print results as JSON")
-  .action(async (query: string, opts: { mode: string; k: number; chat?: string; sender?: string; from?: string; to?: string; json?: boolean }) => {
+  .action(async (query: string, opts: { mode: SearchMode; k: number; chat?: string; sender?: string; from?: string; to?: string; json?: boolean }) => {
     let from: number | undefined;
     let to: number | undefined;
     try {

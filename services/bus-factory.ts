@@ -17,10 +17,12 @@ export function busKind(config: Readonly<Config>): "memory" | "kafka" {
 }
 
 export async function createBus(config: Readonly<Config>, log: Logger, clientId = "tglens"): Promise<Bus> {
-  let bus: Bus | undefined;
+  // The bus the dead-letter hook reports through: set once the bus it is a hook of exists.
+  const created: { bus?: Bus } = {};
   const onDeadLetter = (letter: DeadLetter) => {
     log.warn({ topic: letter.topic, partition: letter.partition, offset: letter.offset, error: letter.error, attempts: letter.attempts }, "message dead-lettered");
     const job = jobOfDeadLetter(letter);
+    const bus = created.bus;
     if (!job || !bus) return;
     const { code, message } = letter.error;
     // A scrape request that failed every attempt is its job's source failing, not one message.
@@ -33,8 +35,8 @@ export async function createBus(config: Readonly<Config>, log: Logger, clientId 
     report.catch((err: unknown) => log.error({ err }, "could not report a dead letter"));
   };
   const common = { partitions: config.partitions, maxAttempts: config.maxAttempts, onDeadLetter };
-  bus = config.kafkaBrokers
+  created.bus = config.kafkaBrokers
     ? await createKafkaBus({ ...common, brokers: config.kafkaBrokers, clientId, log })
     : createMemoryBus(common);
-  return bus;
+  return created.bus;
 }

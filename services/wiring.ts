@@ -16,7 +16,7 @@ import { createPreprocessor } from "./preprocessor/index.ts";
 import { createScraper, type ScraperDeps } from "./scraper/index.ts";
 import { createStorageService, httpQueryEmbedder } from "./storage/index.ts";
 import { openStorage } from "./storage/sqlite-storage.ts";
-import { createGateway } from "./telegram-bot/index.ts";
+import { createGateway } from "./gateway/index.ts";
 
 export interface ServiceContext {
   bus: Bus;

@@ -65,7 +65,7 @@ async function listFiles(root: string): Promise<Map<string, string>> {
 export async function takeSnapshot(dataDir: string): Promise<Snapshot> {
   const file = path.join(storageDir(dataDir), DB_FILE);
   const chats = new Map<string, ChatState>();
-  let integrity = "no database";
+  let integrity: string;
   try {
     await fs.access(file);
     // Retained (see message-store.ts): a snapshot opens a connection per phase, never collected.

@@ -118,7 +118,7 @@ export function createAccessPolicy(settings: AccessSettings | undefined): Access
     }
     const origin = header(req, "origin");
     if (origin === undefined) return;
-    let same = false;
+    let same: boolean;
     try {
       const o = new URL(origin);
       const h = new URL(`${o.protocol}//${host}`);

@@ -55,6 +55,11 @@ export interface Bus {
   subscribe<T extends Topic>(topic: T, group: string, handler: BatchHandler<T>, opts?: SubscribeOptions): Promise<Subscription>;
   /** Whether the bus can take and deliver messages now (the broker answers). */
   ready(): Promise<boolean>;
+  /**
+   * Whether what was published outlives this process (a broker keeps it) or ends with it (in
+   * memory). A consumer that keeps state across restarts (the job tracker) needs to know.
+   */
+  readonly durable: boolean;
   close(): Promise<void>;
 }
 

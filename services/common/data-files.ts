@@ -6,6 +6,7 @@
  *   data/uploads/                      exports received as request bodies, until imported
  *   data/checkpoints/<chat_id>.json    how far live reading of a chat got (scraper)
  *   data/parked/<job_id>.json          live jobs waiting out a long FloodWait (scraper)
+ *   data/jobs/<role>.sqlite            the job book of a tracker's owner and its instance id (job-tracker.ts)
  *   data/session, data/session.lock    the Telegram session (`tglens login`) and its lock
  */
 import fs from "node:fs/promises";
@@ -39,6 +40,16 @@ export function storageDir(dataDir: string): string {
 
 export function uploadsDir(dataDir: string): string {
   return path.join(dataDir, "uploads");
+}
+
+export function jobsDir(dataDir: string): string {
+  return path.join(dataDir, "jobs");
+}
+
+/** The job book a role (scraper, gateway) keeps of job-topic; roles are lower-case names, so one cannot escape the folder. */
+export function jobBookFile(dataDir: string, role: string): string {
+  if (!/^[a-z][a-z0-9-]{0,31}$/.test(role)) throw new TypeError(`a job tracker's role must be a lower-case name, got ${JSON.stringify(role)}`);
+  return path.join(jobsDir(dataDir), `${role}.sqlite`);
 }
 
 /**

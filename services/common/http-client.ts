@@ -7,7 +7,10 @@ import { TglensError, type ErrorCode, ERROR_CODES } from "./errors.ts";
 
 export interface CallOptions {
   method?: string;
+  /** Sent as JSON. */
   body?: unknown;
+  /** Sent as it is, as a JSON body (an export streamed from a file); `bytes` is its Content-Length when known. */
+  stream?: { body: ReadableStream<Uint8Array>; bytes?: number };
   timeoutMs?: number;
   /** Sent as `Authorization: Bearer <token>` (TGLENS_API_TOKEN); none when undefined. */
   token?: string | undefined;
@@ -19,14 +22,17 @@ export function bearer(token: string | undefined): Record<string, string> {
 }
 
 export async function callJson<T>(baseUrl: string, path: string, opts: CallOptions = {}): Promise<T> {
+  const body = opts.stream ? opts.stream.body : opts.body === undefined ? undefined : JSON.stringify(opts.body);
+  const length = opts.stream?.bytes === undefined ? {} : { "content-length": String(opts.stream.bytes) };
   let res: Response;
   try {
     res = await fetch(baseUrl + path, {
-      method: opts.method ?? (opts.body === undefined ? "GET" : "POST"),
-      headers: { ...bearer(opts.token), ...(opts.body === undefined ? {} : { "content-type": "application/json" }) },
-      body: opts.body === undefined ? undefined : JSON.stringify(opts.body),
+      method: opts.method ?? (body === undefined ? "GET" : "POST"),
+      headers: { ...bearer(opts.token), ...(body === undefined ? {} : { "content-type": "application/json", ...length }) },
+      body,
+      ...(opts.stream ? { duplex: "half" } : {}),
       signal: AbortSignal.timeout(opts.timeoutMs ?? 30_000),
-    });
+    } as RequestInit);
   } catch (err) {
     throw new TglensError("TGLENS_UPSTREAM", `cannot reach ${baseUrl}: ${(err as Error).message}`, { cause: err });
   }

@@ -2,10 +2,12 @@
  * Import jobs. Every stage reports what it did for a job as increments on job-topic (one event per
  * batch, not per message); the job book folds them into a status. Because the counters travel over
  * the bus, a job is tracked the same way whether the stages share a process or not.
+ * JobStatusSchema is the one definition of a job status: the scraper answers with it, the gateway
+ * documents it, and the API client's type is derived from it.
  */
-import { randomUUID } from "node:crypto";
+import { Type, type Static, type TInteger } from "@sinclair/typebox";
 import type { Bus } from "./bus.ts";
-import { JOB_COUNTERS, SCHEMA_VERSION, type ChatRef, type DeadLetter, type JobCounter, type JobError, type JobEvent, type MessageIds } from "./schemas.ts";
+import { ChatRef, JOB_COUNTERS, JobError, SCHEMA_VERSION, type DeadLetter, type JobCounter, type JobEvent, type MessageIds } from "./schemas.ts";
 
 /**
  * `parked`: a live read waits out a long Telegram FloodWait; it resumes at `resume_at`.
@@ -13,7 +15,8 @@ import { JOB_COUNTERS, SCHEMA_VERSION, type ChatRef, type DeadLetter, type JobCo
  * some messages failed (`counters.failed`, the first of them in `errors`). `failed`: the source
  * failed, or no message could be stored.
  */
-export type JobState = "running" | "parked" | "done" | "partial" | "failed";
+export const JOB_STATES = ["running", "parked", "done", "partial", "failed"] as const;
+export type JobState = (typeof JOB_STATES)[number];
 
 /** A finished job (done, partial or failed) changes no more: whoever waits for it can stop. */
 export function isFinished(state: string): boolean {
@@ -23,28 +26,41 @@ export function isFinished(state: string): boolean {
 /** How many failed messages a job names in `errors`. */
 export const JOB_ERRORS_SHOWN = 5;
 
-export interface JobStatus {
-  job_id: string;
-  state: JobState;
-  source: string;
-  created_at: string;
-  updated_at: string;
-  finished_at: string | null;
-  /** Messages the source holds, when known up front (exports are counted before import). */
-  expected: number | null;
-  counters: Record<JobCounter, number>;
-  chats: ChatRef[];
-  error: { code: string; message: string } | null;
-  /** The first messages that failed (at most JOB_ERRORS_SHOWN), and why. */
-  errors: JobError[];
-  /** When a live read that waits for Telegram (FloodWait) resumes, or null. */
-  resume_at: string | null;
-  /** What the source is doing, in words (e.g. why it waits), or null. */
-  note: string | null;
-}
+/** A job as the scraper's `GET /jobs/:id` (and the gateway's `/api/jobs/:id`) answers it: the one definition of a job status. */
+export const JobStatusSchema = Type.Object({
+  job_id: Type.String(),
+  state: Type.Union(
+    JOB_STATES.map((s) => Type.Literal(s)),
+    {
+      description:
+        "running; parked (waiting out a long Telegram FloodWait until resume_at); done (every message stored or dropped as empty); " +
+        "partial (finished, but counters.failed messages failed: see error and errors); failed (the source failed, or no message could be stored)",
+    },
+  ),
+  source: Type.String(),
+  created_at: Type.String(),
+  updated_at: Type.String(),
+  finished_at: Type.Union([Type.String(), Type.Null()]),
+  expected: Type.Union([Type.Integer(), Type.Null()], {
+    description: "messages the source holds, when known up front (exports are counted before import)",
+  }),
+  counters: Type.Object(Object.fromEntries(JOB_COUNTERS.map((c) => [c, Type.Integer()])) as Record<JobCounter, TInteger>, {
+    description:
+      "messages per stage: scraped, skipped (service messages), cleaned, dropped (empty once cleaned), embedded, stored, failed, " +
+      "replaced (repeated ids)",
+  }),
+  chats: Type.Array(ChatRef),
+  error: Type.Union([Type.Object({ code: Type.String(), message: Type.String() }), Type.Null()], {
+    description: "why the job failed, or for a partial job how many messages failed",
+  }),
+  errors: Type.Array(JobError, { description: `the first messages that failed (at most ${JOB_ERRORS_SHOWN}), and why` }),
+  resume_at: Type.Union([Type.String(), Type.Null()], { description: "when a live read waiting for Telegram (FloodWait) resumes" }),
+  note: Type.Union([Type.String(), Type.Null()], { description: "what the source is doing, e.g. why it waits" }),
+});
+export type JobStatus = Static<typeof JobStatusSchema>;
 
 export function newJobId(): string {
-  return randomUUID();
+  return crypto.randomUUID();
 }
 
 export function emptyCounters(): Record<JobCounter, number> {
@@ -110,6 +126,20 @@ export function jobOfDeadLetter(letter: DeadLetter): { jobId: string; ref?: Mess
   return { jobId };
 }
 
+/** The message ids a job has counted, per counter and chat: what restore() takes back. */
+export type CountedIds = Record<string, MessageIds>;
+
+/**
+ * What a JobBook tells as it changes, so that a copy of it on disk can follow with small writes
+ * (services/common/job-tracker.ts) instead of rewriting the book.
+ */
+export interface JobBookJournal {
+  /** `ids` of chat `chatId` were counted under `counter` for the first time. */
+  counted(jobId: string, counter: string, chatId: string, ids: readonly number[]): void;
+  /** The job's counted ids were let go: it finished, or it was pushed out of the book (then it is gone). */
+  forgot(jobId: string, why: "finished" | "evicted"): void;
+}
+
 /**
  * Folds job events into job statuses. Keeps the most recent `capacity` jobs. Counters count
  * distinct messages where the event names them (see JobEvent.ids); the ids a job has seen are
@@ -121,9 +151,23 @@ export class JobBook {
   /** job id → counter → chat id → message ids already counted. */
   private readonly seen = new Map<string, Map<string, Map<string, Set<number>>>>();
   private readonly capacity: number;
+  private readonly journal: JobBookJournal | undefined;
 
-  constructor(capacity = 1000) {
+  constructor(capacity = 1000, journal?: JobBookJournal) {
     this.capacity = capacity;
+    this.journal = journal;
+  }
+
+  /** Puts back a job as it was (a book kept on disk), with the ids it had counted, as the newest so far. */
+  restore(job: JobStatus, counted: CountedIds = {}): void {
+    this.jobs.delete(job.job_id);
+    this.seen.delete(job.job_id);
+    const byCounter = new Map<string, Map<string, Set<number>>>();
+    for (const [counter, chats] of Object.entries(counted)) {
+      byCounter.set(counter, new Map(Object.entries(chats).map(([chatId, ids]) => [chatId, new Set(ids)])));
+    }
+    if (byCounter.size > 0) this.seen.set(job.job_id, byCounter);
+    this.admit(job);
   }
 
   create(jobId: string, source: string, expected: number | null, chats: ChatRef[] = []): JobStatus {
@@ -151,13 +195,23 @@ export class JobBook {
       resume_at: null,
       note: null,
     };
-    this.jobs.set(jobId, job);
+    this.admit(job);
+    return job;
+  }
+
+  /** Adds a job as the newest, pushing the oldest out past `capacity`. */
+  private admit(job: JobStatus): void {
+    this.jobs.set(job.job_id, job);
     while (this.jobs.size > this.capacity) {
       const oldest = this.jobs.keys().next().value!;
       this.jobs.delete(oldest);
-      this.seen.delete(oldest);
+      this.forget(oldest, "evicted");
     }
-    return job;
+  }
+
+  private forget(jobId: string, why: "finished" | "evicted"): void {
+    this.seen.delete(jobId);
+    this.journal?.forgot(jobId, why);
   }
 
   get(jobId: string): JobStatus | undefined {
@@ -203,7 +257,7 @@ export class JobBook {
     const scrapedAll = job.expected !== null && c.scraped >= job.expected;
     if (job.state === "running" && scrapedAll && settled >= c.scraped) {
       job.finished_at = job.updated_at;
-      this.seen.delete(job.job_id);
+      this.forget(job.job_id, "finished");
       if (c.failed === 0) {
         job.state = "done";
       } else {
@@ -227,12 +281,15 @@ export class JobBook {
     for (const [chatId, ids] of Object.entries(listed)) {
       let set = byChat.get(chatId);
       if (!set) byChat.set(chatId, (set = new Set()));
+      const added: number[] = [];
       for (const id of ids) {
         listedCount++;
         if (set.has(id)) continue;
         set.add(id);
-        fresh++;
+        added.push(id);
       }
+      fresh += added.length;
+      if (added.length > 0) this.journal?.counted(jobId, counter, chatId, added);
     }
     return fresh + Math.max(0, n - listedCount);
   }

@@ -240,6 +240,7 @@ export function createMemoryBus(options: MemoryBusOptions = {}): MemoryBus {
       await append(topic, key, payload);
     },
 
+    durable: false,
     async ready() {
       return !closed;
     },

@@ -67,7 +67,9 @@ import { eld } from "eld/small";
 
 // ---------------------------------------------------------------------------------------------
 // 1. emoji
+// The class holds combining marks (U+20E3, variation selectors) on purpose: they are removed alone too.
 const EMOJI_RE =
+  // eslint-disable-next-line no-misleading-character-class
   /[0-9#*]\uFE0F?\u20E3|[\p{Extended_Pictographic}\p{Emoji_Presentation}\p{Emoji_Modifier}\p{Regional_Indicator}\uFE00-\uFE0F\u20E3\u{E0020}-\u{E007F}\u{E0100}-\u{E01EF}]/gu;
 
 // 2. invisible characters and lone surrogates

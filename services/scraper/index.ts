@@ -5,23 +5,24 @@
  * is published — then queues a scrape request on scrape-topic and answers with a job id.
  * `POST /scrape {"chat": ...}` queues a live read of a chat through the Telegram API
  * (telegram/live-reader.ts); without Telegram credentials it answers 503 naming what is missing.
- * It also keeps the job book (`GET /jobs/:id`), fed by every stage's reports on job-topic.
+ * It also keeps the job book (`GET /jobs/:id`), fed by every stage's reports on job-topic
+ * (common/job-tracker.ts: kept in data/jobs/, so it survives a restart).
  */
-import { randomUUID } from "node:crypto";
 import fs from "node:fs/promises";
 import path from "node:path";
 import type { Readable } from "node:stream";
-import { Type } from "@sinclair/typebox";
 import type { Bus, Delivery } from "../common/bus.ts";
 import type { Config } from "../common/config.ts";
 import { uploadsDir } from "../common/data-files.ts";
 import { TglensError } from "../common/errors.ts";
-import { createHttpApp, errorBody, parseJsonBody } from "../common/http.ts";
-import { JobBook, newJobId, reportJob } from "../common/jobs.ts";
+import { createHttpApp, documentedOnly, errorBody, parseJsonBody } from "../common/http.ts";
+import { openJobTracker } from "../common/job-tracker.ts";
+import { JobStatusSchema, newJobId, reportJob } from "../common/jobs.ts";
 import type { Logger } from "../common/logger.ts";
-import { ChatRef, JobError, SCHEMA_VERSION, type ScrapeRequest } from "../common/schemas.ts";
+import { SCHEMA_VERSION, type ScrapeRequest } from "../common/schemas.ts";
 import { busService, TGLENS_VERSION, type Service } from "../common/service.ts";
 import { EXPORT_FILE_NAME, summariseExport } from "./export-reader.ts";
+import { JobParams, JobsAnswer, ScrapeAnswer, ScrapeBody } from "./http-schemas.ts";
 import { importExport } from "./import-export.ts";
 import { UploadGate } from "./upload.ts";
 import type { TelegramClientFactory } from "./telegram/client.ts";
@@ -36,41 +37,6 @@ export interface ScraperDeps {
   /** For tests: the Telegram client (default GramJS, created on the first live job) and the clock. */
   telegram?: { clientFactory?: TelegramClientFactory; clock?: Clock };
 }
-
-const ScrapeAccepted = Type.Object({
-  job_id: Type.String(),
-  chats: Type.Array(ChatRef),
-  messages: Type.Integer({ description: "messages that will be imported" }),
-  skipped: Type.Integer({ description: "service and unsupported messages left out" }),
-  replaced: Type.Integer({ description: "earlier versions of message ids that repeat in the export: only the last version is imported" }),
-});
-
-const LiveScrapeAccepted = Type.Object({
-  job_id: Type.String(),
-  chat: Type.String({ description: "the chat as it will be read: @username or a numeric id" }),
-});
-
-const JobCounters = Type.Record(Type.String(), Type.Integer());
-export const JobStatusSchema = Type.Object({
-  job_id: Type.String(),
-  state: Type.String({
-    description:
-      "running; parked (waiting out a long Telegram FloodWait until resume_at); done (every message stored or dropped as empty); partial (finished, but counters.failed messages failed: see error and errors); failed (the source failed, or no message could be stored)",
-  }),
-  source: Type.String(),
-  created_at: Type.String(),
-  updated_at: Type.String(),
-  finished_at: Type.Union([Type.String(), Type.Null()]),
-  expected: Type.Union([Type.Integer(), Type.Null()]),
-  counters: JobCounters,
-  chats: Type.Array(ChatRef),
-  error: Type.Union([Type.Object({ code: Type.String(), message: Type.String() }), Type.Null()], {
-    description: "why the job failed, or for a partial job how many messages failed",
-  }),
-  errors: Type.Array(JobError, { description: "the first messages that failed, and why" }),
-  resume_at: Type.Union([Type.String(), Type.Null()], { description: "when a live read waiting for Telegram (FloodWait) resumes" }),
-  note: Type.Union([Type.String(), Type.Null()], { description: "what the source is doing, e.g. why it waits" }),
-});
 
 /** Resolves an export path and refuses anything outside the import directory (symlinks included). */
 export async function resolveImportPath(importDir: string, requested: string): Promise<string> {
@@ -114,7 +80,6 @@ export async function createScraper(deps: ScraperDeps): Promise<Service> {
     access: config.access,
     readiness: [{ name: "bus", check: () => bus.ready() }],
   });
-  const jobs = new JobBook();
   const uploads = new UploadGate({ maxBytes: config.maxUploadBytes, idleMs: config.uploadIdleSeconds * 1000, maxConcurrent: config.maxUploads });
   const live = createLiveReader({
     bus,
@@ -124,6 +89,17 @@ export async function createScraper(deps: ScraperDeps): Promise<Service> {
     clientFactory: deps.telegram?.clientFactory,
     clock: deps.telegram?.clock,
   });
+  /** An uploaded export is kept until its job has read it, or has failed for good. */
+  const removeUpload = (jobId: string) => fs.rm(path.join(uploadsDir(config.dataDir), `${jobId}.json`), { force: true });
+  const tracker = openJobTracker({
+    bus,
+    dataDir: config.dataDir,
+    role: "scraper",
+    log,
+    // A scrape request that failed every attempt (dead-lettered) is reported as failed on job-topic.
+    onChange: ({ event }) => (event.phase === "failed" ? removeUpload(event.job_id) : undefined),
+  });
+  const jobs = tracker.jobs;
 
   /** Queues a live read: checked, then the job exists and its request is on scrape-topic. */
   async function queueLiveScrape(jobId: string, body: Record<string, unknown>): Promise<{ job_id: string; chat: string }> {
@@ -146,14 +122,17 @@ export async function createScraper(deps: ScraperDeps): Promise<Service> {
       "/scrape",
       {
         bodyLimit: config.maxUploadBytes,
+        // The body arrives as a stream: the handler checks it (the schema documents it).
+        validatorCompiler: documentedOnly,
         schema: {
           summary: "Import a Telegram Desktop export, or read a chat live from Telegram",
           description:
             'Body: `{"export_path": "<file under TGLENS_IMPORT_DIR>"}`, or the export JSON itself (result.json of one chat, or a full-account export). The whole export is checked before anything is imported. ' +
             'Or `{"chat": "@username | numeric id | t.me link", "limit"?: integer >= 1, "since"?: unix seconds or ISO date}`: a live read through the Telegram API (needs TELEGRAM_API_ID, TELEGRAM_API_HASH and a session; 503 without them) → `202 {"job_id", "chat"}`.',
           tags: ["scraper"],
+          body: ScrapeBody,
           response: {
-            202: Type.Union([ScrapeAccepted, LiveScrapeAccepted]),
+            202: ScrapeAnswer,
             400: { $ref: "ErrorResponse#" },
             403: { $ref: "ErrorResponse#" },
             404: { $ref: "ErrorResponse#" },
@@ -215,7 +194,7 @@ export async function createScraper(deps: ScraperDeps): Promise<Service> {
       schema: {
         summary: "Status and counters of a job",
         tags: ["jobs"],
-        params: Type.Object({ id: Type.String({ minLength: 1, maxLength: 100 }) }),
+        params: JobParams,
         response: { 200: JobStatusSchema, 404: { $ref: "ErrorResponse#" } },
       },
     },
@@ -229,7 +208,7 @@ export async function createScraper(deps: ScraperDeps): Promise<Service> {
 
   app.get(
     "/jobs",
-    { schema: { summary: "Recent jobs, newest first", tags: ["jobs"], response: { 200: Type.Object({ jobs: Type.Array(JobStatusSchema) }) } } },
+    { schema: { summary: "Recent jobs, newest first", tags: ["jobs"], response: { 200: JobsAnswer } } },
     async () => ({ jobs: jobs.list() }),
   );
 
@@ -253,31 +232,21 @@ export async function createScraper(deps: ScraperDeps): Promise<Service> {
     }
   }
 
-  /** An uploaded export is kept until its job has read it, or has failed for good. */
-  const removeUpload = (jobId: string) => fs.rm(path.join(uploadsDir(config.dataDir), `${jobId}.json`), { force: true });
-
-  const trackJobs = async (batch: Delivery<"job-topic">[]) => {
-    for (const { message } of batch) {
-      jobs.apply(message);
-      // A scrape request that failed every attempt (dead-lettered) is reported as failed here.
-      if (message.phase === "failed") await removeUpload(message.job_id);
-    }
-  };
   const service = busService(
     "scraper",
     app,
     async () => {
-      const subscriptions = [
-        // A group of its own per scraper process: a new group starts at the earliest offset, so a
-        // restarted scraper rebuilds the whole job book from job-topic, and with several scraper
-        // processes each sees every job (a shared group would split the events among them).
-        await bus.subscribe("job-topic", `scraper-jobs-${randomUUID()}`, trackJobs, { batchSize: 1000 }),
-        await bus.subscribe("scrape-topic", "scraper", handleScrape),
-      ];
+      const subscriptions = [await tracker.follow(), await bus.subscribe("scrape-topic", "scraper", handleScrape)];
       await live.start();
       return subscriptions;
     },
-    () => live.close(),
+    async () => {
+      try {
+        await live.close();
+      } finally {
+        await tracker.close();
+      }
+    },
   );
   return {
     ...service,

@@ -2,7 +2,7 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { resolveChat } from "../../cli/chat-lookup.ts";
-import type { ChatRow } from "../../cli/client.ts";
+import type { ChatSummary as ChatRow } from "../../services/gateway/api/client.ts";
 
 const row = (chat_id: string, name: string, username: string | null = null): ChatRow => ({
   chat_id, name, username, type: "private_group", messages: 1, senders: 1, first_date: null, last_date: null,

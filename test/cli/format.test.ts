@@ -1,7 +1,7 @@
 /** The CLI's plain-text tables: chats with their username, and a chat's statistics. */
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
-import type { ChatStatsRow } from "../../cli/client.ts";
+import type { ChatStats as ChatStatsRow } from "../../services/gateway/api/client.ts";
 import { formatChats, formatChatStats, formatLiveSummary, formatSummary } from "../../cli/format.ts";
 import type { JobStatus } from "../../services/common/jobs.ts";
 
@@ -71,7 +71,7 @@ describe("CLI format", () => {
     const out = formatChatStats({ ...STATS, username: null, top_senders: [], first_date: null, last_date: null, by_month: [] });
     assert.match(out, /^Kreuzberg Crew 🍻 · chat -1001234 · public_supergroup\n/);
     assert.match(out, /\n201 +12 +- +-\n/);
-    assert.match(out, /most active senders\n  \(none\)\n/);
+    assert.match(out, /most active senders\n {2}\(none\)\n/);
   });
 
   it("ends an import and a live read with the same counts line, and the error when there is one", () => {

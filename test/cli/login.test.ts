@@ -3,7 +3,7 @@
  * printed), and its refusals (missing variables, a session in use, a FloodWait). The GramJS login
  * itself is replaced by a fake client that calls the prompts as GramJS's `start()` does.
  */
-import { after, describe, it } from "node:test";
+import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
 import fs from "node:fs/promises";
@@ -11,7 +11,6 @@ import { PassThrough } from "node:stream";
 import { errors } from "telegram";
 import type { UserAuthParams } from "telegram/client/auth.js";
 import { login, terminalPrompter, type LoginClientFactory, type Prompter } from "../../cli/login.ts";
-import { TglensError } from "../../services/common/errors.ts";
 import { acquireSessionLock, sessionFile } from "../../services/scraper/telegram/session.ts";
 import { user } from "../helpers/fake-telegram.ts";
 import { scratchDirs, snapshotDir } from "../helpers/system.ts";

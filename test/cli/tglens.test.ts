@@ -7,11 +7,12 @@ import assert from "node:assert/strict";
 import { execFile, spawnSync } from "node:child_process";
 import fs from "node:fs/promises";
 import path from "node:path";
-import type { ChatStatsRow } from "../../cli/client.ts";
+import type { ChatStats as ChatStatsRow } from "../../services/gateway/api/client.ts";
 import { SERVICE_NAMES } from "../../services/common/config.ts";
 import { freePort, snapshotDir, startTestSystem, tempDir, type TestSystem } from "../helpers/system.ts";
+import { TEAM_CHAT_EXPORT } from "../helpers/fixtures.ts";
 
-const TEAM = path.resolve("test/fixtures/exports/team-chat/result.json");
+const TEAM = TEAM_CHAT_EXPORT;
 const TEAM_ID = "1498765432";
 
 interface Run {

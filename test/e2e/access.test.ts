@@ -13,13 +13,14 @@ import { GatewayClient } from "../../cli/client.ts";
 import { uploadsDir } from "../../services/common/data-files.ts";
 import { createLogger } from "../../services/common/logger.ts";
 import { startEmbedded, type EmbeddedSystem } from "../../services/embedded.ts";
-import { httpBackend } from "../../services/telegram-bot/bot/backend.ts";
+import { httpBackend } from "../../services/gateway/bot/backend.ts";
 import { rejectsWith } from "../helpers/errors.ts";
 import { captureLogs } from "../helpers/logs.ts";
 import { rawRequest } from "../helpers/raw-http.ts";
 import { snapshotDir, testConfig } from "../helpers/system.ts";
+import { TEAM_CHAT_EXPORT } from "../helpers/fixtures.ts";
 
-const TEAM = path.resolve("test/fixtures/exports/team-chat/result.json");
+const TEAM = TEAM_CHAT_EXPORT;
 const TEAM_ID = "1498765432";
 const ADMIN = "e2e-admin-token-4f1c9b2a7d3e8f60";
 const READ = "e2e-read-token-9a8b7c6d5e4f3a2b";
@@ -127,7 +128,7 @@ describe("access control, end to end", { timeout: 600_000 }, () => {
 
     const bot = httpBackend(system.config.urls, ADMIN);
     assert.ok((await bot.chats()).some((c) => c.chat_id === TEAM_ID));
-    assert.ok((await bot.search("where is the party venue", { k: 3 })).length > 0);
+    assert.ok((await bot.search({ q: "where is the party venue", k: 3 })).length > 0);
     // The bot's file import reaches the scraper's own checks (a JSON body, with the token).
     const upload = bot.upload(new Blob([JSON.stringify({ hello: "world" })]).stream());
     await rejectsWith(upload, "TGLENS_NOT_AN_EXPORT");

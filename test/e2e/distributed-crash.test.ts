@@ -165,7 +165,7 @@ describe(`distributed mode: kill -9 and SIGTERM in mid-stream (${SIZE} messages,
     });
   }
 
-  it("a restarted scraper still knows every job: it rebuilds the job book from job-topic", async () => {
+  it("a restarted scraper still knows every job: its job book survives, and job-topic brings the rest", async () => {
     const before = await Promise.all(jobs.map(async (id) => (await api(sys.gateway, "GET", `/api/jobs/${id}`)).json));
     // Delivery is at least once, but counters count distinct messages: exact even after the crashes.
     const kept = messages.filter((m) => m.type === "message").length;

@@ -14,6 +14,7 @@ import path from "node:path";
 import { SERVICE_NAMES } from "../../services/common/config.ts";
 import { startTestSystem } from "../helpers/system.ts";
 import { api, distributedEnv, ROOT, sleep, TestBroker } from "../helpers/distributed.ts";
+import { TEAM_CHAT_EXPORT } from "../helpers/fixtures.ts";
 
 interface Needle {
   file: string;
@@ -104,7 +105,7 @@ describe("distributed mode: five processes over Kafka (npm run services)", { tim
 
   it("imports the team-chat fixture through the gateway: the same counters as embedded mode, every needle in the top 3", async () => {
     await fs.mkdir(path.join(env.TGLENS_IMPORT_DIR!, "team-chat"), { recursive: true });
-    await fs.copyFile(path.join(FIXTURES, "team-chat/result.json"), path.join(env.TGLENS_IMPORT_DIR!, "team-chat/result.json"));
+    await fs.copyFile(TEAM_CHAT_EXPORT, path.join(env.TGLENS_IMPORT_DIR!, "team-chat/result.json"));
     const t0 = Date.now();
     const res = await api(gateway, "POST", "/api/scrape", { export_path: "team-chat/result.json" });
     assert.equal(res.status, 202, JSON.stringify(res.json));
@@ -119,7 +120,7 @@ describe("distributed mode: five processes over Kafka (npm run services)", { tim
     let reference: any;
     try {
       await fs.mkdir(path.join(embedded.config.importDir, "team-chat"), { recursive: true });
-      await fs.copyFile(path.join(FIXTURES, "team-chat/result.json"), path.join(embedded.config.importDir, "team-chat/result.json"));
+      await fs.copyFile(TEAM_CHAT_EXPORT, path.join(embedded.config.importDir, "team-chat/result.json"));
       const r = await api(embedded.url, "POST", "/api/scrape", { export_path: "team-chat/result.json" });
       reference = await waitForJob(embedded.url, r.json.job_id);
     } finally {

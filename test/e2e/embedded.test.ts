@@ -7,6 +7,7 @@ import assert from "node:assert/strict";
 import fs from "node:fs/promises";
 import path from "node:path";
 import { snapshotDir, startTestSystem, type TestSystem } from "../helpers/system.ts";
+import { fixtureExport, TEAM_CHAT_EXPORT } from "../helpers/fixtures.ts";
 
 interface ChatExpectation {
   id: string;
@@ -68,7 +69,7 @@ async function chats(): Promise<any[]> {
 
 async function importByPath(rel: string) {
   await fs.mkdir(path.dirname(path.join(t.config.importDir, rel)), { recursive: true });
-  await fs.copyFile(path.join(FIXTURES, rel), path.join(t.config.importDir, rel));
+  await fs.copyFile(fixtureExport(rel), path.join(t.config.importDir, rel));
   const res = await api("POST", "/api/scrape", { export_path: rel });
   assert.equal(res.status, 202, JSON.stringify(res.json));
   return { accepted: res.json, job: await waitForJob(res.json.job_id) };
@@ -98,7 +99,7 @@ describe("embedded mode, end to end", { timeout: 600_000 }, () => {
   });
 
   it("makes every kept message findable: searching its own text finds it", async () => {
-    const raw = JSON.parse(await fs.readFile(path.join(FIXTURES, "team-chat/result.json"), "utf8"));
+    const raw = JSON.parse(await fs.readFile(TEAM_CHAT_EXPORT, "utf8"));
     const empty = new Set(teamChat.empty_message_ids);
     const kept = raw.messages.filter((m: any) => m.type === "message" && !empty.has(m.id));
     assert.equal(kept.length, teamFile.messages - teamFile.empty);

@@ -12,6 +12,7 @@ import { fileURLToPath } from "node:url";
 import { Admin, Consumer, ListOffsetTimestamps } from "@platformatic/kafka";
 import { SERVICE_NAMES, type ServiceName } from "../../services/common/config.ts";
 import { freePort, tempDir } from "./system.ts";
+import { TEAM_CHAT_EXPORT } from "./fixtures.ts";
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
 
@@ -280,7 +281,7 @@ export async function corpusMessages(size: number): Promise<any[]> {
   } catch {
     // no corpus on this machine: fall through to the fixture
   }
-  const team = JSON.parse(await fs.readFile(path.join(ROOT, "test/fixtures/exports/team-chat/result.json"), "utf8")) as { messages: any[] };
+  const team = JSON.parse(await fs.readFile(TEAM_CHAT_EXPORT, "utf8")) as { messages: any[] };
   const out: any[] = [];
   for (let round = 0; out.length < size; round++) {
     for (const m of team.messages) out.push({ ...m, id: round * 100_000 + m.id, reply_to_message_id: undefined });

@@ -85,6 +85,7 @@ export async function createKafkaBus(opts: KafkaBusOptions): Promise<KafkaBus> {
       };
     },
 
+    durable: true,
     async ready() {
       return !closed && (await topicsReady(admin, names));
     },

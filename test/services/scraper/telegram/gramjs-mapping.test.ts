@@ -10,6 +10,7 @@ import { chatRefFromExport, exportMessageToRaw, isSkip, type MappedMessage } fro
 import { chatRefFromEntity, exportText, gramjsMessageToRaw } from "../../../../services/scraper/telegram/gramjs-mapping.ts";
 import { basicGroup, channel, peerOf, user } from "../../../helpers/fake-telegram.ts";
 
+
 const big = (n: number) => helpers.returnBigInt(n);
 const anna = user(5566778, "Anna", "Petrova");
 const tom = user(7788990, "Tom", "Becker");
@@ -197,7 +198,7 @@ describe("chats map to the export's chat objects", () => {
   });
 
   it("gives a supergroup read live the id its Telegram Desktop export has", () => {
-    // test/fixtures/exports/team-chat is the export of this supergroup.
+    // The team-chat fixture (demo/result.json) is the export of this supergroup.
     const fromExport = chatRefFromExport({ name: "Kreuzberg Crew 🍻", type: "private_supergroup", id: 1498765432 });
     assert.deepEqual(chatRefFromEntity(crew), fromExport);
   });

@@ -8,7 +8,6 @@ import assert from "node:assert/strict";
 import fs from "node:fs/promises";
 import path from "node:path";
 import type { Delivery } from "../../../../services/common/bus.ts";
-import { TglensError } from "../../../../services/common/errors.ts";
 import { createLogger } from "../../../../services/common/logger.ts";
 import { createMemoryBus, type MemoryBus } from "../../../../services/common/memory-bus.ts";
 import type { JobEvent } from "../../../../services/common/schemas.ts";

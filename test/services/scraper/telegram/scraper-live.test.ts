@@ -20,12 +20,13 @@ import { FLOOD_WAIT_MARGIN_MS } from "../../../../services/scraper/telegram/floo
 import { parkedDir } from "../../../../services/scraper/telegram/parking.ts";
 import { channel, FakeClock, FakeTelegram, floodWait, history, user, type FakeFault } from "../../../helpers/fake-telegram.ts";
 import { snapshotDir, testConfig } from "../../../helpers/system.ts";
+import { TEAM_CHAT_EXPORT } from "../../../helpers/fixtures.ts";
 
 const API_HASH = "canary-api-hash-5f0c2b7e9d1a";
 const SESSION = "canary-session-1BVtsOK8Bu0gXx4QnM2hQ";
 const CREDENTIALS = { TELEGRAM_API_ID: "12345", TELEGRAM_API_HASH: API_HASH, TELEGRAM_SESSION: SESSION };
 const CREW_ID = "1498765432";
-const TEAM_EXPORT = path.resolve("test/fixtures/exports/team-chat/result.json");
+const TEAM_EXPORT = TEAM_CHAT_EXPORT;
 
 const anna = user(5566778, "Anna", "Petrova");
 const tom = user(7788990, "Tom", "Becker");

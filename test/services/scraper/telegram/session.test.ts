@@ -1,10 +1,9 @@
-import { after, describe, it } from "node:test";
+import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { spawn, spawnSync } from "node:child_process";
 import fs from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
-import { TglensError } from "../../../../services/common/errors.ts";
 import { scrubKnownSecrets } from "../../../../services/common/logger.ts";
 import {
   acquireSessionLock,

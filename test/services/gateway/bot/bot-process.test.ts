@@ -11,9 +11,9 @@ import { spawn, type ChildProcess } from "node:child_process";
 import http from "node:http";
 import net, { type AddressInfo } from "node:net";
 import path from "node:path";
-import { FakeBotApi } from "../../helpers/fake-bot-api.ts";
-import { freePort, tempDir } from "../../helpers/system.ts";
-import { SERVICE_NAMES } from "../../../services/common/config.ts";
+import { FakeBotApi } from "../../../helpers/fake-bot-api.ts";
+import { freePort, tempDir } from "../../../helpers/system.ts";
+import { SERVICE_NAMES } from "../../../../services/common/config.ts";
 
 const TOKEN = "7700000003:AAG-process-canary-token";
 /** The requirement is 10 s; this is a liveness check with room for a loaded machine. */

@@ -10,13 +10,14 @@ import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import fs from "node:fs/promises";
 import path from "node:path";
-import { createLogger } from "../../../services/common/logger.ts";
-import { startEmbedded, type EmbeddedSystem } from "../../../services/embedded.ts";
-import { REFUSAL } from "../../../services/telegram-bot/bot/bot.ts";
-import { createGateway } from "../../../services/telegram-bot/index.ts";
-import { FakeBotApi, type ApiCall } from "../../helpers/fake-bot-api.ts";
-import { captureLogs } from "../../helpers/logs.ts";
-import { testConfig } from "../../helpers/system.ts";
+import { createLogger } from "../../../../services/common/logger.ts";
+import { startEmbedded, type EmbeddedSystem } from "../../../../services/embedded.ts";
+import { REFUSAL } from "../../../../services/gateway/bot/bot.ts";
+import { createGateway } from "../../../../services/gateway/index.ts";
+import { FakeBotApi, type ApiCall } from "../../../helpers/fake-bot-api.ts";
+import { captureLogs } from "../../../helpers/logs.ts";
+import { testConfig } from "../../../helpers/system.ts";
+import { TEAM_CHAT_EXPORT } from "../../../helpers/fixtures.ts";
 
 const TOKEN = "7700000001:AAE-canary-TOKEN-must-never-be-logged";
 const OWNER = 111;
@@ -47,7 +48,7 @@ describe("Telegram bot against a fake Bot API", { timeout: 300_000 }, () => {
       TGLENS_LOG_LEVEL: "debug",
     });
     root = path.dirname(config.dataDir);
-    await fs.copyFile(path.join(FIXTURES, "team-chat/result.json"), path.join(config.importDir, "team-chat.json"));
+    await fs.copyFile(TEAM_CHAT_EXPORT, path.join(config.importDir, "team-chat.json"));
     system = await startEmbedded(config, createLogger({ level: "debug", destination: logs.stream, secrets: [TOKEN] }));
     await api.waitForCall((c) => c.method === "getUpdates");
   });

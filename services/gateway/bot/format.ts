@@ -2,7 +2,7 @@
  * The bot's replies as Telegram HTML (the parse mode that needs the least escaping: &, < and >).
  * Pure functions, so every reply can be tested without a Bot API.
  */
-import type { ChatInfo, ChatStats, JobInfo, SearchHit } from "./backend.ts";
+import type { ChatStats, ChatSummary, JobStatus, SearchHit } from "../api/client.ts";
 
 export const PAGE_SIZE = 5;
 const SNIPPET_CHARS = 220;
@@ -47,7 +47,7 @@ export function formatResults(title: string, hits: readonly SearchHit[], page: n
   return lines.join("\n").trimEnd();
 }
 
-export function formatChats(chats: readonly ChatInfo[]): string {
+export function formatChats(chats: readonly ChatSummary[]): string {
   if (chats.length === 0) return "No chats indexed yet. Send /index &lt;chat&gt; to add one.";
   const lines = [`<b>${chats.length} indexed chat${chats.length === 1 ? "" : "s"}</b>`, ""];
   for (const c of chats) {
@@ -73,7 +73,7 @@ export function formatStats(s: ChatStats): string {
 }
 
 /** Stats of every chat when no chat was named: one line each. */
-export function formatAllStats(chats: readonly ChatInfo[]): string {
+export function formatAllStats(chats: readonly ChatSummary[]): string {
   if (chats.length === 0) return formatChats(chats);
   const total = chats.reduce((n, c) => n + c.messages, 0);
   const lines = [`<b>${total.toLocaleString("en")} messages in ${chats.length} chat${chats.length === 1 ? "" : "s"}</b>`, ""];
@@ -85,7 +85,7 @@ export function formatAllStats(chats: readonly ChatInfo[]): string {
 }
 
 /** Progress of an import as one message, edited in place while the job runs. */
-export function formatJob(label: string, job: JobInfo): string {
+export function formatJob(label: string, job: JobStatus): string {
   const c = job.counters;
   const n = (v: number | undefined) => (v ?? 0).toLocaleString("en");
   const name = escapeHtml(label);
@@ -99,6 +99,6 @@ export function formatJob(label: string, job: JobInfo): string {
   }
   const of = job.expected ? ` of ${n(job.expected)}` : "";
   const lines = [`Indexing ${name}…`, `read ${n(c.scraped)}${of} · cleaned ${n(c.cleaned)} · embedded ${n(c.embedded)} · stored ${n(c.stored)}`];
-  if (job.state === "parked") lines.push(`Telegram asked to wait; resuming at ${shortDate(job.resume_at ?? null)}.`);
+  if (job.state === "parked") lines.push(`Telegram asked to wait; resuming at ${shortDate(job.resume_at)}.`);
   return lines.join("\n");
 }

@@ -23,7 +23,8 @@ import type { Update } from "grammy/types";
 import { describeError, isTglensError } from "../../common/errors.ts";
 import { isFinished } from "../../common/jobs.ts";
 import type { Logger } from "../../common/logger.ts";
-import type { BotBackend, JobInfo, SearchHit } from "./backend.ts";
+import type { JobStatus, SearchHit } from "../api/client.ts";
+import type { BotBackend } from "./backend.ts";
 import { matchChat, type ChatMatch } from "../../common/chat-match.ts";
 import { openTelegramFile } from "./files.ts";
 import { escapeHtml, formatAllStats, formatChats, formatJob, formatResults, formatStats, PAGE_SIZE } from "./format.ts";
@@ -152,7 +153,7 @@ export function createTelegramBot(opts: TelegramBotOptions): TelegramBot {
   /** Fetches one page of a search: asks for one more than the page needs, to know if there is a next. */
   async function searchPage(search: PagedSearch, page: number): Promise<{ hits: SearchHit[]; more: boolean }> {
     const want = Math.min(MAX_RESULTS, (page + 1) * PAGE_SIZE + 1 + (search.exclude ? 1 : 0));
-    let hits = await backend.search(search.query, { k: want, ...(search.chat ? { chat: search.chat } : {}) });
+    let hits = await backend.search({ q: search.query, k: want, ...(search.chat ? { chat: search.chat } : {}) });
     if (search.exclude) hits = hits.filter((h) => !(h.chat_id === search.exclude!.chat_id && h.message_id === search.exclude!.message_id));
     const start = page * PAGE_SIZE;
     return { hits: hits.slice(start, start + PAGE_SIZE), more: hits.length > start + PAGE_SIZE && start + PAGE_SIZE < MAX_RESULTS };
@@ -214,7 +215,7 @@ export function createTelegramBot(opts: TelegramBotOptions): TelegramBot {
     const input = ctx.match.trim();
     if (!input) return void (await ctx.reply(formatAllStats(await backend.chats()), html));
     const chat = await chatFromArgument(ctx, input, "");
-    if (chat) await ctx.reply(formatStats(await backend.stats(chat.chat_id)), html);
+    if (chat) await ctx.reply(formatStats(await backend.chatStats(chat.chat_id)), html);
   });
 
   bot.command("forget", async (ctx) => {
@@ -231,7 +232,7 @@ export function createTelegramBot(opts: TelegramBotOptions): TelegramBot {
     }
     // Usernames and links never end in .json nor hold a path: those name an export file.
     const target = /\.json$/i.test(input) || (input.includes("/") && !/t\.me\//i.test(input)) ? { export_path: input } : { chat: input };
-    const { job_id } = await backend.index(target);
+    const { job_id } = await backend.scrape(target);
     const sent = await ctx.reply(`Indexing ${escapeHtml(input)}… (job <code>${job_id}</code>)`, html);
     follow(sent.chat.id, sent.message_id, input, job_id);
   });
@@ -284,7 +285,7 @@ export function createTelegramBot(opts: TelegramBotOptions): TelegramBot {
       while (!stopping.signal.aborted && Date.now() < deadline) {
         await sleep(progressMs, undefined, { signal: stopping.signal }).catch(() => undefined);
         if (stopping.signal.aborted) return;
-        let job: JobInfo;
+        let job: JobStatus;
         try {
           job = await backend.job(jobId);
           misses = 0;
