@@ -15,7 +15,17 @@ import { SERVICE_NAMES, type ServiceName } from "../services/common/config.ts";
 import { preprocess } from "../services/preprocessor/clean.ts";
 import { flattenText } from "../services/scraper/export-mapping.ts";
 import { mulberry32 } from "../test/helpers/random.ts";
-import { api, chatCount, consumerLag, corpusMessages, DistributedSystem, sleep, STAGE_GROUPS, TestBroker, writeExport } from "../test/helpers/distributed.ts";
+import {
+  api,
+  chatCount,
+  consumerLag,
+  corpusMessages,
+  DistributedSystem,
+  sleep,
+  STAGE_GROUPS,
+  TestBroker,
+  writeExport,
+} from "../test/helpers/distributed.ts";
 
 const { values: args } = parseArgs({
   options: {
@@ -95,7 +105,13 @@ try {
   const job = await jobStatus();
   if (job?.counters.stored !== expected) failures.push(`job counted ${job?.counters.stored} stored, expected ${expected}`);
   if (job?.counters.scraped !== kept.length) failures.push(`job counted ${job?.counters.scraped} scraped, expected ${kept.length}`);
-  for (const q of ["how do I install ubuntu", "sound card driver not working", "thanks for the help", "kernel panic on boot", "wireless network drops"]) {
+  for (const q of [
+    "how do I install ubuntu",
+    "sound card driver not working",
+    "thanks for the help",
+    "kernel panic on boot",
+    "wireless network drops",
+  ]) {
     for (const mode of ["semantic", "hybrid"]) {
       const res = await api(sys.gateway, "GET", `/api/search?${new URLSearchParams({ q, k: "100", chat: String(CHAT_ID), mode })}`);
       const keys: string[] = res.json.results.map((r: { chat_id: string; message_id: number }) => `${r.chat_id}/${r.message_id}`);

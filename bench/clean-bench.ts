@@ -23,17 +23,13 @@ const args = process.argv.slice(2);
 const roundsAt = args.indexOf("--rounds");
 const rounds = roundsAt >= 0 ? Number(args[roundsAt + 1]) : 3;
 const file =
-  args.find((a, i) => !a.startsWith("--") && i !== roundsAt + 1) ??
-  process.env.TGLENS_BENCH_CORPUS ??
-  "/work/shared/data/ubuntu-irc-train.json";
+  args.find((a, i) => !a.startsWith("--") && i !== roundsAt + 1) ?? process.env.TGLENS_BENCH_CORPUS ?? "/work/shared/data/ubuntu-irc-train.json";
 
 const t0 = performance.now();
 const data = JSON.parse(readFileSync(file, "utf8")) as {
   messages: Array<{ type?: string; text?: ExportText }>;
 };
-const texts = data.messages
-  .filter((m) => m.type === undefined || m.type === "message")
-  .map((m) => flatten(m.text));
+const texts = data.messages.filter((m) => m.type === undefined || m.type === "message").map((m) => flatten(m.text));
 const nonEmpty = texts.filter((t) => t.length > 0);
 const chars = texts.reduce((n, t) => n + t.length, 0);
 console.log(
@@ -84,7 +80,11 @@ const kinds = {
   "URL only": droppedWithText.filter((t) => /^\s*(\S*(:\/\/|www\.|\.[a-z]{2,}\/)\S*\s*)+$/i.test(t)).length,
   "with an emoji": droppedWithText.filter((t) => /\p{Extended_Pictographic}/u.test(t)).length,
 };
-console.log(`  of which ${Object.entries(kinds).map(([k, n]) => `${k}: ${n}`).join(", ")}; the rest punctuation/symbols`);
+console.log(
+  `  of which ${Object.entries(kinds)
+    .map(([k, n]) => `${k}: ${n}`)
+    .join(", ")}; the rest punctuation/symbols`,
+);
 const examples = [...new Set(droppedWithText)].slice(0, 12).map((t) => JSON.stringify(t.slice(0, 60)));
 console.log(`  e.g. ${examples.join("  ")}`);
 

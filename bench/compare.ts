@@ -121,7 +121,17 @@ const S_ARG = args["search-messages"] === undefined ? undefined : positiveInt("s
 const corpusPath = path.resolve(args.corpus!);
 const referenceDir = path.resolve(args["reference-dir"]!);
 const startedAt = new Date();
-const jsonOut = path.resolve(args["json-out"] ?? path.join(ROOT, "bench/results", `compare-${startedAt.toISOString().replace(/:/g, "-").replace(/\.\d+Z$/, "Z")}.json`));
+const jsonOut = path.resolve(
+  args["json-out"] ??
+    path.join(
+      ROOT,
+      "bench/results",
+      `compare-${startedAt
+        .toISOString()
+        .replace(/:/g, "-")
+        .replace(/\.\d+Z$/, "Z")}.json`,
+    ),
+);
 const HNSW = { ...DEFAULTS.hnsw, quantization: DEFAULTS.quantization };
 /**
  * How the storage's searchSemantic (services/storage/search/semantic.ts) uses a quantized index: it fetches 2 × k candidates and re-ranks
@@ -263,14 +273,27 @@ let messages: ExportMessage[] | undefined = await readExportMessages(corpusPath)
 const texts = cleanedTexts(messages, N);
 const textsFile = path.join(tmp, "texts.jsonl");
 writeJsonl(textsFile, texts);
-log(`${texts.length} texts (first ${N} non-empty after cleaning), mean ${Math.round(texts.reduce((s, t) => s + t.length, 0) / texts.length)} characters`);
+log(
+  `${texts.length} texts (first ${N} non-empty after cleaning), mean ${Math.round(texts.reduce((s, t) => s + t.length, 0) / texts.length)} characters`,
+);
 
 // 2. Embedding throughput ----------------------------------------------------------------------------
 
 const vectorsOf = { fp32: path.join(tmp, "fp32.f32"), int8: path.join(tmp, "int8.f32") };
 const embedTglens = (variant: "fp32" | "int8") =>
   step(`embed_${variant}`, `tglens ${variant}: embedding ${texts.length} texts, ${T} threads`, () =>
-    runNodeJson<EmbedRun>(EMBED_WORKER, ["--texts", textsFile, "--variant", variant, "--threads", String(T), "--batch", String(EMBED_BATCH), "--out", vectorsOf[variant]]),
+    runNodeJson<EmbedRun>(EMBED_WORKER, [
+      "--texts",
+      textsFile,
+      "--variant",
+      variant,
+      "--threads",
+      String(T),
+      "--batch",
+      String(EMBED_BATCH),
+      "--out",
+      vectorsOf[variant],
+    ]),
   );
 const fp32 = await embedTglens("fp32");
 const int8 = await embedTglens("int8");
@@ -381,7 +404,20 @@ async function embedCorpus(want: number | "all"): Promise<{ file: string; sideca
   const part = `${file}.${process.pid}.part`;
   log(`embedding ${corpusTexts.length} corpus texts with tglens fp32 into ${shown(file)} (once; later runs reuse it)`);
   try {
-    const run = await runNodeJson<EmbedRun>(EMBED_WORKER, ["--texts", jsonl, "--variant", "fp32", "--threads", String(T), "--batch", String(EMBED_BATCH), "--out", part, "--progress", "corpus vectors"]);
+    const run = await runNodeJson<EmbedRun>(EMBED_WORKER, [
+      "--texts",
+      jsonl,
+      "--variant",
+      "fp32",
+      "--threads",
+      String(T),
+      "--batch",
+      String(EMBED_BATCH),
+      "--out",
+      part,
+      "--progress",
+      "corpus vectors",
+    ]);
     renameSync(part, file);
     const sidecar: CorpusSidecar = {
       corpus: corpusPath,
@@ -447,12 +483,26 @@ if (searchSetup) {
   const faissTruth = path.join(tmp, "truth-faiss.json");
   const tglensTruth = path.join(tmp, "truth-tglens.json");
   if (await referenceReady()) {
-    faiss = await step("reference_search", `FAISS: flat and HNSW (M ${HNSW.connectivity}, efConstruction ${HNSW.expansionAdd}, efSearch ${HNSW.expansionSearch}) on ${S} vectors, ${Q} queries`, () =>
-      reference<RefSearch>([
-        "search", ...common, "--threads", String(T), "--k", "10",
-        "--m", String(HNSW.connectivity), "--ef-construction", String(HNSW.expansionAdd), "--ef-search", String(HNSW.expansionSearch),
-        "--out-truth", faissTruth,
-      ]),
+    faiss = await step(
+      "reference_search",
+      `FAISS: flat and HNSW (M ${HNSW.connectivity}, efConstruction ${HNSW.expansionAdd}, efSearch ${HNSW.expansionSearch}) on ${S} vectors, ${Q} queries`,
+      () =>
+        reference<RefSearch>([
+          "search",
+          ...common,
+          "--threads",
+          String(T),
+          "--k",
+          "10",
+          "--m",
+          String(HNSW.connectivity),
+          "--ef-construction",
+          String(HNSW.expansionAdd),
+          "--ef-search",
+          String(HNSW.expansionSearch),
+          "--out-truth",
+          faissTruth,
+        ]),
     );
   }
   exact = await step("tglens_exact", `tglens exact search on ${S} vectors, ${Q} queries`, () =>
@@ -466,13 +516,28 @@ if (searchSetup) {
     const b = JSON.parse(readFileSync(tglensTruth, "utf8")) as number[][];
     exactAgreement = round(a.reduce((s, ids, i) => s + ids.slice(0, 10).filter((id) => new Set(b[i]).has(id)).length / 10, 0) / a.length, 4);
   }
-  hnsw = await step("tglens_hnsw", `tglens HNSW (M ${HNSW.connectivity}, ef_add ${HNSW.expansionAdd}, ef_search ${HNSW.expansionSearch}, ${HNSW.quantization}) on ${S} vectors, ${T} build threads`, () =>
-    runNodeJson<SearchRun>(SEARCH_WORKER, [
-      ...common, "--index", "hnsw", "--threads", String(T),
-      "--m", String(HNSW.connectivity), "--ef-construction", String(HNSW.expansionAdd), "--ef-search", String(HNSW.expansionSearch), "--quantization", HNSW.quantization,
-      "--rerank", String(RERANK),
-      ...(truth ? ["--truth", truth] : []),
-    ]),
+  hnsw = await step(
+    "tglens_hnsw",
+    `tglens HNSW (M ${HNSW.connectivity}, ef_add ${HNSW.expansionAdd}, ef_search ${HNSW.expansionSearch}, ${HNSW.quantization}) on ${S} vectors, ${T} build threads`,
+    () =>
+      runNodeJson<SearchRun>(SEARCH_WORKER, [
+        ...common,
+        "--index",
+        "hnsw",
+        "--threads",
+        String(T),
+        "--m",
+        String(HNSW.connectivity),
+        "--ef-construction",
+        String(HNSW.expansionAdd),
+        "--ef-search",
+        String(HNSW.expansionSearch),
+        "--quantization",
+        HNSW.quantization,
+        "--rerank",
+        String(RERANK),
+        ...(truth ? ["--truth", truth] : []),
+      ]),
   );
 }
 
@@ -482,7 +547,11 @@ const importMode = args["no-kafka"] ? "embedded" : "both";
 const importRun = args["no-import"]
   ? undefined
   : await step("import", `end-to-end import: bench/import-bench.ts --messages ${N} --mode ${importMode}`, () =>
-      runNodeJson<ImportBenchJson>(IMPORT_BENCH, ["--messages", String(N), "--queries", String(IMPORT_QUERIES), "--mode", importMode, "--json", "--corpus", corpusPath], { cwd: ROOT }),
+      runNodeJson<ImportBenchJson>(
+        IMPORT_BENCH,
+        ["--messages", String(N), "--queries", String(IMPORT_QUERIES), "--mode", importMode, "--json", "--corpus", corpusPath],
+        { cwd: ROOT },
+      ),
     );
 const importEmbedded = importRun?.import_modes ? importRun.embedded : importRun;
 const importModes = importRun?.import_modes ?? [];
@@ -492,7 +561,8 @@ const kafkaRun = (embedders: number) => importModes.find((m) => m.mode === (embe
  * sides (import-bench's import rate counts every message of the export, service and empty ones
  * too). Derived from its messages/s rather than its seconds, which it rounds to 0.1 s.
  */
-const ofBare = (messagesPerS: number, stored: number) => (importEmbedded ? (messagesPerS * stored) / N / importEmbedded.embed_messages_per_s : undefined);
+const ofBare = (messagesPerS: number, stored: number) =>
+  importEmbedded ? (messagesPerS * stored) / N / importEmbedded.embed_messages_per_s : undefined;
 const importRatio = importEmbedded ? ofBare(importEmbedded.import_messages_per_s, importEmbedded.import_stored) : undefined;
 const kafkaRatio = (embedders: number) => {
   const k = kafkaRun(embedders);
@@ -530,12 +600,39 @@ interface Target {
 const fp32Ratio = ratio(fp32?.messages_per_s, stBest);
 const int8Ratio = ratio(int8?.messages_per_s, stBest);
 const targets: Target[] = [
-  { id: "embedding_fp32", target: "tglens fp32 ≥ 1.5 × ST messages/s", value: fp32Ratio, met: fp32Ratio === undefined ? undefined : fp32Ratio >= 1.5 },
+  {
+    id: "embedding_fp32",
+    target: "tglens fp32 ≥ 1.5 × ST messages/s",
+    value: fp32Ratio,
+    met: fp32Ratio === undefined ? undefined : fp32Ratio >= 1.5,
+  },
   { id: "embedding_int8", target: "tglens int8 ≥ 3 × ST messages/s", value: int8Ratio, met: int8Ratio === undefined ? undefined : int8Ratio >= 3 },
-  { id: "int8_overlap", target: "int8 top-10 overlap with fp32 ≥ 0.95", value: quality?.top10_overlap, met: quality ? quality.top10_overlap >= 0.95 : undefined },
-  { id: "import", target: "import (embedded) ≥ 0.85 × bare embedder", value: importRatio === undefined ? undefined : round(importRatio, 3), met: importRatio === undefined ? undefined : importRatio >= 0.85 },
-  { id: "search_p99", target: "HNSW search p99 ≤ 10 ms (196k)", value: hnsw?.p99_ms, met: hnsw ? hnsw.p99_ms <= 10 : undefined, ...(atSize ? { note: `measured on ${S} vectors` } : {}) },
-  { id: "search_recall", target: "HNSW recall@10 ≥ 0.98 (196k)", value: hnsw?.recall_at_10, met: hnsw?.recall_at_10 === undefined ? undefined : hnsw.recall_at_10 >= 0.98, ...(atSize ? { note: `measured on ${S} vectors` } : {}) },
+  {
+    id: "int8_overlap",
+    target: "int8 top-10 overlap with fp32 ≥ 0.95",
+    value: quality?.top10_overlap,
+    met: quality ? quality.top10_overlap >= 0.95 : undefined,
+  },
+  {
+    id: "import",
+    target: "import (embedded) ≥ 0.85 × bare embedder",
+    value: importRatio === undefined ? undefined : round(importRatio, 3),
+    met: importRatio === undefined ? undefined : importRatio >= 0.85,
+  },
+  {
+    id: "search_p99",
+    target: "HNSW search p99 ≤ 10 ms (196k)",
+    value: hnsw?.p99_ms,
+    met: hnsw ? hnsw.p99_ms <= 10 : undefined,
+    ...(atSize ? { note: `measured on ${S} vectors` } : {}),
+  },
+  {
+    id: "search_recall",
+    target: "HNSW recall@10 ≥ 0.98 (196k)",
+    value: hnsw?.recall_at_10,
+    met: hnsw?.recall_at_10 === undefined ? undefined : hnsw.recall_at_10 >= 0.98,
+    ...(atSize ? { note: `measured on ${S} vectors` } : {}),
+  },
   {
     id: "storage_memory",
     target: "HNSW process peak RSS ≤ 1.5 × raw vectors + 200 MB",
@@ -554,11 +651,36 @@ const rows: Row[] = [];
 const section = (title: string) => rows.push([`**${title}**`, "", "", "", ""]);
 
 section(`embedding, ${texts.length} texts, ${T} threads (messages/s)`);
-rows.push(["tglens fp32 vs ST (best batch size)", fixed(fp32?.messages_per_s, 0), stEmbed ? `${int(stEmbed.best.messages_per_s)} (batch ${stEmbed.best.batch_size})` : "n/a", times(fp32Ratio), verdict("embedding_fp32", "≥ 1.5×")]);
-rows.push(["tglens int8 vs ST (best batch size)", fixed(int8?.messages_per_s, 0), stEmbed ? `${int(stEmbed.best.messages_per_s)}` : "n/a", times(int8Ratio), verdict("embedding_int8", "≥ 3×")]);
-for (const b of stEmbed?.by_batch_size ?? []) rows.push([`ST at batch size ${b.batch_size}`, "", int(b.messages_per_s), times(ratio(fp32?.messages_per_s, b.messages_per_s)), ""]);
-rows.push(["peak RSS, fp32 (MB)", fixed(fp32?.peak_rss_mb, 0), fixed(stEmbed?.peak_rss_mb, 0), times(ratio(fp32?.peak_rss_mb, stEmbed?.peak_rss_mb)), ""]);
-rows.push(["peak RSS, int8 (MB)", fixed(int8?.peak_rss_mb, 0), fixed(stEmbed?.peak_rss_mb, 0), times(ratio(int8?.peak_rss_mb, stEmbed?.peak_rss_mb)), ""]);
+rows.push([
+  "tglens fp32 vs ST (best batch size)",
+  fixed(fp32?.messages_per_s, 0),
+  stEmbed ? `${int(stEmbed.best.messages_per_s)} (batch ${stEmbed.best.batch_size})` : "n/a",
+  times(fp32Ratio),
+  verdict("embedding_fp32", "≥ 1.5×"),
+]);
+rows.push([
+  "tglens int8 vs ST (best batch size)",
+  fixed(int8?.messages_per_s, 0),
+  stEmbed ? `${int(stEmbed.best.messages_per_s)}` : "n/a",
+  times(int8Ratio),
+  verdict("embedding_int8", "≥ 3×"),
+]);
+for (const b of stEmbed?.by_batch_size ?? [])
+  rows.push([`ST at batch size ${b.batch_size}`, "", int(b.messages_per_s), times(ratio(fp32?.messages_per_s, b.messages_per_s)), ""]);
+rows.push([
+  "peak RSS, fp32 (MB)",
+  fixed(fp32?.peak_rss_mb, 0),
+  fixed(stEmbed?.peak_rss_mb, 0),
+  times(ratio(fp32?.peak_rss_mb, stEmbed?.peak_rss_mb)),
+  "",
+]);
+rows.push([
+  "peak RSS, int8 (MB)",
+  fixed(int8?.peak_rss_mb, 0),
+  fixed(stEmbed?.peak_rss_mb, 0),
+  times(ratio(int8?.peak_rss_mb, stEmbed?.peak_rss_mb)),
+  "",
+]);
 section("int8 quality (vs tglens fp32)");
 rows.push(["cosine int8 to fp32, mean (min)", quality ? `${quality.cosine_mean.toFixed(4)} (${quality.cosine_min.toFixed(4)})` : "n/a", "—", "", ""]);
 rows.push([
@@ -570,11 +692,29 @@ rows.push([
 ]);
 section(`search, ${S === undefined ? "n/a" : int(S)} vectors, ${Q} queries, k = 10`);
 rows.push(["exact: build (s)", fixed(exact?.build_s, 2), fixed(faiss?.flat.build_s, 2), times(ratio(exact?.build_s, faiss?.flat.build_s)), ""]);
-rows.push(["exact: p50 / p99 (ms)", exact ? `${exact.p50_ms.toFixed(2)} / ${exact.p99_ms.toFixed(2)}` : "n/a", faiss ? `${faiss.flat.p50_ms.toFixed(2)} / ${faiss.flat.p99_ms.toFixed(2)}` : "n/a", faiss && exact ? `${times(ratio(exact.p50_ms, faiss.flat.p50_ms))} / ${times(ratio(exact.p99_ms, faiss.flat.p99_ms))}` : "", ""]);
-rows.push([`HNSW M ${HNSW.connectivity} efC ${HNSW.expansionAdd} ef ${HNSW.expansionSearch}: build (s)`, fixed(hnsw?.build_s, 2), fixed(faiss?.hnsw.build_s, 2), times(ratio(hnsw?.build_s, faiss?.hnsw.build_s)), ""]);
+rows.push([
+  "exact: p50 / p99 (ms)",
+  exact ? `${exact.p50_ms.toFixed(2)} / ${exact.p99_ms.toFixed(2)}` : "n/a",
+  faiss ? `${faiss.flat.p50_ms.toFixed(2)} / ${faiss.flat.p99_ms.toFixed(2)}` : "n/a",
+  faiss && exact ? `${times(ratio(exact.p50_ms, faiss.flat.p50_ms))} / ${times(ratio(exact.p99_ms, faiss.flat.p99_ms))}` : "",
+  "",
+]);
+rows.push([
+  `HNSW M ${HNSW.connectivity} efC ${HNSW.expansionAdd} ef ${HNSW.expansionSearch}: build (s)`,
+  fixed(hnsw?.build_s, 2),
+  fixed(faiss?.hnsw.build_s, 2),
+  times(ratio(hnsw?.build_s, faiss?.hnsw.build_s)),
+  "",
+]);
 const asStorage = RERANK > 1 ? `, top ${RERANK * 10} re-ranked by f32` : "";
 rows.push([`HNSW${asStorage}: p50 (ms)`, fixed(hnsw?.p50_ms, 2), fixed(faiss?.hnsw.p50_ms, 2), times(ratio(hnsw?.p50_ms, faiss?.hnsw.p50_ms)), ""]);
-rows.push([`HNSW${asStorage}: p99 (ms)`, fixed(hnsw?.p99_ms, 2), fixed(faiss?.hnsw.p99_ms, 2), times(ratio(hnsw?.p99_ms, faiss?.hnsw.p99_ms)), verdict("search_p99", "≤ 10 ms", atSize)]);
+rows.push([
+  `HNSW${asStorage}: p99 (ms)`,
+  fixed(hnsw?.p99_ms, 2),
+  fixed(faiss?.hnsw.p99_ms, 2),
+  times(ratio(hnsw?.p99_ms, faiss?.hnsw.p99_ms)),
+  verdict("search_p99", "≤ 10 ms", atSize),
+]);
 rows.push([
   `HNSW${asStorage}: recall@10 (tie-aware)`,
   hnsw?.recall_at_10 !== undefined ? `${hnsw.recall_at_10.toFixed(3)} (${hnsw.recall_at_10_tie_aware!.toFixed(3)})` : "n/a",
@@ -603,7 +743,13 @@ rows.push(["peak RSS, exact process (MB)", fixed(exact?.peak_rss_mb, 0), "—", 
 if (!args["no-import"]) {
   section(`end-to-end import, ${N} messages (messages/s; ratio ÷ bare)`);
   rows.push(["bare embedder (the model alone)", importEmbedded ? int(importEmbedded.embed_messages_per_s) : "n/a", "—", "", ""]);
-  rows.push(["embedded mode, one process", importEmbedded ? int(importEmbedded.import_messages_per_s) : "n/a", "—", times(importRatio), verdict("import", "≥ 0.85×")]);
+  rows.push([
+    "embedded mode, one process",
+    importEmbedded ? int(importEmbedded.import_messages_per_s) : "n/a",
+    "—",
+    times(importRatio),
+    verdict("import", "≥ 0.85×"),
+  ]);
   for (const e of [1, 2]) {
     const k = kafkaRun(e);
     if (k) rows.push([`Kafka, five processes, ${e} embedder${e > 1 ? "s" : ""}`, int(k.messages_per_s), "—", times(kafkaRatio(e)), ""]);
@@ -619,11 +765,15 @@ const versions = {
 };
 const la = (l: number[]) => l.map((x) => x.toFixed(2)).join(" ");
 const machineText =
-  `${machineLine(machine)}, ${Object.entries(versions).map(([k, v]) => `${k} ${v}`).join(", ")}; ` +
-  `${T} threads; load average ${la(loadStart)} at start, ${la(loadEnd)} at end`;
+  `${machineLine(machine)}, ${Object.entries(versions)
+    .map(([k, v]) => `${k} ${v}`)
+    .join(", ")}; ` + `${T} threads; load average ${la(loadStart)} at start, ${la(loadEnd)} at end`;
 
-const widths = [0, 1, 2, 3, 4].map((c) => Math.max(...[["figure", "tglens", "reference", "ratio", "target / met?"], ...rows].map((r) => r[c]!.length)));
-const line = (r: readonly string[]) => `| ${r.map((cell, c) => (c === 0 ? cell.padEnd(widths[c]!) : cell.padStart(c === 4 ? 0 : widths[c]!).padEnd(widths[c]!))).join(" | ")} |`;
+const widths = [0, 1, 2, 3, 4].map((c) =>
+  Math.max(...[["figure", "tglens", "reference", "ratio", "target / met?"], ...rows].map((r) => r[c]!.length)),
+);
+const line = (r: readonly string[]) =>
+  `| ${r.map((cell, c) => (c === 0 ? cell.padEnd(widths[c]!) : cell.padStart(c === 4 ? 0 : widths[c]!).padEnd(widths[c]!))).join(" | ")} |`;
 process.stdout.write(`\ntglens vs the Python stack (sentence-transformers + FAISS), ratio = tglens ÷ reference\n\n`);
 process.stdout.write(`${line(["figure", "tglens", "reference", "ratio", "target / met?"])}\n`);
 process.stdout.write(`|${widths.map((w, c) => (c === 0 || c === 4 ? "-".repeat(w + 2) : `${"-".repeat(w + 1)}:`)).join("|")}|\n`);
@@ -632,15 +782,34 @@ process.stdout.write(`\nmachine: ${machineText}\n`);
 const met = targets.filter((t) => t.met === true).length;
 const known = targets.filter((t) => t.met !== undefined).length;
 process.stdout.write(`targets met: ${met} of ${known} measured (${targets.length} in all)\n`);
-if (Object.keys(errors).length > 0) process.stdout.write(`failed or skipped: ${Object.entries(errors).map(([k, v]) => `${k} (${v})`).join("; ")}\n`);
+if (Object.keys(errors).length > 0)
+  process.stdout.write(
+    `failed or skipped: ${Object.entries(errors)
+      .map(([k, v]) => `${k} (${v})`)
+      .join("; ")}\n`,
+  );
 
 const result = {
   bench: "tglens bench:compare",
   started_at: startedAt.toISOString(),
   finished_at: new Date().toISOString(),
-  options: { messages: N, search_messages: S_ARG ?? null, queries: Q, threads: T, corpus: corpusPath, vectors: args.vectors ?? null, import: !args["no-import"], kafka: !args["no-kafka"] },
+  options: {
+    messages: N,
+    search_messages: S_ARG ?? null,
+    queries: Q,
+    threads: T,
+    corpus: corpusPath,
+    vectors: args.vectors ?? null,
+    import: !args["no-import"],
+    kafka: !args["no-kafka"],
+  },
   machine: { ...machine, versions, threads: T, loadavg_start: loadStart.map((x) => round(x, 2)), loadavg_end: loadEnd.map((x) => round(x, 2)) },
-  input: { corpus: corpusPath, corpus_bytes: corpusBytes, texts: texts.length, mean_chars: round(texts.reduce((s, t) => s + t.length, 0) / texts.length, 1) },
+  input: {
+    corpus: corpusPath,
+    corpus_bytes: corpusBytes,
+    texts: texts.length,
+    mean_chars: round(texts.reduce((s, t) => s + t.length, 0) / texts.length, 1),
+  },
   reference_setup: referenceState ?? null,
   embedding: {
     tglens_fp32: fp32 ?? null,

@@ -64,8 +64,21 @@ function build(dir: string, secureDelete: boolean): { store: MessageStore; raw: 
         chats.add(chat);
       }
       batch.push({
-        chat_id: chat, message_id: rows, seq: seq++, date: 1_600_000_000 + rows, sender_id: `user${rows % 50}`, sender: `User ${rows % 50}`,
-        sender_key: `user ${rows % 50}`, text, clean_text: text, lang: "en", reply_to: null, forwarded_from: null, edited: null, media: null, vec: vector(),
+        chat_id: chat,
+        message_id: rows,
+        seq: seq++,
+        date: 1_600_000_000 + rows,
+        sender_id: `user${rows % 50}`,
+        sender: `User ${rows % 50}`,
+        sender_key: `user ${rows % 50}`,
+        text,
+        clean_text: text,
+        lang: "en",
+        reply_to: null,
+        forwarded_from: null,
+        edited: null,
+        media: null,
+        vec: vector(),
       });
       rows++;
       if (batch.length === 1_000) {
@@ -90,7 +103,9 @@ const mb = (path: string) => `${(statSync(path).size / 1e6).toFixed(0)} MB`;
 for (const secureDelete of [false, true]) {
   const dir = option("--dir") ?? mkdtempSync(join(tmpdir(), "tglens-forget-bench-"));
   const { store, raw, rows, seconds } = build(dir, secureDelete);
-  console.log(`secure_delete ${secureDelete ? "ON" : "OFF"}: ${rows.toLocaleString("en")} rows inserted in ${seconds.toFixed(1)} s (${Math.round(rows / seconds).toLocaleString("en")} rows/s), db ${mb(join(dir, "messages.db"))}`);
+  console.log(
+    `secure_delete ${secureDelete ? "ON" : "OFF"}: ${rows.toLocaleString("en")} rows inserted in ${seconds.toFixed(1)} s (${Math.round(rows / seconds).toLocaleString("en")} rows/s), db ${mb(join(dir, "messages.db"))}`,
+  );
   if (!secureDelete) {
     // The delete as it was before forgetting wiped anything: rows only.
     const plain = (chat: string) => raw.exec(`DELETE FROM messages WHERE chat_id = '${chat}'; DELETE FROM chats WHERE chat_id = '${chat}'`);

@@ -92,7 +92,13 @@ async function runEmbedded(): Promise<EmbeddedResult> {
   const system = await startEmbedded(config, createLogger({ level: "warn" }));
   const gateway = config.urls["telegram-bot"];
   t0 = performance.now();
-  const accepted = (await (await fetch(`${gateway}/api/scrape`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ export_path: "bench.json" }) })).json()) as { job_id: string; messages: number };
+  const accepted = (await (
+    await fetch(`${gateway}/api/scrape`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ export_path: "bench.json" }),
+    })
+  ).json()) as { job_id: string; messages: number };
   let job: { state: string; counters: Record<string, number> };
   for (;;) {
     job = (await (await fetch(`${gateway}/api/jobs/${accepted.job_id}`)).json()) as typeof job;
@@ -140,7 +146,10 @@ function reportEmbedded(r: EmbeddedResult): Record<string, unknown> {
       ["machine", result.machine],
       ["input", `${N} messages of the Ubuntu IRC corpus (${texts.length} non-empty after cleaning), model ${args.variant}`],
       ["embedding throughput", `${result.embed_messages_per_s} messages/s`],
-      ["end-to-end import", `${result.import_messages_per_s} messages/s (${result.import_seconds} s until searchable, ${job.counters.stored} stored, state ${job.state})`],
+      [
+        "end-to-end import",
+        `${result.import_messages_per_s} messages/s (${result.import_seconds} s until searchable, ${job.counters.stored} stored, state ${job.state})`,
+      ],
       ["search latency", `p50 ${result.search_p50_ms} ms, p99 ${result.search_p99_ms} ms over ${Q} queries (HTTP, query embedding included)`],
       ["peak RSS", `${result.peak_rss_mb} MB (the whole embedded system, during import and search)`],
     ];
@@ -163,7 +172,11 @@ interface ImportRun {
 /** POST /api/scrape of bench.json at `gateway`, timed until the job is no longer running. */
 async function timedImport(gateway: string, label: string): Promise<ImportRun> {
   const t = performance.now();
-  const res = await fetch(`${gateway}/api/scrape`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ export_path: "bench.json" }) });
+  const res = await fetch(`${gateway}/api/scrape`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ export_path: "bench.json" }),
+  });
   const accepted = (await res.json()) as { job_id: string };
   if (res.status !== 202) throw new Error(`${label}: POST /api/scrape answered ${res.status}: ${JSON.stringify(accepted)}`);
   let job: { state: string; counters: Record<string, number> };
@@ -191,7 +204,12 @@ async function runKafka(): Promise<ImportRun[]> {
       try {
         for (let i = 1; i < embedders; i++) {
           const port = await freePort();
-          const p = new ServiceProcess("embedder", { ...sys.env, TGLENS_EMBEDDER_PORT: String(port) }, port, path.join(sys.root, "logs", `embedder-${i + 1}.log`));
+          const p = new ServiceProcess(
+            "embedder",
+            { ...sys.env, TGLENS_EMBEDDER_PORT: String(port) },
+            port,
+            path.join(sys.root, "logs", `embedder-${i + 1}.log`),
+          );
           extra.push(p);
           await p.waitReady();
         }
@@ -230,7 +248,9 @@ await fs.rm(prefixFile, { force: true });
 
 if (kafkaRuns.length > 0) {
   const rows: ImportRun[] = [
-    ...(embedded ? [{ label: "embedded", seconds: embedded.importSeconds, state: embedded.job.state, stored: embedded.job.counters.stored ?? 0 }] : []),
+    ...(embedded
+      ? [{ label: "embedded", seconds: embedded.importSeconds, state: embedded.job.state, stored: embedded.job.counters.stored ?? 0 }]
+      : []),
     ...kafkaRuns,
   ];
   const baseline = rows[0]!;
@@ -256,8 +276,12 @@ if (kafkaRuns.length > 0) {
       ) + "\n",
     );
   } else {
-    process.stdout.write(`\nimport of ${N} messages through the gateway until the job is done, model ${args.variant} (ratio to ${baseline.label}):\n`);
-    process.stdout.write(`${"mode".padEnd(22)} ${"seconds".padStart(8)} ${"messages/s".padStart(11)} ${"ratio".padStart(6)}  stored / state / embedded per embedder process\n`);
+    process.stdout.write(
+      `\nimport of ${N} messages through the gateway until the job is done, model ${args.variant} (ratio to ${baseline.label}):\n`,
+    );
+    process.stdout.write(
+      `${"mode".padEnd(22)} ${"seconds".padStart(8)} ${"messages/s".padStart(11)} ${"ratio".padStart(6)}  stored / state / embedded per embedder process\n`,
+    );
     for (const r of rows) {
       process.stdout.write(
         `${r.label.padEnd(22)} ${r.seconds.toFixed(1).padStart(8)} ${String(Math.round(rate(r))).padStart(11)} ${(rate(r) / rate(baseline)).toFixed(2).padStart(6)}  ${r.stored} / ${r.state}${r.perEmbedder ? ` / ${r.perEmbedder.join(" + ")}` : ""}\n`,

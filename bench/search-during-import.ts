@@ -100,7 +100,11 @@ async function runPhase(phase: PhaseResult["phase"], prefixFile: string): Promis
     const t0 = performance.now();
     const jobs: string[] = [];
     for (let k = 0; k < imports; k++) {
-      const res = await fetch(`${gateway}/api/scrape`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ export_path: `bench-${k}.json` }) });
+      const res = await fetch(`${gateway}/api/scrape`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ export_path: `bench-${k}.json` }),
+      });
       const body = (await res.json()) as { job_id: string };
       if (res.status !== 202) throw new Error(`POST /api/scrape answered ${res.status}: ${JSON.stringify(body)}`);
       jobs.push(body.job_id);
@@ -176,15 +180,31 @@ const corpus = JSON.parse(await fs.readFile(path.resolve(args.corpus!), "utf8"))
 const prefixFile = path.join(os.tmpdir(), `tglens-search-import-${process.pid}.json`);
 await fs.writeFile(prefixFile, JSON.stringify({ ...corpus, messages: corpus.messages.slice(0, N) }));
 const script = import.meta.filename;
-const forward = ["--messages", String(N), "--imports", args.imports!, "--pause-ms", args["pause-ms"]!, "--idle-queries", args["idle-queries"]!, "--variant", args.variant!];
+const forward = [
+  "--messages",
+  String(N),
+  "--imports",
+  args.imports!,
+  "--pause-ms",
+  args["pause-ms"]!,
+  "--idle-queries",
+  args["idle-queries"]!,
+  "--variant",
+  args.variant!,
+];
 const log = (line: string) => process.stderr.write(`# ${line}\n`);
 
 const phases: PhaseResult[] = [];
 try {
   for (let r = 0; r < Number(args.rounds); r++) {
     for (const phase of ["alone", "searches"] as const) {
-      log(`round ${r + 1}: import of ${N} × ${args.imports} messages, ${phase === "alone" ? "no searches" : `searching every ${args["pause-ms"]} ms`} (load ${os.loadavg()[0]!.toFixed(2)})`);
-      phases.push({ ...(await runNodeJson<PhaseResult>(script, [...forward, "--phase", phase, "--prefix", prefixFile], { cwd: ROOT })), round: r + 1 } as PhaseResult);
+      log(
+        `round ${r + 1}: import of ${N} × ${args.imports} messages, ${phase === "alone" ? "no searches" : `searching every ${args["pause-ms"]} ms`} (load ${os.loadavg()[0]!.toFixed(2)})`,
+      );
+      phases.push({
+        ...(await runNodeJson<PhaseResult>(script, [...forward, "--phase", phase, "--prefix", prefixFile], { cwd: ROOT })),
+        round: r + 1,
+      } as PhaseResult);
     }
   }
 } finally {
@@ -215,18 +235,40 @@ const result = {
   bench: "tglens bench:search-import",
   started_at: startedAt.toISOString(),
   finished_at: new Date().toISOString(),
-  options: { messages: N, imports: Number(args.imports), pause_ms: Number(args["pause-ms"]), idle_queries: Number(args["idle-queries"]), rounds: Number(args.rounds), variant: args.variant, corpus: path.resolve(args.corpus!) },
+  options: {
+    messages: N,
+    imports: Number(args.imports),
+    pause_ms: Number(args["pause-ms"]),
+    idle_queries: Number(args["idle-queries"]),
+    rounds: Number(args.rounds),
+    variant: args.variant,
+    corpus: path.resolve(args.corpus!),
+  },
   machine: { ...machineInfo(), versions: { "onnxruntime-node": packageVersion("onnxruntime-node"), usearch: packageVersion("usearch") } },
   targets: { search_p99_ms: 250, throughput_loss: 0.1 },
   rounds,
   phases,
 };
-const jsonOut = path.resolve(args["json-out"] ?? path.join(ROOT, "bench/results", `search-during-import-${startedAt.toISOString().replace(/:/g, "-").replace(/\.\d+Z$/, "Z")}.json`));
+const jsonOut = path.resolve(
+  args["json-out"] ??
+    path.join(
+      ROOT,
+      "bench/results",
+      `search-during-import-${startedAt
+        .toISOString()
+        .replace(/:/g, "-")
+        .replace(/\.\d+Z$/, "Z")}.json`,
+    ),
+);
 await fs.mkdir(path.dirname(jsonOut), { recursive: true });
 await fs.writeFile(jsonOut, JSON.stringify(result, null, 2) + "\n");
 
-process.stdout.write(`machine: ${machineLine()}; ${N} messages × ${args.imports} concurrent import(s), model ${args.variant}, a search every ${args["pause-ms"]} ms\n`);
-process.stdout.write(`${"round".padEnd(6)} ${"alone msg/s".padStart(12)} ${"with msg/s".padStart(11)} ${"loss".padStart(6)} ${"searches".padStart(9)} ${"p50 ms".padStart(8)} ${"p99 ms".padStart(8)} ${"max ms".padStart(8)} ${"idle p50/p99".padStart(14)}  load 1-min (alone: start→end, with: start→end)\n`);
+process.stdout.write(
+  `machine: ${machineLine()}; ${N} messages × ${args.imports} concurrent import(s), model ${args.variant}, a search every ${args["pause-ms"]} ms\n`,
+);
+process.stdout.write(
+  `${"round".padEnd(6)} ${"alone msg/s".padStart(12)} ${"with msg/s".padStart(11)} ${"loss".padStart(6)} ${"searches".padStart(9)} ${"p50 ms".padStart(8)} ${"p99 ms".padStart(8)} ${"max ms".padStart(8)} ${"idle p50/p99".padStart(14)}  load 1-min (alone: start→end, with: start→end)\n`,
+);
 for (const r of rounds) {
   process.stdout.write(
     `${String(r.round).padEnd(6)} ${String(r.import_alone_messages_per_s).padStart(12)} ${String(r.import_with_searches_messages_per_s).padStart(11)} ${`${(r.throughput_loss * 100).toFixed(1)}%`.padStart(6)} ${String(r.searches).padStart(9)} ${String(r.search_p50_ms).padStart(8)} ${String(r.search_p99_ms).padStart(8)} ${String(r.search_max_ms).padStart(8)} ${`${r.idle_search_p50_ms}/${r.idle_search_p99_ms}`.padStart(14)}  ${r.load_1min.join(" ")}\n`,

@@ -133,7 +133,10 @@ console.log(`# storage bench — ${source}: ${N} vectors indexed, ${Q} held-out 
 /** Exact top-k keys of every query, and the k-th best similarity (for the tie-aware recall). */
 function exactTruth(k: number): { keys: number[][]; kth: number[] } {
   const idx = new ExactIndex(N, 2);
-  idx.add(Array.from({ length: N }, (_, i) => i), base);
+  idx.add(
+    Array.from({ length: N }, (_, i) => i),
+    base,
+  );
   const res = queries.map((q) => idx.search(q, k));
   return { keys: res.map((r) => r.keys), kth: res.map((r) => 1 - r.distances[k - 1]!) };
 }
@@ -151,7 +154,10 @@ if (phases.has("exact")) {
     const cells: string[] = [];
     for (const threads of [1, 2]) {
       const idx = new ExactIndex(n, threads);
-      idx.add(Array.from({ length: n }, (_, i) => i), base.subarray(0, n * D));
+      idx.add(
+        Array.from({ length: n }, (_, i) => i),
+        base.subarray(0, n * D),
+      );
       for (let i = 0; i < 20; i++) idx.search(queries[i % Q]!, 10);
       const lat = queries.map((q) => time(() => idx.search(q, 10))[1]);
       cells.push(`${ms(pct(lat, 50))} / ${ms(pct(lat, 99))}`);
@@ -180,10 +186,19 @@ if (phases.has("hnsw")) {
     const before = rss();
     let built: HnswIndex | undefined;
     const [, buildMs] = time(() => {
-      built = new HnswIndex({ connectivity: c.connectivity, expansionAdd: c.expansionAdd, expansionSearch: 64, quantization: c.quantization, threads: 2 });
+      built = new HnswIndex({
+        connectivity: c.connectivity,
+        expansionAdd: c.expansionAdd,
+        expansionSearch: 64,
+        quantization: c.quantization,
+        threads: 2,
+      });
       for (let s = 0; s < N; s += 8192) {
         const e = Math.min(N, s + 8192);
-        built.add(Array.from({ length: e - s }, (_, i) => s + i), base.subarray(s * D, e * D));
+        built.add(
+          Array.from({ length: e - s }, (_, i) => s + i),
+          base.subarray(s * D, e * D),
+        );
       }
     });
     const grown = rss() - before;
@@ -194,7 +209,13 @@ if (phases.has("hnsw")) {
     built = undefined;
     gc();
     for (const ef of c.efs) {
-      const idx = new HnswIndex({ connectivity: c.connectivity, expansionAdd: c.expansionAdd, expansionSearch: ef, quantization: c.quantization, threads: 2 });
+      const idx = new HnswIndex({
+        connectivity: c.connectivity,
+        expansionAdd: c.expansionAdd,
+        expansionSearch: ef,
+        quantization: c.quantization,
+        threads: 2,
+      });
       const [, loadMs] = time(() => idx.load(file));
       for (let i = 0; i < 20; i++) idx.search(queries[i % Q]!, 10);
       let hit = 0;
@@ -330,7 +351,9 @@ if (phases.has("store")) {
   console.log(`RSS after build: ${mb(rss())} (before open ${mb(rss0)})`);
   await endToEndRecall(s);
   await s.close();
-  console.log(`DB size ${mb(statSync(join(dir, "messages.db")).size)} (+ WAL ${mb(statSync(join(dir, "messages.db-wal"), { throwIfNoEntry: false })?.size ?? 0)})`);
+  console.log(
+    `DB size ${mb(statSync(join(dir, "messages.db")).size)} (+ WAL ${mb(statSync(join(dir, "messages.db-wal"), { throwIfNoEntry: false })?.size ?? 0)})`,
+  );
 
   // Filtered semantic search on an HNSW chat: exact scan of the matching rows vs over-fetching from
   // the index, by how many rows match (sender filters of different sizes).
@@ -340,7 +363,12 @@ if (phases.has("store")) {
     bySender.set(id, (bySender.get(id) ?? 0) + 1);
   }
   // (Below ~1000 matching rows over-fetching degenerates into searching most of the index.)
-  const buckets: Array<[number, number]> = [[1000, 2000], [2000, 4000], [4000, 8000], [8000, Infinity]];
+  const buckets: Array<[number, number]> = [
+    [1000, 2000],
+    [2000, 4000],
+    [4000, 8000],
+    [8000, Infinity],
+  ];
   console.log("\nsender-filtered semantic search, p50 (exact scan of matching rows | over-fetch from HNSW):");
   const stores = await Promise.all(
     [0, Number.MAX_SAFE_INTEGER].map((efm) =>
@@ -348,7 +376,10 @@ if (phases.has("store")) {
     ),
   );
   for (const [lo, hi] of buckets) {
-    const senders = [...bySender].filter(([, n]) => n >= lo && n < hi).map(([id]) => id).slice(0, 40);
+    const senders = [...bySender]
+      .filter(([, n]) => n >= lo && n < hi)
+      .map(([id]) => id)
+      .slice(0, 40);
     if (senders.length === 0) continue;
     const cells: string[] = [];
     for (const efm of [Number.MAX_SAFE_INTEGER, 0]) {

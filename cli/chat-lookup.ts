@@ -13,7 +13,8 @@ const SHOWN = 10;
 const label = (c: ChatSummary) => `${c.name}${c.username ? ` (@${c.username})` : ""} [${c.chat_id}]`;
 
 export function resolveChat(input: string, chats: readonly ChatSummary[]): ChatSummary {
-  if (input.trim() === "") throw new TglensError("TGLENS_BAD_REQUEST", "the chat is empty: give its id, @username or name (`tglens chats` lists them)");
+  if (input.trim() === "")
+    throw new TglensError("TGLENS_BAD_REQUEST", "the chat is empty: give its id, @username or name (`tglens chats` lists them)");
   const match = matchChat(input, chats);
   if ("chat" in match) return match.chat;
   if ("none" in match) {
@@ -21,5 +22,8 @@ export function resolveChat(input: string, chats: readonly ChatSummary[]): ChatS
   }
   const shown = match.several.slice(0, SHOWN).map(label).join(", ");
   const more = match.several.length > SHOWN ? `, and ${match.several.length - SHOWN} more` : "";
-  throw new TglensError("TGLENS_BAD_REQUEST", `${JSON.stringify(input)} matches ${match.several.length} chats: ${shown}${more}; give the id or more of the name`);
+  throw new TglensError(
+    "TGLENS_BAD_REQUEST",
+    `${JSON.stringify(input)} matches ${match.several.length} chats: ${shown}${more}; give the id or more of the name`,
+  );
 }

@@ -42,7 +42,8 @@ export class GatewayClient extends ApiClient {
     if (stat?.isDirectory()) {
       absolute = path.join(absolute, EXPORT_FILE_NAME);
       stat = await fs.stat(absolute).catch(() => undefined);
-      if (!stat?.isFile()) throw new TglensError("TGLENS_NOT_FOUND", `${file} is a folder without a ${EXPORT_FILE_NAME} (export the chat as JSON in Telegram Desktop)`);
+      if (!stat?.isFile())
+        throw new TglensError("TGLENS_NOT_FOUND", `${file} is a folder without a ${EXPORT_FILE_NAME} (export the chat as JSON in Telegram Desktop)`);
     }
     if (!stat?.isFile()) throw new TglensError("TGLENS_NOT_FOUND", `no such file: ${file}`);
     return this.upload(Readable.toWeb(createReadStream(absolute)) as ReadableStream<Uint8Array>, stat.size);

@@ -81,7 +81,9 @@ export function formatSummary(accepted: Pick<ImportAccepted, "job_id" | "chats" 
 /** The counts every import ends with, and its error if it failed. */
 function outcomeLines(job: JobStatus, messages: number, skipped: number): string[] {
   const c = job.counters;
-  const lines = [`messages: ${messages}, skipped (service): ${skipped}, indexed: ${c.stored}, empty after cleaning: ${c.dropped}, failed: ${c.failed}`];
+  const lines = [
+    `messages: ${messages}, skipped (service): ${skipped}, indexed: ${c.stored}, empty after cleaning: ${c.dropped}, failed: ${c.failed}`,
+  ];
   if (c.replaced) lines.push(`repeated message ids: ${c.replaced} earlier version(s) replaced by the last one`);
   if (job.error) lines.push(`error: ${job.error.message} (${job.error.code})`);
   for (const e of job.errors ?? []) {

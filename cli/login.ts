@@ -137,7 +137,8 @@ async function loginWithPrompter(deps: LoginDeps): Promise<{ file: string; user:
 
 function loginFailure(err: unknown): TglensError {
   const seconds = floodWaitSeconds(err);
-  if (seconds !== undefined) return new TglensError("TGLENS_TELEGRAM", `Telegram asks to wait ${seconds} s before the next login attempt (FloodWait)`);
+  if (seconds !== undefined)
+    return new TglensError("TGLENS_TELEGRAM", `Telegram asks to wait ${seconds} s before the next login attempt (FloodWait)`);
   if (err instanceof TglensError) return new TglensError(err.code, scrubKnownSecrets(err.message));
   return telegramFailure(err, "logging in");
 }

@@ -12,7 +12,8 @@ export const settled = (job: JobStatus) => job.counters.stored + job.counters.dr
 /** One line of the bar: no ETA at 0%, at 100%, at the end, while the total is unknown, or when it is not a number. */
 export function barLine(options: Options, params: Params, payload: { totalKnown?: boolean; finished?: boolean }): string {
   const eta = Number(params.eta);
-  const showEta = payload.totalKnown !== false && !payload.finished && params.value > 0 && params.value < params.total && Number.isFinite(eta) && eta > 0;
+  const showEta =
+    payload.totalKnown !== false && !payload.finished && params.value > 0 && params.value < params.total && Number.isFinite(eta) && eta > 0;
   const format = `importing [{bar}] {percentage}% | {value}/{total} messages${showEta ? " | {eta_formatted} left" : ""}`;
   return cliProgress.Format.Formatter({ ...options, format }, params, payload);
 }

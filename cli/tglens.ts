@@ -98,7 +98,10 @@ async function importWithProgress(
 
 /** A chat to read live: usernames, links and ids, which never name a file here. */
 async function isLiveSource(source: string): Promise<boolean> {
-  const exists = await fs.stat(path.resolve(source)).then(() => true, () => false);
+  const exists = await fs.stat(path.resolve(source)).then(
+    () => true,
+    () => false,
+  );
   return !exists && /^@\w+$|t\.me\/|^-?\d+$/i.test(source);
 }
 
@@ -167,7 +170,10 @@ program
     try {
       if (!live && (opts.limit !== undefined || opts.since !== undefined)) {
         const given = [opts.limit !== undefined && "--limit", opts.since !== undefined && "--since"].filter(Boolean);
-        throw new TglensError("TGLENS_BAD_REQUEST", `${given.join(" and ")} ${given.length > 1 ? "are" : "is"} only for a live read (@username, t.me link or id); an export file is imported whole`);
+        throw new TglensError(
+          "TGLENS_BAD_REQUEST",
+          `${given.join(" and ")} ${given.length > 1 ? "are" : "is"} only for a live read (@username, t.me link or id); an export file is imported whole`,
+        );
       }
       since = parseOptionalTimeBound("--since", opts.since, "from");
     } catch (err) {
@@ -176,7 +182,11 @@ program
     await withClient(async (client) => {
       // A missing file keeps its "no such file" error.
       if (live) {
-        const accepted = await client.scrape({ chat: source, ...(opts.limit ? { limit: opts.limit } : {}), ...(since !== undefined ? { since: String(since) } : {}) });
+        const accepted = await client.scrape({
+          chat: source,
+          ...(opts.limit ? { limit: opts.limit } : {}),
+          ...(since !== undefined ? { since: String(since) } : {}),
+        });
         const job = await importWithProgress(client, accepted, null, Boolean(opts.json), (j) => j.counters.scraped);
         process.stdout.write(opts.json ? JSON.stringify(job, null, 2) + "\n" : formatLiveSummary(accepted, job));
         if (job.state !== "done") process.exitCode = 1;
@@ -208,23 +218,26 @@ program
   .option("--from <date>", `not before: ${DATE_FORMS}; a date alone is from the start of that day`)
   .option("--to <date>", `not after: ${DATE_FORMS}; a date alone is to the end of that day`)
   .option("--json", "print results as JSON")
-  .action(async (query: string, opts: { mode: SearchMode; k: number; chat?: string; sender?: string; from?: string; to?: string; json?: boolean }) => {
-    let from: number | undefined;
-    let to: number | undefined;
-    try {
-      checkQuery(query);
-      from = parseOptionalTimeBound("--from", opts.from, "from");
-      to = parseOptionalTimeBound("--to", opts.to, "to");
-      if (from !== undefined && to !== undefined && from > to) throw new TglensError("TGLENS_BAD_REQUEST", `--from ${opts.from} is after --to ${opts.to}: no message can be in that range`);
-    } catch (err) {
-      fail(err);
-    }
-    await withClient(async (client) => {
-      const chat = opts.chat === undefined ? undefined : resolveChat(opts.chat, await client.chats()).chat_id;
-      const results = await client.search({ q: query, k: opts.k, mode: opts.mode, chat, sender: opts.sender, from, to });
-      process.stdout.write(opts.json ? JSON.stringify({ results }, null, 2) + "\n" : formatResults(results));
-    });
-  });
+  .action(
+    async (query: string, opts: { mode: SearchMode; k: number; chat?: string; sender?: string; from?: string; to?: string; json?: boolean }) => {
+      let from: number | undefined;
+      let to: number | undefined;
+      try {
+        checkQuery(query);
+        from = parseOptionalTimeBound("--from", opts.from, "from");
+        to = parseOptionalTimeBound("--to", opts.to, "to");
+        if (from !== undefined && to !== undefined && from > to)
+          throw new TglensError("TGLENS_BAD_REQUEST", `--from ${opts.from} is after --to ${opts.to}: no message can be in that range`);
+      } catch (err) {
+        fail(err);
+      }
+      await withClient(async (client) => {
+        const chat = opts.chat === undefined ? undefined : resolveChat(opts.chat, await client.chats()).chat_id;
+        const results = await client.search({ q: query, k: opts.k, mode: opts.mode, chat, sender: opts.sender, from, to });
+        process.stdout.write(opts.json ? JSON.stringify({ results }, null, 2) + "\n" : formatResults(results));
+      });
+    },
+  );
 
 program
   .command("chats")

@@ -8,12 +8,16 @@ import { ERROR_CODES } from "../services/common/errors.ts";
 import { settingsTable } from "../services/common/config.ts";
 
 export function errorCodesTable(): string {
-  const rows = Object.entries(ERROR_CODES).map(([code, spec]) => `| \`${code}\` | ${spec.status} | ${spec.retryable ? "yes" : "no"} | ${spec.description} |`);
+  const rows = Object.entries(ERROR_CODES).map(
+    ([code, spec]) => `| \`${code}\` | ${spec.status} | ${spec.retryable ? "yes" : "no"} | ${spec.description} |`,
+  );
   return ["| code | HTTP | retry helps | meaning |", "|---|---|---|---|", ...rows].join("\n");
 }
 
 export function settingsMarkdown(): string {
-  const rows = settingsTable().map((s) => `| \`${s.env}\` | ${s.default === undefined ? "–" : `\`${s.default}\``} | ${s.description.replaceAll("|", "\\|")} |`);
+  const rows = settingsTable().map(
+    (s) => `| \`${s.env}\` | ${s.default === undefined ? "–" : `\`${s.default}\``} | ${s.description.replaceAll("|", "\\|")} |`,
+  );
   return ["| variable | default | meaning |", "|---|---|---|", ...rows].join("\n");
 }
 

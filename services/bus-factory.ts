@@ -20,7 +20,10 @@ export async function createBus(config: Readonly<Config>, log: Logger, clientId 
   // The bus the dead-letter hook reports through: set once the bus it is a hook of exists.
   const created: { bus?: Bus } = {};
   const onDeadLetter = (letter: DeadLetter) => {
-    log.warn({ topic: letter.topic, partition: letter.partition, offset: letter.offset, error: letter.error, attempts: letter.attempts }, "message dead-lettered");
+    log.warn(
+      { topic: letter.topic, partition: letter.partition, offset: letter.offset, error: letter.error, attempts: letter.attempts },
+      "message dead-lettered",
+    );
     const job = jobOfDeadLetter(letter);
     const bus = created.bus;
     if (!job || !bus) return;
@@ -35,8 +38,6 @@ export async function createBus(config: Readonly<Config>, log: Logger, clientId 
     report.catch((err: unknown) => log.error({ err }, "could not report a dead letter"));
   };
   const common = { partitions: config.partitions, maxAttempts: config.maxAttempts, onDeadLetter };
-  created.bus = config.kafkaBrokers
-    ? await createKafkaBus({ ...common, brokers: config.kafkaBrokers, clientId, log })
-    : createMemoryBus(common);
+  created.bus = config.kafkaBrokers ? await createKafkaBus({ ...common, brokers: config.kafkaBrokers, clientId, log }) : createMemoryBus(common);
   return created.bus;
 }

@@ -46,7 +46,11 @@ export async function buildService(name: ServiceName, ctx: ServiceContext): Prom
         variant: config.modelVariant,
         log: (msg: string) => log.info(msg),
       });
-      const model = await loadEmbeddingModelInWorker({ dir, variant: config.modelVariant, ...(config.threads > 0 ? { threads: config.threads } : {}) });
+      const model = await loadEmbeddingModelInWorker({
+        dir,
+        variant: config.modelVariant,
+        ...(config.threads > 0 ? { threads: config.threads } : {}),
+      });
       log.info({ dir: path.relative(process.cwd(), dir) || dir, variant: config.modelVariant }, "model loaded");
       const service = await createEmbedder({ bus, model, log, config });
       return { ...service, stop: async () => (await service.stop(), await model.close()) };

@@ -139,7 +139,14 @@ const rssNow = process.memoryUsage().rss;
 process.stdout.write(
   JSON.stringify({
     index: args.index,
-    ...(args.index === "hnsw" ? { m: hnswConfig.connectivity, ef_construction: hnswConfig.expansionAdd, ef_search: hnswConfig.expansionSearch, quantization: hnswConfig.quantization } : {}),
+    ...(args.index === "hnsw"
+      ? {
+          m: hnswConfig.connectivity,
+          ef_construction: hnswConfig.expansionAdd,
+          ef_search: hnswConfig.expansionSearch,
+          quantization: hnswConfig.quantization,
+        }
+      : {}),
     build_threads: args.index === "hnsw" ? threads : 1,
     search_threads: 1,
     n: N,

@@ -89,7 +89,8 @@ export function storeBody(chatId: string, overrides: Record<string, unknown> = {
   });
 }
 
-const describe = (ex: Exchange) => `${ex.method} ${ex.target.length > 80 ? `${ex.target.slice(0, 80)}…` : ex.target} → ${ex.status || ex.error} ${ex.response.slice(0, 200)}`;
+const describe = (ex: Exchange) =>
+  `${ex.method} ${ex.target.length > 80 ? `${ex.target.slice(0, 80)}…` : ex.target} → ${ex.status || ex.error} ${ex.response.slice(0, 200)}`;
 
 /** A problem unless the status is one of `allowed`; 5xx and no answer are reported by run.ts for every exchange. */
 function expectStatus(ex: Exchange, allowed: number[], what: string): string[] {
@@ -109,7 +110,11 @@ async function keyword(ctx: CaseContext, chatId: string, word: string): Promise<
 }
 
 /** Imports an export through POST /api/scrape and waits for its job; problems in words. */
-async function importExport(ctx: CaseContext, body: string | Buffer, headers: Record<string, string> = JSON_CT): Promise<{ ex: Exchange; job?: any; problems: string[] }> {
+async function importExport(
+  ctx: CaseContext,
+  body: string | Buffer,
+  headers: Record<string, string> = JSON_CT,
+): Promise<{ ex: Exchange; job?: any; problems: string[] }> {
   const ex = await ctx.send("telegram-bot", "POST", "/api/scrape", { headers, body });
   if (ex.status !== 202) return { ex, problems: [] };
   const { job, problem } = await ctx.waitJob(json(ex).job_id);
@@ -146,7 +151,10 @@ export const CASES: Case[] = [
       for (const q of ["caf\0e", "\0", "bike\0 OR coffee"]) {
         for (const mode of ["keyword", "hybrid", "semantic"]) {
           const query = new URLSearchParams({ q, mode }).toString();
-          for (const [service, route] of [["telegram-bot", "/api/search"], ["storage", "/search"]] as const) {
+          for (const [service, route] of [
+            ["telegram-bot", "/api/search"],
+            ["storage", "/search"],
+          ] as const) {
             problems.push(...expectStatus(await ctx.send(service, "GET", `${route}?${query}`), [200, 400], `${service} ${mode} query with NUL`));
           }
         }
@@ -159,10 +167,22 @@ export const CASES: Case[] = [
     mayChange: [],
     async run(ctx) {
       const problems: string[] = [];
-      const routes: [ServiceName, string][] = [["telegram-bot", "/api/scrape"], ["scraper", "/scrape"], ["storage", "/store"], ["embedder", "/embed"], ["preprocessor", "/preprocess"]];
+      const routes: [ServiceName, string][] = [
+        ["telegram-bot", "/api/scrape"],
+        ["scraper", "/scrape"],
+        ["storage", "/store"],
+        ["embedder", "/embed"],
+        ["preprocessor", "/preprocess"],
+      ];
       for (const [service, route] of routes) {
         for (const headers of [{}, JSON_CT, { ...JSON_CT, "content-length": "0" }]) {
-          problems.push(...expectStatus(await ctx.send(service, "POST", route, { headers }), [400, 411, 415], `${service} POST ${route} without a body (${JSON.stringify(headers)})`));
+          problems.push(
+            ...expectStatus(
+              await ctx.send(service, "POST", route, { headers }),
+              [400, 411, 415],
+              `${service} POST ${route} without a body (${JSON.stringify(headers)})`,
+            ),
+          );
         }
       }
       return problems;
@@ -174,7 +194,10 @@ export const CASES: Case[] = [
     async run(ctx) {
       const q = "a".repeat(100_000);
       const problems: string[] = [];
-      for (const [service, route] of [["telegram-bot", "/api/search"], ["storage", "/search"]] as const) {
+      for (const [service, route] of [
+        ["telegram-bot", "/api/search"],
+        ["storage", "/search"],
+      ] as const) {
         const ex = await ctx.send(service, "GET", `${route}?q=${q}`);
         problems.push(...expectStatus(ex, [400, 414, 431], `${service} ${route} with a 100k-character q`));
       }
@@ -191,7 +214,10 @@ export const CASES: Case[] = [
         [CHAT.gzip, "telegram-bot", "/api/scrape", "gzip", gzipSync],
         [CHAT.br, "scraper", "/scrape", "br", brotliCompressSync],
       ] as const) {
-        const ex = await ctx.send(service, "POST", route, { headers: { ...JSON_CT, "content-encoding": encoding }, body: pack(exportOf(chat, `Compressed ${encoding}`, three(encoding))) });
+        const ex = await ctx.send(service, "POST", route, {
+          headers: { ...JSON_CT, "content-encoding": encoding },
+          body: pack(exportOf(chat, `Compressed ${encoding}`, three(encoding))),
+        });
         if (ex.status === 202) {
           const { problem } = await ctx.waitJob(json(ex).job_id);
           if (problem) problems.push(`${encoding} import: ${problem}`);
@@ -210,14 +236,21 @@ export const CASES: Case[] = [
         const plain = await ctx.send(service, "POST", route, { headers: JSON_CT, body });
         const packed = await ctx.send(service, "POST", route, { headers: { ...JSON_CT, "content-encoding": encoding }, body: pack(body) });
         if (packed.status === 200) {
-          if (JSON.stringify(json(packed)) !== JSON.stringify(json(plain))) problems.push(`${encoding} body to ${route} answered 200 but not as the plain body did`);
+          if (JSON.stringify(json(packed)) !== JSON.stringify(json(plain)))
+            problems.push(`${encoding} body to ${route} answered 200 but not as the plain body did`);
         } else if (packed.status !== 415) {
           problems.push(`${encoding} body to ${service} ${route} misread: expected 200 (decoded) or 415, got ${describe(packed)}`);
         }
       }
-      const unknown = await ctx.send("embedder", "POST", "/embed", { headers: { ...JSON_CT, "content-encoding": "x-fuzz" }, body: JSON.stringify({ texts: ["x"] }) });
+      const unknown = await ctx.send("embedder", "POST", "/embed", {
+        headers: { ...JSON_CT, "content-encoding": "x-fuzz" },
+        body: JSON.stringify({ texts: ["x"] }),
+      });
       problems.push(...expectStatus(unknown, [415], "Content-Encoding: x-fuzz to /embed"));
-      const store = await ctx.send("storage", "POST", "/store", { headers: { ...JSON_CT, "content-encoding": "gzip" }, body: gzipSync(storeBody(CHAT.storeGzip)) });
+      const store = await ctx.send("storage", "POST", "/store", {
+        headers: { ...JSON_CT, "content-encoding": "gzip" },
+        body: gzipSync(storeBody(CHAT.storeGzip)),
+      });
       if (store.status === 200) {
         const n = await chatMessages(ctx, CHAT.storeGzip);
         if (n !== 1) problems.push(`gzip POST /store answered 200 but the chat has ${n ?? "no"} messages, not 1`);
@@ -231,10 +264,14 @@ export const CASES: Case[] = [
     name: "negative message ids are stored and found",
     mayChange: [String(CHAT.negative)],
     async run(ctx) {
-      const msgs: Msg[] = [-3, -2, -1, 1, 2].map((id) => ({ id, text: `migrated message number ${id < 0 ? `minus${-id}` : `plus${id}`} wordneg${id < 0 ? "m" : "p"}${Math.abs(id)}` }));
+      const msgs: Msg[] = [-3, -2, -1, 1, 2].map((id) => ({
+        id,
+        text: `migrated message number ${id < 0 ? `minus${-id}` : `plus${id}`} wordneg${id < 0 ? "m" : "p"}${Math.abs(id)}`,
+      }));
       const { ex, job, problems } = await importExport(ctx, exportOf(CHAT.negative, "Migrated supergroup", msgs));
       if (ex.status !== 202) return [`import with negative ids: expected 202, got ${describe(ex)}`];
-      if (job && (job.state !== "done" || job.counters?.stored !== 5)) problems.push(`import with negative ids ended ${job.state}, stored ${job.counters?.stored} of 5, error ${JSON.stringify(job.error)}`);
+      if (job && (job.state !== "done" || job.counters?.stored !== 5))
+        problems.push(`import with negative ids ended ${job.state}, stored ${job.counters?.stored} of 5, error ${JSON.stringify(job.error)}`);
       const n = await chatMessages(ctx, String(CHAT.negative));
       if (n !== 5) problems.push(`chat with negative ids has ${n ?? "no"} messages, not 5`);
       const hits = await keyword(ctx, String(CHAT.negative), "wordnegm2");
@@ -254,13 +291,15 @@ export const CASES: Case[] = [
       ];
       const { ex, job, problems } = await importExport(ctx, exportOf(CHAT.duplicate, "Duplicates", msgs));
       if (ex.status !== 202) return [`import with a repeated id: expected 202, got ${describe(ex)}`];
-      if (job && job.state !== "done") problems.push(`import with a repeated id ended ${job.state}: ${JSON.stringify(job.counters)} ${JSON.stringify(job.error)}`);
+      if (job && job.state !== "done")
+        problems.push(`import with a repeated id ended ${job.state}: ${JSON.stringify(job.counters)} ${JSON.stringify(job.error)}`);
       const n = await chatMessages(ctx, String(CHAT.duplicate));
       if (n !== 2) problems.push(`chat with a repeated id has ${n ?? "no"} messages, not 2`);
       const last = await keyword(ctx, String(CHAT.duplicate), "yak");
       const first = await keyword(ctx, String(CHAT.duplicate), "zebra");
       if (typeof last === "string" || typeof first === "string") problems.push(String(typeof last === "string" ? last : first));
-      else if (!last.includes(1) || first.length > 0) problems.push(`the last version should win: "yak" found ${JSON.stringify(last)}, "zebra" found ${JSON.stringify(first)}`);
+      else if (!last.includes(1) || first.length > 0)
+        problems.push(`the last version should win: "yak" found ${JSON.stringify(last)}, "zebra" found ${JSON.stringify(first)}`);
       return problems;
     },
   },
@@ -275,8 +314,12 @@ export const CASES: Case[] = [
       ]);
       const { ex, problems: jobProblems } = await importExport(ctx, body);
       problems.push(...jobProblems, ...expectStatus(ex, [400, 422], "export with date_unixtime 8640000000001"));
-      if (ex.status >= 400 && !/\b2\b/.test(json(ex)?.error?.message ?? "")) problems.push(`the refusal should name message 2: ${ex.response.slice(0, 200)}`);
-      const store = await ctx.send("storage", "POST", "/store", { headers: JSON_CT, body: storeBody(CHAT.storeFarDate, { date: 8_640_000_000_001 }) });
+      if (ex.status >= 400 && !/\b2\b/.test(json(ex)?.error?.message ?? ""))
+        problems.push(`the refusal should name message 2: ${ex.response.slice(0, 200)}`);
+      const store = await ctx.send("storage", "POST", "/store", {
+        headers: JSON_CT,
+        body: storeBody(CHAT.storeFarDate, { date: 8_640_000_000_001 }),
+      });
       problems.push(...expectStatus(store, [400], "POST /store with date 8640000000001"));
       problems.push(...expectStatus(await ctx.send("telegram-bot", "GET", "/api/chats"), [200], "GET /api/chats afterwards"));
       problems.push(...expectStatus(await ctx.send("telegram-bot", "GET", "/api/search?q=future&mode=hybrid"), [200], "a search afterwards"));
@@ -288,10 +331,16 @@ export const CASES: Case[] = [
     mayChange: [],
     async run(ctx) {
       const problems: string[] = [];
-      problems.push(...expectStatus(await ctx.send("storage", "POST", "/store", { headers: JSON_CT, body: storeBody("notanumber") }), [400], 'POST /store with chat id "notanumber"'));
+      problems.push(
+        ...expectStatus(
+          await ctx.send("storage", "POST", "/store", { headers: JSON_CT, body: storeBody("notanumber") }),
+          [400],
+          'POST /store with chat id "notanumber"',
+        ),
+      );
       const { ex, problems: jobProblems } = await importExport(ctx, exportOf("notanumber", "Not a number", three("nan")));
       problems.push(...jobProblems, ...expectStatus(ex, [400, 422], 'export with chat id "notanumber"'));
-      problems.push(...expectStatus(await ctx.send("storage", "DELETE", "/chats/notanumber"), [400, 404], 'DELETE /chats/notanumber'));
+      problems.push(...expectStatus(await ctx.send("storage", "DELETE", "/chats/notanumber"), [400, 404], "DELETE /chats/notanumber"));
       return problems;
     },
   },
@@ -317,11 +366,25 @@ export const CASES: Case[] = [
       for (const [what, headers] of variants) {
         const { ex, problems: jobProblems } = await importExport(ctx, body, headers);
         problems.push(...jobProblems, ...expectStatus(ex, [403, 415], `import with ${what}`));
-        const del = await ctx.send("telegram-bot", "DELETE", `/api/chats/${CHAT.victim}`, { headers: Object.fromEntries(Object.entries(headers).filter(([k]) => k !== "content-type")) });
+        const del = await ctx.send("telegram-bot", "DELETE", `/api/chats/${CHAT.victim}`, {
+          headers: Object.fromEntries(Object.entries(headers).filter(([k]) => k !== "content-type")),
+        });
         problems.push(...expectStatus(del, [403], `DELETE with ${what}`));
       }
-      problems.push(...expectStatus(await ctx.send("telegram-bot", "GET", "/api/chats", { headers: { host: evil.host } }), [403], "GET /api/chats with Host evil.example (DNS rebinding)"));
-      problems.push(...expectStatus(await ctx.send("telegram-bot", "GET", "/api/search?q=victim&mode=keyword", { headers: { host: evil.host } }), [403], "GET /api/search with Host evil.example"));
+      problems.push(
+        ...expectStatus(
+          await ctx.send("telegram-bot", "GET", "/api/chats", { headers: { host: evil.host } }),
+          [403],
+          "GET /api/chats with Host evil.example (DNS rebinding)",
+        ),
+      );
+      problems.push(
+        ...expectStatus(
+          await ctx.send("telegram-bot", "GET", "/api/search?q=victim&mode=keyword", { headers: { host: evil.host } }),
+          [403],
+          "GET /api/search with Host evil.example",
+        ),
+      );
       return problems;
     },
   },
@@ -331,15 +394,27 @@ export const CASES: Case[] = [
     async run(ctx) {
       const problems: string[] = [];
       const body = exportOf(CHAT.noCt, "No content type", three("noct"));
-      for (const [service, route] of [["telegram-bot", "/api/scrape"], ["scraper", "/scrape"]] as const) {
-        for (const headers of [{}, { "content-type": "text/plain" }, { "content-type": "application/x-www-form-urlencoded" }] as Record<string, string>[]) {
+      for (const [service, route] of [
+        ["telegram-bot", "/api/scrape"],
+        ["scraper", "/scrape"],
+      ] as const) {
+        for (const headers of [{}, { "content-type": "text/plain" }, { "content-type": "application/x-www-form-urlencoded" }] as Record<
+          string,
+          string
+        >[]) {
           const ex = await ctx.send(service, "POST", route, { headers, body });
           if (ex.status === 202) await ctx.waitJob(json(ex).job_id);
           problems.push(...expectStatus(ex, [415], `${service} POST ${route} with ${JSON.stringify(headers)}`));
         }
       }
       for (const headers of [{}, { "content-type": "text/plain" }] as Record<string, string>[]) {
-        problems.push(...expectStatus(await ctx.send("storage", "POST", "/store", { headers, body: storeBody(CHAT.storeNoCt) }), [415], `storage POST /store with ${JSON.stringify(headers)}`));
+        problems.push(
+          ...expectStatus(
+            await ctx.send("storage", "POST", "/store", { headers, body: storeBody(CHAT.storeNoCt) }),
+            [415],
+            `storage POST /store with ${JSON.stringify(headers)}`,
+          ),
+        );
       }
       return problems;
     },
@@ -348,14 +423,18 @@ export const CASES: Case[] = [
     name: "a legitimate forget removes the chat and every byte of its text",
     mayChange: [String(CHAT.forget)],
     async setup(ctx) {
-      const { ex, problems } = await importExport(ctx, exportOf(CHAT.forget, "To forget", [{ id: 1, text: `secret ${FORGET_MARKER} words` }, ...three("forget").slice(1)]));
+      const { ex, problems } = await importExport(
+        ctx,
+        exportOf(CHAT.forget, "To forget", [{ id: 1, text: `secret ${FORGET_MARKER} words` }, ...three("forget").slice(1)]),
+      );
       if (ex.status !== 202 || problems.length) throw new Error(`could not import the chat to forget: ${describe(ex)} ${problems.join("; ")}`);
       return [String(CHAT.forget)];
     },
     async run(ctx) {
       const problems = expectStatus(await ctx.send("telegram-bot", "DELETE", `/api/chats/${CHAT.forget}`), [200], "DELETE /api/chats/<id>");
       problems.push(...expectStatus(await ctx.send("telegram-bot", "GET", `/api/chats/${CHAT.forget}`), [404], "GET the forgotten chat"));
-      for (const file of await filesContaining(ctx.dataDir, Buffer.from(FORGET_MARKER))) problems.push(`the forgotten chat's text is still in ${file}`);
+      for (const file of await filesContaining(ctx.dataDir, Buffer.from(FORGET_MARKER)))
+        problems.push(`the forgotten chat's text is still in ${file}`);
       return problems;
     },
   },

@@ -47,7 +47,15 @@ export function send(
   const ex: Exchange = { phase, service, method, target, headers, ...(body ? { body } : {}), status: 0, response: "" };
   return new Promise((resolve) => {
     const req = http.request(
-      { host: base.hostname, port: base.port, method, path: target, headers, timeout: opts.timeoutMs ?? 60_000, setHost: !Object.keys(headers).some((h) => h.toLowerCase() === "host") },
+      {
+        host: base.hostname,
+        port: base.port,
+        method,
+        path: target,
+        headers,
+        timeout: opts.timeoutMs ?? 60_000,
+        setHost: !Object.keys(headers).some((h) => h.toLowerCase() === "host"),
+      },
       (res) => {
         const chunks: Buffer[] = [];
         res.on("data", (c: Buffer) => chunks.push(c));
@@ -132,7 +140,10 @@ export async function curlOf(ex: Exchange, bodyDir: string, n: number): Promise<
       parts.push("--data-binary", `@${file}`);
     }
   }
-  const target = ex.target.length > 400 ? `${ex.target.slice(0, 120)}…(${ex.target.length} characters; the full request is in the report's HAR/summary.json)` : ex.target;
+  const target =
+    ex.target.length > 400
+      ? `${ex.target.slice(0, 120)}…(${ex.target.length} characters; the full request is in the report's HAR/summary.json)`
+      : ex.target;
   parts.push(shellQuote(`${DEFAULT_URLS[ex.service]}${target}`));
   return parts.join(" ");
 }

@@ -88,10 +88,18 @@ const routes: RouteTable = new Map();
 const stamp = new Date().toISOString().replace(/[:.]/g, "-");
 const reportDir = path.join(REPORTS, stamp);
 await fs.mkdir(reportDir, { recursive: true });
-for (const old of (await fs.readdir(REPORTS)).filter((d) => d !== stamp).sort().slice(0, -KEPT_RUNS)) await fs.rm(path.join(REPORTS, old), { recursive: true, force: true });
+for (const old of (await fs.readdir(REPORTS))
+  .filter((d) => d !== stamp)
+  .sort()
+  .slice(0, -KEPT_RUNS))
+  await fs.rm(path.join(REPORTS, old), { recursive: true, force: true });
 
-process.on("uncaughtException", (err) => failures.push({ phase: "(process)", kind: "crash", detail: `uncaught exception: ${err.stack ?? err.message}` }));
-process.on("unhandledRejection", (err) => failures.push({ phase: "(process)", kind: "crash", detail: `unhandled rejection: ${(err as Error)?.stack ?? String(err)}` }));
+process.on("uncaughtException", (err) =>
+  failures.push({ phase: "(process)", kind: "crash", detail: `uncaught exception: ${err.stack ?? err.message}` }),
+);
+process.on("unhandledRejection", (err) =>
+  failures.push({ phase: "(process)", kind: "crash", detail: `unhandled rejection: ${(err as Error)?.stack ?? String(err)}` }),
+);
 
 function say(line: string): void {
   process.stderr.write(`[fuzz] ${line}\n`);
@@ -128,7 +136,11 @@ async function withDeadline<T>(p: Promise<T>, ms: number, what: string): Promise
 
 const client = new GatewayClient(urls["telegram-bot"]);
 const demo = await client.importFile(DEMO_EXPORT);
-const demoJob = await withDeadline(client.waitForJob(demo.job_id, () => {}), 120_000, "importing the demo chat");
+const demoJob = await withDeadline(
+  client.waitForJob(demo.job_id, () => {}),
+  120_000,
+  "importing the demo chat",
+);
 const demoChatId = demo.chats[0]!.id;
 say(`demo chat ${demoChatId} imported: ${demoJob.state}, ${demoJob.counters.stored} messages`);
 // A small export under TGLENS_IMPORT_DIR, for the `export_path` bodies of the upload runs.
@@ -146,10 +158,14 @@ async function waitJob(jobId: string): Promise<{ job: any; problem?: string }> {
   const deadline = Date.now() + JOB_DEADLINE_MS;
   for (;;) {
     const job = await getJson(`${urls.scraper}/jobs/${encodeURIComponent(jobId)}`).catch(() => undefined);
-    if (job && FINISHED.has(job.state)) return job.state === "done" ? { job } : { job, problem: `job ${jobId} ended ${job.state}: ${JSON.stringify(job.error ?? job.counters)}` };
+    if (job && FINISHED.has(job.state))
+      return job.state === "done" ? { job } : { job, problem: `job ${jobId} ended ${job.state}: ${JSON.stringify(job.error ?? job.counters)}` };
     if (Date.now() > deadline) {
       reportedJobs.add(jobId);
-      return { job, problem: `job ${jobId} still ${job?.state ?? "unknown"} after ${JOB_DEADLINE_MS / 1000} s: ${JSON.stringify(job?.counters)} ${job?.error ? JSON.stringify(job.error) : ""}` };
+      return {
+        job,
+        problem: `job ${jobId} still ${job?.state ?? "unknown"} after ${JOB_DEADLINE_MS / 1000} s: ${JSON.stringify(job?.counters)} ${job?.error ? JSON.stringify(job.error) : ""}`,
+      };
     }
     await new Promise((r) => setTimeout(r, 200));
   }
@@ -165,7 +181,11 @@ async function settleJobs(phase: string): Promise<void> {
     if (Date.now() > deadline) {
       for (const j of open) {
         reportedJobs.add(j.job_id);
-        failures.push({ phase, kind: "job never ends", detail: `job ${j.job_id} (${j.source}) still ${j.state} after ${JOB_DEADLINE_MS / 1000} s: ${JSON.stringify(j.counters)}` });
+        failures.push({
+          phase,
+          kind: "job never ends",
+          detail: `job ${j.job_id} (${j.source}) still ${j.state} after ${JOB_DEADLINE_MS / 1000} s: ${JSON.stringify(j.counters)}`,
+        });
       }
       return;
     }
@@ -177,7 +197,9 @@ async function settleJobs(phase: string): Promise<void> {
 async function serverSide5xx(): Promise<Map<string, number>> {
   const out = new Map<string, number>();
   for (const [service, url] of Object.entries(urls)) {
-    const text = await fetch(`${url}/metrics`).then((r) => r.text()).catch(() => "");
+    const text = await fetch(`${url}/metrics`)
+      .then((r) => r.text())
+      .catch(() => "");
     for (const line of text.split("\n")) {
       const m = /^tglens_http_requests_total\{(.*)\} (\d+)/.exec(line);
       if (!m) continue;
@@ -198,7 +220,10 @@ async function newErrorLogLines(): Promise<string[]> {
     try {
       const entry = JSON.parse(line) as { level: number; msg: string; err?: { message?: string; stack?: string } };
       if (entry.level < 50) continue;
-      const where = entry.err?.stack?.split("\n").find((l) => l.includes("/services/"))?.trim();
+      const where = entry.err?.stack
+        ?.split("\n")
+        .find((l) => l.includes("/services/"))
+        ?.trim();
       out.push(`${entry.msg}${entry.err?.message && entry.err.message !== entry.msg ? `: ${entry.err.message}` : ""}${where ? ` (${where})` : ""}`);
     } catch {
       // not a log line
@@ -247,7 +272,11 @@ function checkChanges(phase: string, changes: Change[], allowed: Set<string>): n
       legit++;
       continue;
     }
-    failures.push({ phase, kind: "data change", detail: `${c.kind} ${c.key}: ${c.before} → ${c.after}${chat === undefined ? "" : " (no successful request asked for it)"}` });
+    failures.push({
+      phase,
+      kind: "data change",
+      detail: `${c.kind} ${c.key}: ${c.before} → ${c.after}${chat === undefined ? "" : " (no successful request asked for it)"}`,
+    });
   }
   return legit;
 }
@@ -274,7 +303,9 @@ async function phase(name: string, body: (exchanges: Exchange[]) => Promise<Set<
   const legitChanges = checkChanges(name, diffSnapshots(before, after), allowed);
   if (after.integrity !== "ok") failures.push({ phase: name, kind: "integrity", detail: `PRAGMA integrity_check: ${after.integrity}` });
   const metricsAfter = await serverSide5xx();
-  const serverSide = [...metricsAfter].filter(([k, v]) => v > (metricsBefore.get(k) ?? 0)).map(([k, v]) => `${k} ×${v - (metricsBefore.get(k) ?? 0)}`);
+  const serverSide = [...metricsAfter]
+    .filter(([k, v]) => v > (metricsBefore.get(k) ?? 0))
+    .map(([k, v]) => `${k} ×${v - (metricsBefore.get(k) ?? 0)}`);
   const errorsLogged = await newErrorLogLines();
   before = after;
   metricsBefore = metricsAfter;
@@ -282,7 +313,10 @@ async function phase(name: string, body: (exchanges: Exchange[]) => Promise<Set<
 }
 
 // --- the phases ----------------------------------------------------------------------------------
-const specs = Object.fromEntries(await Promise.all(Object.entries(urls).map(async ([s, u]) => [s, await getJson(`${u}/openapi.json`)]))) as Record<ServiceName, any>;
+const specs = Object.fromEntries(await Promise.all(Object.entries(urls).map(async ([s, u]) => [s, await getJson(`${u}/openapi.json`)]))) as Record<
+  ServiceName,
+  any
+>;
 for (const [s, spec] of Object.entries(specs)) addRoutes(routes, s as ServiceName, spec);
 const gatewayApi = gatewayApiSpec(specs["telegram-bot"], specs.storage, specs.scraper);
 addRoutes(routes, "telegram-bot", gatewayApi);
@@ -297,7 +331,11 @@ const RANDOM = ["examples", "coverage", "fuzzing"];
 // The stateful phase follows links from responses into path parameters: without any, it has nothing to do.
 const hasPathParams = (spec: { paths: Record<string, unknown> }) => Object.keys(spec.paths).some((p) => p.includes("{"));
 const stPhases: { name: string; location: string; baseUrl?: string; stateful: boolean }[] = [
-  ...Object.entries(urls).map(([s, u]) => ({ name: s === "telegram-bot" ? "gateway" : s, location: `${u}/openapi.json`, stateful: hasPathParams(specs[s as ServiceName]) })),
+  ...Object.entries(urls).map(([s, u]) => ({
+    name: s === "telegram-bot" ? "gateway" : s,
+    location: `${u}/openapi.json`,
+    stateful: hasPathParams(specs[s as ServiceName]),
+  })),
   { name: "gateway-api", location: files.gatewayApi, baseUrl: urls["telegram-bot"], stateful: true },
   { name: "scraper-upload", location: files.scraperUpload, baseUrl: urls.scraper, stateful: false },
 ];
@@ -305,14 +343,27 @@ const stPhases: { name: string; location: string; baseUrl?: string; stateful: bo
 for (const p of stPhases) {
   if (only && !only.has(p.name)) continue;
   await phase(p.name, async (exchanges) => {
-    const runs: StRun[] = [{ name: `${p.name}-random`, location: p.location, ...(p.baseUrl ? { baseUrl: p.baseUrl } : {}), phases: RANDOM, maxExamples, seed }];
-    if (p.stateful) runs.push({ name: `${p.name}-stateful`, location: p.location, ...(p.baseUrl ? { baseUrl: p.baseUrl } : {}), phases: ["stateful"], excludeMethods: ["DELETE"], maxExamples, seed });
+    const runs: StRun[] = [
+      { name: `${p.name}-random`, location: p.location, ...(p.baseUrl ? { baseUrl: p.baseUrl } : {}), phases: RANDOM, maxExamples, seed },
+    ];
+    if (p.stateful)
+      runs.push({
+        name: `${p.name}-stateful`,
+        location: p.location,
+        ...(p.baseUrl ? { baseUrl: p.baseUrl } : {}),
+        phases: ["stateful"],
+        excludeMethods: ["DELETE"],
+        maxExamples,
+        seed,
+      });
     for (const run of runs) {
       const result = await runSchemathesis(ST, run, urls, p.name, reportDir);
       exchanges.push(...result.exchanges);
       // Every exchange is in memory now; a HAR of hundreds of MB is not worth keeping on disk.
-      if (!args.keep && ((await fs.stat(result.har).catch(() => undefined))?.size ?? 0) > MAX_KEPT_HAR_BYTES) await fs.rm(result.har, { force: true });
-      for (const e of result.errors) failures.push({ phase: p.name, kind: "schemathesis", detail: `${e} (output: ${path.relative(ROOT, result.output)})` });
+      if (!args.keep && ((await fs.stat(result.har).catch(() => undefined))?.size ?? 0) > MAX_KEPT_HAR_BYTES)
+        await fs.rm(result.har, { force: true });
+      for (const e of result.errors)
+        failures.push({ phase: p.name, kind: "schemathesis", detail: `${e} (output: ${path.relative(ROOT, result.output)})` });
       // Settle between the runs too, so the stateful run starts on the data the random one left.
       await settleJobs(p.name);
     }
@@ -360,14 +411,40 @@ lines.push(header, "-".repeat(header.length));
 for (const p of phases) {
   const xs = p.exchanges;
   lines.push(
-    `${pad(p.name.length > 63 ? `${p.name.slice(0, 62)}…` : p.name, 64)}${lpad(xs.length, 9)}${lpad(count(xs, (x) => x.status >= 200 && x.status < 300), 6)}${lpad(count(xs, (x) => x.status >= 400 && x.status < 500), 6)}` +
-      `${lpad(count(xs, (x) => x.status >= 500), 5)}${lpad(count(xs, (x) => x.status === 0), 7)}${lpad(kinds(p.name, "error body"), 8)}` +
+    `${pad(p.name.length > 63 ? `${p.name.slice(0, 62)}…` : p.name, 64)}${lpad(xs.length, 9)}${lpad(
+      count(xs, (x) => x.status >= 200 && x.status < 300),
+      6,
+    )}${lpad(
+      count(xs, (x) => x.status >= 400 && x.status < 500),
+      6,
+    )}` +
+      `${lpad(
+        count(xs, (x) => x.status >= 500),
+        5,
+      )}${lpad(
+        count(xs, (x) => x.status === 0),
+        7,
+      )}${lpad(kinds(p.name, "error body"), 8)}` +
       `${lpad(`${p.legitChanges}/${kinds(p.name, "data change")}`, 15)}${lpad(p.integrity === "ok" ? "ok" : "FAIL", 10)}${lpad(kinds(p.name, "case") + kinds(p.name, "job never ends"), 7)}${lpad(`${(p.ms / 1000).toFixed(1)}s`, 8)}`,
   );
 }
 const all = phases.flatMap((p) => p.exchanges);
 lines.push("-".repeat(header.length));
-lines.push(`${pad("total", 64)}${lpad(all.length, 9)}${lpad(count(all, (x) => x.status >= 200 && x.status < 300), 6)}${lpad(count(all, (x) => x.status >= 400 && x.status < 500), 6)}${lpad(count(all, (x) => x.status >= 500), 5)}${lpad(count(all, (x) => x.status === 0), 7)}`);
+lines.push(
+  `${pad("total", 64)}${lpad(all.length, 9)}${lpad(
+    count(all, (x) => x.status >= 200 && x.status < 300),
+    6,
+  )}${lpad(
+    count(all, (x) => x.status >= 400 && x.status < 500),
+    6,
+  )}${lpad(
+    count(all, (x) => x.status >= 500),
+    5,
+  )}${lpad(
+    count(all, (x) => x.status === 0),
+    7,
+  )}`,
+);
 
 const by5xx = new Map<string, { n: number; statuses: Set<number>; first: Failure }>();
 for (const f of failures.filter((f) => f.kind === "5xx")) {
@@ -389,14 +466,21 @@ const perRoute = new Map<string, number>();
 const shown: Failure[] = [];
 for (const f of failures) {
   const group = `${f.kind}|${f.route ?? f.detail.slice(0, 80)}`;
-  const key = f.exchange ? `${group}|${f.exchange.status}|${f.exchange.target.split("?")[0]}|${f.exchange.target.includes("mode=") ? /mode=([a-z]*)/.exec(f.exchange.target)?.[1] : ""}` : group;
+  const key = f.exchange
+    ? `${group}|${f.exchange.status}|${f.exchange.target.split("?")[0]}|${f.exchange.target.includes("mode=") ? /mode=([a-z]*)/.exec(f.exchange.target)?.[1] : ""}`
+    : group;
   if (seen.has(key) || (perRoute.get(group) ?? 0) >= REPROS_PER_ROUTE) continue;
   seen.add(key);
   perRoute.set(group, (perRoute.get(group) ?? 0) + 1);
   if (f.exchange) f.repro = await curlOf(f.exchange, path.join(reportDir, "bodies"), shown.length + 1);
   shown.push(f);
 }
-lines.push("", failures.length === 0 ? "failures: none" : `failures: ${failures.length} (${shown.length} distinct; one reproduction each, against \`npm start\`'s ports)`);
+lines.push(
+  "",
+  failures.length === 0
+    ? "failures: none"
+    : `failures: ${failures.length} (${shown.length} distinct; one reproduction each, against \`npm start\`'s ports)`,
+);
 for (const [i, f] of shown.entries()) {
   lines.push(`${lpad(i + 1, 3)}. [${f.kind}] ${f.phase}${f.route ? ` — ${f.route}` : ""}`);
   lines.push(`     ${f.detail.split("\n").slice(0, 6).join("\n     ")}`);
@@ -408,7 +492,10 @@ if (logged.length > 0) {
   for (const l of [...new Set(logged)].slice(0, 15)) lines.push(`  ${l.slice(0, 300)}`);
 }
 const verdict = failures.length === 0 ? "PASS" : "FAIL";
-lines.push("", `${verdict}: ${all.length} requests, ${count(all, (x) => x.status >= 500)} 5xx, ${failures.filter((f) => f.kind === "data change").length} unexplained data changes, integrity ${phases.every((p) => p.integrity === "ok") ? "ok" : "FAILED"}, ${(totalMs / 1000).toFixed(0)} s. Reports: ${path.relative(ROOT, reportDir)}`);
+lines.push(
+  "",
+  `${verdict}: ${all.length} requests, ${count(all, (x) => x.status >= 500)} 5xx, ${failures.filter((f) => f.kind === "data change").length} unexplained data changes, integrity ${phases.every((p) => p.integrity === "ok") ? "ok" : "FAILED"}, ${(totalMs / 1000).toFixed(0)} s. Reports: ${path.relative(ROOT, reportDir)}`,
+);
 process.stdout.write(lines.join("\n") + "\n");
 
 const SUMMARY_BODY_BYTES = 64 * 1024;
@@ -432,7 +519,15 @@ await fs.writeFile(
       seed,
       max_examples: maxExamples,
       seconds: totalMs / 1000,
-      phases: phases.map((p) => ({ name: p.name, requests: p.exchanges.length, seconds: p.ms / 1000, integrity: p.integrity, legit_changes: p.legitChanges, server_side_5xx: p.serverSide5xx, errors_logged: p.errorsLogged })),
+      phases: phases.map((p) => ({
+        name: p.name,
+        requests: p.exchanges.length,
+        seconds: p.ms / 1000,
+        integrity: p.integrity,
+        legit_changes: p.legitChanges,
+        server_side_5xx: p.serverSide5xx,
+        errors_logged: p.errorsLogged,
+      })),
       failures: failures.map((f) => ({ ...f, exchange: serial(f.exchange) })),
     },
     null,

@@ -80,7 +80,10 @@ export async function takeSnapshot(dataDir: string): Promise<Snapshot> {
         chats.set(chat.chat_id, { messages: rows.length, hash: hashRows([chat, ...rows]) });
       }
       // Rows whose chat row is missing would escape the loop above: count them as a chat of their own.
-      const orphans = prepareRetained(db, "SELECT * FROM messages WHERE chat_id NOT IN (SELECT chat_id FROM chats) ORDER BY chat_id, message_id").all();
+      const orphans = prepareRetained(
+        db,
+        "SELECT * FROM messages WHERE chat_id NOT IN (SELECT chat_id FROM chats) ORDER BY chat_id, message_id",
+      ).all();
       if (orphans.length > 0) chats.set("(messages without a chat row)", { messages: orphans.length, hash: hashRows(orphans) });
     } finally {
       db.close();

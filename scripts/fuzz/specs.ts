@@ -9,7 +9,28 @@
 
 type Spec = { openapi: string; info: unknown; paths: Record<string, Record<string, any>>; components?: { schemas?: Record<string, unknown> } };
 
-const text = { anyOf: [{ type: "string" }, { type: "array", maxItems: 4, items: { anyOf: [{ type: "string" }, { type: "object", properties: { type: { type: "string", enum: ["plain", "bold", "link", "text_link", "mention"] }, text: { type: "string" }, href: { type: "string" } } }] } }] };
+const text = {
+  anyOf: [
+    { type: "string" },
+    {
+      type: "array",
+      maxItems: 4,
+      items: {
+        anyOf: [
+          { type: "string" },
+          {
+            type: "object",
+            properties: {
+              type: { type: "string", enum: ["plain", "bold", "link", "text_link", "mention"] },
+              text: { type: "string" },
+              href: { type: "string" },
+            },
+          },
+        ],
+      },
+    },
+  ],
+};
 
 const message = {
   type: "object",
@@ -48,7 +69,11 @@ export const UPLOAD_BODY = {
       schema: {
         anyOf: [
           chatExport,
-          { type: "object", required: ["chats"], properties: { chats: { type: "object", required: ["list"], properties: { list: { type: "array", maxItems: 2, items: chatExport } } } } },
+          {
+            type: "object",
+            required: ["chats"],
+            properties: { chats: { type: "object", required: ["list"], properties: { list: { type: "array", maxItems: 2, items: chatExport } } } },
+          },
           { type: "object", required: ["export_path"], properties: { export_path: { type: "string", example: "fuzz-small.json" } } },
           { type: "object", required: ["chat"], properties: { chat: { type: "string" }, limit: { type: "integer" }, since: { type: "string" } } },
         ],
@@ -80,7 +105,10 @@ export function gatewayApiSpec(gateway: Spec, storage: Spec, scraper: Spec): Spe
   const forwarded = new Set(Object.keys(gateway.paths).filter((p) => p.startsWith("/api/")));
   const paths: Spec["paths"] = {};
   const schemas: Record<string, unknown> = {};
-  for (const [prefix, upstream] of [["storage-", storage], ["scraper-", scraper]] as const) {
+  for (const [prefix, upstream] of [
+    ["storage-", storage],
+    ["scraper-", scraper],
+  ] as const) {
     const renamed = prefixComponents(upstream, prefix);
     Object.assign(schemas, renamed.components?.schemas);
     for (const [route, ops] of Object.entries(renamed.paths)) {

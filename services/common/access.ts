@@ -45,7 +45,11 @@ const BODY_METHODS = new Set(["POST", "PUT", "PATCH"]);
 
 /** A host name as compared: lower case, no brackets around IPv6, no trailing dot. */
 export function normaliseHostname(name: string): string {
-  return name.trim().toLowerCase().replace(/^\[(.*)\]$/, "$1").replace(/\.$/, "");
+  return name
+    .trim()
+    .toLowerCase()
+    .replace(/^\[(.*)\]$/, "$1")
+    .replace(/\.$/, "");
 }
 
 /** The host name of a Host header value (`name`, `name:port`, `[v6]:port`), or undefined when it is not one. */
@@ -126,14 +130,21 @@ export function createAccessPolicy(settings: AccessSettings | undefined): Access
     } catch {
       same = false;
     }
-    if (!same) throw new TglensError("TGLENS_FORBIDDEN", `a change requested from origin ${shown(origin)} is refused: only this server's own origin may make changes`);
+    if (!same)
+      throw new TglensError(
+        "TGLENS_FORBIDDEN",
+        `a change requested from origin ${shown(origin)} is refused: only this server's own origin may make changes`,
+      );
   }
 
   function role(req: AccessRequest): Role {
     const auth = header(req, "authorization");
     const m = auth === undefined ? null : /^Bearer[ \t]+(\S+)[ \t]*$/i.exec(auth);
     if (!m) {
-      throw new TglensError("TGLENS_UNAUTHORIZED", "this server needs an API token: send `Authorization: Bearer <token>` (TGLENS_API_TOKEN, or TGLENS_API_READ_TOKEN for reading)");
+      throw new TglensError(
+        "TGLENS_UNAUTHORIZED",
+        "this server needs an API token: send `Authorization: Bearer <token>` (TGLENS_API_TOKEN, or TGLENS_API_READ_TOKEN for reading)",
+      );
     }
     const given = m[1]!;
     // Both comparisons always run, so the time taken does not say which token came close.

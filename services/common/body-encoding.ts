@@ -51,7 +51,8 @@ export function decodedBody(contentEncoding: string | undefined, raw: Readable, 
   const out = new Transform({
     transform(chunk: Buffer, _enc, done) {
       decoded += chunk.length;
-      if (decoded > limit) done(new TglensError("TGLENS_PAYLOAD_TOO_LARGE", `the request body exceeds ${limit} bytes once decoded (Content-Encoding: ${coding})`));
+      if (decoded > limit)
+        done(new TglensError("TGLENS_PAYLOAD_TOO_LARGE", `the request body exceeds ${limit} bytes once decoded (Content-Encoding: ${coding})`));
       else done(null, chunk);
     },
   }) as Transform & DecodedBody;
@@ -60,7 +61,9 @@ export function decodedBody(contentEncoding: string | undefined, raw: Readable, 
     out.receivedEncodedLength += chunk.length;
   });
   raw.on("error", (err) => out.destroy(err));
-  decoder.on("error", () => out.destroy(new TglensError("TGLENS_BAD_REQUEST", `the request body is not valid ${coding} data (Content-Encoding: ${coding})`)));
+  decoder.on("error", () =>
+    out.destroy(new TglensError("TGLENS_BAD_REQUEST", `the request body is not valid ${coding} data (Content-Encoding: ${coding})`)),
+  );
   // Once the reader stops (limit, bad data, an answer already sent), stop decoding too and let
   // the rest of the request drain unread.
   // The reader listens for errors while it reads; one that comes when nobody reads (the answer

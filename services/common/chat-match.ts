@@ -15,7 +15,10 @@ export type ChatMatch<T extends NamedChat> = { chat: T } | { none: true } | { se
 export function matchChat<T extends NamedChat>(input: string, chats: readonly T[]): ChatMatch<T> {
   const wanted = input.trim();
   const lower = wanted.toLowerCase();
-  const handle = lower.replace(/^@/, "").replace(/^(https?:\/\/)?t\.me\//, "").split("/")[0]!;
+  const handle = lower
+    .replace(/^@/, "")
+    .replace(/^(https?:\/\/)?t\.me\//, "")
+    .split("/")[0]!;
   const exact = chats.filter((c) => c.chat_id === wanted || (c.username && c.username.toLowerCase() === handle) || c.name.toLowerCase() === lower);
   if (exact.length === 1) return { chat: exact[0]! };
   if (exact.length > 1) return { several: exact };

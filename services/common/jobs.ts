@@ -75,7 +75,8 @@ export async function reportJob(
   extra: Pick<JobEvent, "phase" | "error" | "errors" | "chats" | "source" | "expected" | "resume_at" | "note"> = {},
 ): Promise<void> {
   const moved = Object.fromEntries(Object.entries(add).filter(([, n]) => (n ?? 0) > 0)) as Record<string, number>;
-  if (Object.keys(moved).length === 0 && !extra.phase && !extra.chats && !extra.errors && extra.resume_at === undefined && extra.note === undefined) return;
+  if (Object.keys(moved).length === 0 && !extra.phase && !extra.chats && !extra.errors && extra.resume_at === undefined && extra.note === undefined)
+    return;
   await bus.publish("job-topic", { v: SCHEMA_VERSION, job_id: jobId, add: moved, ...extra }, { key: jobId });
 }
 

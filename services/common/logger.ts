@@ -8,7 +8,14 @@ import { pino, destination, stdTimeFunctions, type Logger, type DestinationStrea
 export type { Logger };
 
 /** Environment variables whose values are secrets. */
-export const SECRET_ENV = ["TELEGRAM_BOT_TOKEN", "TELEGRAM_API_HASH", "TELEGRAM_SESSION", "TELEGRAM_WEBHOOK_SECRET", "TGLENS_API_TOKEN", "TGLENS_API_READ_TOKEN"] as const;
+export const SECRET_ENV = [
+  "TELEGRAM_BOT_TOKEN",
+  "TELEGRAM_API_HASH",
+  "TELEGRAM_SESSION",
+  "TELEGRAM_WEBHOOK_SECRET",
+  "TGLENS_API_TOKEN",
+  "TGLENS_API_READ_TOKEN",
+] as const;
 
 export function secretValues(env: NodeJS.ProcessEnv = process.env): string[] {
   return SECRET_ENV.map((name) => env[name]).filter((v): v is string => typeof v === "string" && v.length >= 6);
@@ -33,19 +40,17 @@ export function scrubSecrets(line: string, secrets: readonly string[]): string {
   return out;
 }
 
-export function createLogger(opts: {
-  level: string;
-  name?: string;
-  secrets?: readonly string[];
-  destination?: DestinationStream;
-}): Logger {
+export function createLogger(opts: { level: string; name?: string; secrets?: readonly string[]; destination?: DestinationStream }): Logger {
   const secrets = opts.secrets ?? secretValues();
   return pino(
     {
       level: opts.level,
       base: opts.name ? { service: opts.name } : {},
       timestamp: stdTimeFunctions.isoTime,
-      redact: { paths: ["*.token", "*.apiHash", "*.session", "*.password", "req.headers.authorization", 'req.headers["x-telegram-bot-api-secret-token"]'], censor: "[REDACTED]" },
+      redact: {
+        paths: ["*.token", "*.apiHash", "*.session", "*.password", "req.headers.authorization", 'req.headers["x-telegram-bot-api-secret-token"]'],
+        censor: "[REDACTED]",
+      },
       hooks: { streamWrite: (s: string) => scrubSecrets(scrubSecrets(s, secrets), [...runtimeSecrets]) },
     },
     opts.destination ?? destination({ fd: 1, sync: false }),

@@ -41,7 +41,11 @@ export const RawMessage = Type.Object({
   v: Type.Literal(SCHEMA_VERSION),
   job_id: Type.String(),
   chat: ChatRef,
-  message_id: Type.Integer({ minimum: -MAX_ABS_MESSAGE_ID, maximum: MAX_ABS_MESSAGE_ID, description: "can be negative (supergroups migrated from a group)" }),
+  message_id: Type.Integer({
+    minimum: -MAX_ABS_MESSAGE_ID,
+    maximum: MAX_ABS_MESSAGE_ID,
+    description: "can be negative (supergroups migrated from a group)",
+  }),
   date: UnixSeconds("unix seconds"),
   sender: Sender,
   reply_to: Type.Union([Type.Integer(), Type.Null()]),

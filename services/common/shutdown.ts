@@ -49,10 +49,16 @@ export function stopOnSignals(stop: () => Promise<void>, log: Logger, deadlineMs
     }
     stopping = true;
     log.info({ signal }, "shutting down");
-    setTimeout(() => {
-      log.error({ deadline_ms: deadlineMs, pending: pendingStopSteps() }, "shutdown did not finish in time; exiting with these steps still pending");
-      exitAfterFlush(log, 1);
-    }, Math.max(0, deadlineMs - FLUSH_MS));
+    setTimeout(
+      () => {
+        log.error(
+          { deadline_ms: deadlineMs, pending: pendingStopSteps() },
+          "shutdown did not finish in time; exiting with these steps still pending",
+        );
+        exitAfterFlush(log, 1);
+      },
+      Math.max(0, deadlineMs - FLUSH_MS),
+    );
     stop().then(
       () => exitAfterFlush(log, 0),
       (err: unknown) => {

@@ -129,7 +129,9 @@ export async function createEmbedder(deps: EmbedderDeps): Promise<Service> {
   const queued = { chars: 0, queries: 0 };
   let charsPerSecond: number | undefined;
   const retryAfterSeconds = () =>
-    charsPerSecond === undefined ? RETRY_AFTER_MIN_S : Math.min(RETRY_AFTER_MAX_S, Math.max(RETRY_AFTER_MIN_S, Math.ceil(queued.chars / charsPerSecond)));
+    charsPerSecond === undefined
+      ? RETRY_AFTER_MIN_S
+      : Math.min(RETRY_AFTER_MAX_S, Math.max(RETRY_AFTER_MIN_S, Math.ceil(queued.chars / charsPerSecond)));
   const answer = (vectors: Float32Array[]) => ({ model: model.name, dim: model.dim, vectors: vectors.map(vectorToJson) });
 
   app.post(
@@ -161,13 +163,18 @@ export async function createEmbedder(deps: EmbedderDeps): Promise<Service> {
       let chars = 0;
       for (const t of texts) chars += t.length;
       if (chars > limits.maxRequestChars) {
-        throw tooLarge(`body.texts has ${chars} characters in all; one request takes at most ${limits.maxRequestChars}: send the texts in several requests`);
+        throw tooLarge(
+          `body.texts has ${chars} characters in all; one request takes at most ${limits.maxRequestChars}: send the texts in several requests`,
+        );
       }
       if (priority === "query") {
         if (texts.length > limits.maxQueryTexts) {
-          throw tooLarge(`body.texts has ${texts.length} texts; a query request takes at most ${limits.maxQueryTexts} (send bulk work without priority "query")`);
+          throw tooLarge(
+            `body.texts has ${texts.length} texts; a query request takes at most ${limits.maxQueryTexts} (send bulk work without priority "query")`,
+          );
         }
-        if (queued.queries >= limits.maxQueuedQueries) throw busy(`${queued.queries} query requests are waiting (at most ${limits.maxQueuedQueries})`);
+        if (queued.queries >= limits.maxQueuedQueries)
+          throw busy(`${queued.queries} query requests are waiting (at most ${limits.maxQueuedQueries})`);
         queued.queries++;
         try {
           return answer(await model.embed(texts, { priority }));
@@ -176,7 +183,9 @@ export async function createEmbedder(deps: EmbedderDeps): Promise<Service> {
         }
       }
       if (queued.chars + chars > limits.maxQueuedChars) {
-        throw busy(`${queued.chars} characters of texts are waiting to be embedded; ${chars} more would pass the ${limits.maxQueuedChars} the embedder queues`);
+        throw busy(
+          `${queued.chars} characters of texts are waiting to be embedded; ${chars} more would pass the ${limits.maxQueuedChars} the embedder queues`,
+        );
       }
       queued.chars += chars;
       queuedChars.set(queued.chars);

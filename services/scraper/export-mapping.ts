@@ -116,7 +116,14 @@ function parseDateText(date: unknown): number | undefined {
   const ms = Date.UTC(y, mo - 1, d, h, mi, s);
   const back = new Date(ms);
   // Reject 2023-02-31 and 25:00:00, which Date.UTC would roll over.
-  if (back.getUTCFullYear() !== y || back.getUTCMonth() !== mo - 1 || back.getUTCDate() !== d || back.getUTCHours() !== h || back.getUTCMinutes() !== mi || back.getUTCSeconds() !== s) {
+  if (
+    back.getUTCFullYear() !== y ||
+    back.getUTCMonth() !== mo - 1 ||
+    back.getUTCDate() !== d ||
+    back.getUTCHours() !== h ||
+    back.getUTCMinutes() !== mi ||
+    back.getUTCSeconds() !== s
+  ) {
     return undefined;
   }
   let offsetMin = 0;
@@ -134,7 +141,8 @@ export function checkTextSize(text: string, where: string | (() => string)): voi
   // A UTF-16 code unit is at most 3 UTF-8 bytes, so short strings need no byte count.
   if (text.length * 3 <= MAX_TEXT_BYTES) return;
   const bytes = Buffer.byteLength(text, "utf8");
-  if (bytes > MAX_TEXT_BYTES) throw badMessage(typeof where === "string" ? where : where(), "text", `is ${bytes} bytes, over the ${MAX_TEXT_BYTES}-byte limit`);
+  if (bytes > MAX_TEXT_BYTES)
+    throw badMessage(typeof where === "string" ? where : where(), "text", `is ${bytes} bytes, over the ${MAX_TEXT_BYTES}-byte limit`);
 }
 
 /** The kind of media a message carries, or null. */
@@ -193,7 +201,10 @@ export function chatRefFromExport(obj: unknown, idText?: string): ChatRef {
   const type = typeof obj.type === "string" && obj.type !== "" ? obj.type : "unknown";
   const name = typeof obj.name === "string" ? obj.name : type === "saved_messages" ? "Saved Messages" : "";
   if (id === undefined) {
-    throw new TglensError("TGLENS_NOT_AN_EXPORT", `chat ${JSON.stringify(name || type)} has no usable "id": it must be an integer (got ${describeValue(obj.id)})`);
+    throw new TglensError(
+      "TGLENS_NOT_AN_EXPORT",
+      `chat ${JSON.stringify(name || type)} has no usable "id": it must be an integer (got ${describeValue(obj.id)})`,
+    );
   }
   return { id, name, type };
 }

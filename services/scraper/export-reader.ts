@@ -314,7 +314,8 @@ export class ExportParser {
   end(): void {
     if (this.carry) {
       const at = this.consumed - this.carry.length;
-      if (firstInvalidUtf8(this.carry, false) >= 0) throw new TglensError("TGLENS_BAD_UTF8", `invalid UTF-8 at byte ${at}`, { details: { offset: at } });
+      if (firstInvalidUtf8(this.carry, false) >= 0)
+        throw new TglensError("TGLENS_BAD_UTF8", `invalid UTF-8 at byte ${at}`, { details: { offset: at } });
       throw badJson(at, `the file ends in the middle of a UTF-8 character at byte ${at} (truncated?)`);
     }
     // The known gotcha: end() on an ended tokenizer throws, and it has ended if the JSON was complete.
@@ -557,7 +558,7 @@ function incompleteTail(buf: Uint8Array): number {
 
 /** Index of the first byte of buf that breaks UTF-8, or -1; a character cut off by buf's end counts only if `cutIsBad`. */
 function firstInvalidUtf8(buf: Uint8Array, cutIsBad: boolean): number {
-  for (let i = 0; i < buf.length; ) {
+  for (let i = 0; i < buf.length;) {
     const b = buf[i]!;
     if (b < 0x80) {
       i++;

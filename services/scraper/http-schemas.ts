@@ -30,10 +30,13 @@ export const ScrapeChatBody = Type.Object(
 );
 
 /** The export itself, streamed as the body: result.json of one chat, or a full-account export. */
-export const ScrapeExportBody = Type.Object({}, {
-  additionalProperties: true,
-  description: "A Telegram Desktop export (result.json of one chat, or a full-account export)",
-});
+export const ScrapeExportBody = Type.Object(
+  {},
+  {
+    additionalProperties: true,
+    description: "A Telegram Desktop export (result.json of one chat, or a full-account export)",
+  },
+);
 
 /** POST /scrape's body: one of the three. It is read as a stream, so the route checks it itself. */
 export const ScrapeBody = Type.Union([ScrapeExportPathBody, ScrapeChatBody, ScrapeExportBody]);

@@ -90,7 +90,10 @@ export async function importExport(opts: {
     // Reported before they move on, so no later stage's report can reach the job before this one
     // (a crash in between re-reads the batch; reports count each message once).
     await reportMessages(bus, { scraped: batch, skipped });
-    await bus.publishMany("preprocess-topic", batch.map((m) => ({ key: m.chat.id, message: m })));
+    await bus.publishMany(
+      "preprocess-topic",
+      batch.map((m) => ({ key: m.chat.id, message: m })),
+    );
     await reportJob(bus, jobId, { skipped: skippedAnonymous, replaced });
     skipped = [];
     skippedAnonymous = 0;

@@ -33,7 +33,8 @@ import { parseLiveScrapeBody } from "./telegram/scrape-body.ts";
 export interface ScraperDeps {
   bus: Bus;
   log: Logger;
-  config: Pick<Config, "dataDir" | "importDir" | "maxBodyBytes" | "maxUploadBytes" | "uploadIdleSeconds" | "maxUploads" | "telegram"> & Partial<Pick<Config, "access">>;
+  config: Pick<Config, "dataDir" | "importDir" | "maxBodyBytes" | "maxUploadBytes" | "uploadIdleSeconds" | "maxUploads" | "telegram"> &
+    Partial<Pick<Config, "access">>;
   /** For tests: the Telegram client (default GramJS, created on the first live job) and the clock. */
   telegram?: { clientFactory?: TelegramClientFactory; clock?: Clock };
 }
@@ -206,11 +207,9 @@ export async function createScraper(deps: ScraperDeps): Promise<Service> {
     },
   );
 
-  app.get(
-    "/jobs",
-    { schema: { summary: "Recent jobs, newest first", tags: ["jobs"], response: { 200: JobsAnswer } } },
-    async () => ({ jobs: jobs.list() }),
-  );
+  app.get("/jobs", { schema: { summary: "Recent jobs, newest first", tags: ["jobs"], response: { 200: JobsAnswer } } }, async () => ({
+    jobs: jobs.list(),
+  }));
 
   async function handleScrape(batch: Delivery<"scrape-topic">[]): Promise<void> {
     for (const { message } of batch) {
@@ -219,7 +218,14 @@ export async function createScraper(deps: ScraperDeps): Promise<Service> {
         continue;
       }
       try {
-        await importExport({ bus, dataDir: config.dataDir, jobId: message.job_id, path: message.source.path, replaced: message.source.replaced ?? 0, log });
+        await importExport({
+          bus,
+          dataDir: config.dataDir,
+          jobId: message.job_id,
+          path: message.source.path,
+          replaced: message.source.replaced ?? 0,
+          log,
+        });
       } catch (err) {
         if (err instanceof TglensError && !err.retryable) {
           await reportJob(bus, message.job_id, {}, { phase: "failed", error: { code: err.code, message: err.message } });

@@ -83,14 +83,21 @@ export class UploadGate {
       const arm = () => {
         clearTimeout(timer);
         timer = setTimeout(
-          () => fail(new TglensError("TGLENS_TIMEOUT", `the upload sent nothing for ${Math.round(idleMs / 1000)} s (TGLENS_UPLOAD_IDLE_SECONDS); cut off after ${bytes} bytes`)),
+          () =>
+            fail(
+              new TglensError(
+                "TGLENS_TIMEOUT",
+                `the upload sent nothing for ${Math.round(idleMs / 1000)} s (TGLENS_UPLOAD_IDLE_SECONDS); cut off after ${bytes} bytes`,
+              ),
+            ),
           idleMs,
         );
       };
       const onData = (chunk: Buffer) => {
         bytes += chunk.length;
         arm();
-        if (bytes > maxBytes) return fail(new TglensError("TGLENS_PAYLOAD_TOO_LARGE", `export upload exceeds ${maxBytes} bytes (TGLENS_MAX_UPLOAD_BYTES)`));
+        if (bytes > maxBytes)
+          return fail(new TglensError("TGLENS_PAYLOAD_TOO_LARGE", `export upload exceeds ${maxBytes} bytes (TGLENS_MAX_UPLOAD_BYTES)`));
         if (!out.write(chunk)) {
           body.pause();
           out.once("drain", () => body.resume());

@@ -42,9 +42,22 @@ export const SearchQuery = Type.Object(
     k: Type.Integer({ minimum: 1, maximum: 100, default: 10, description: "How many results" }),
     chat: Type.Optional(Type.String({ pattern: "^-?[0-9]{1,20}$", description: "Only this chat (id)" })),
     sender: Type.Optional(Type.String({ minLength: 1, maxLength: 200, description: "Only this sender (name or id such as user123)" })),
-    from: Type.Optional(Type.String({ minLength: 1, description: "Not before: unix seconds, or an ISO 8601 date (YYYY-MM-DD: from the start of that day; UTC unless a zone is given)" })),
-    to: Type.Optional(Type.String({ minLength: 1, description: "Not after: unix seconds, or an ISO 8601 date (YYYY-MM-DD: to the end of that day, inclusive; UTC unless a zone is given)" })),
-    mode: Type.Union(SEARCH_MODES.map((m) => Type.Literal(m)), { default: "semantic" }),
+    from: Type.Optional(
+      Type.String({
+        minLength: 1,
+        description: "Not before: unix seconds, or an ISO 8601 date (YYYY-MM-DD: from the start of that day; UTC unless a zone is given)",
+      }),
+    ),
+    to: Type.Optional(
+      Type.String({
+        minLength: 1,
+        description: "Not after: unix seconds, or an ISO 8601 date (YYYY-MM-DD: to the end of that day, inclusive; UTC unless a zone is given)",
+      }),
+    ),
+    mode: Type.Union(
+      SEARCH_MODES.map((m) => Type.Literal(m)),
+      { default: "semantic" },
+    ),
   },
   { additionalProperties: false },
 );
@@ -52,7 +65,9 @@ export const SearchQuery = Type.Object(
 export const SearchResult = Type.Object({
   chat_id: Type.String(),
   chat_name: Type.String(),
-  chat_username: Type.Union([Type.String(), Type.Null()], { description: "The chat's public @username (without @): the message is t.me/<chat_username>/<message_id>" }),
+  chat_username: Type.Union([Type.String(), Type.Null()], {
+    description: "The chat's public @username (without @): the message is t.me/<chat_username>/<message_id>",
+  }),
   message_id: Type.Integer(),
   date: Type.String({ description: "ISO 8601, UTC" }),
   sender: Type.Union([Type.String(), Type.Null()]),
@@ -148,7 +163,11 @@ export async function createStorageService(deps: StorageServiceDeps): Promise<Se
       // embed: its original text is matched by keyword, or, with no word in it either, refused.
       const noMeaning = preprocess(q.q) === null;
       if (buildFtsQuery(q.q) === undefined && (noMeaning || q.mode === "keyword")) {
-        throw new TglensError("TGLENS_BAD_REQUEST", `the query ${JSON.stringify(q.q)} has nothing to search for: no letter or digit, only emoji, symbols or punctuation`, { details: { field: "q" } });
+        throw new TglensError(
+          "TGLENS_BAD_REQUEST",
+          `the query ${JSON.stringify(q.q)} has nothing to search for: no letter or digit, only emoji, symbols or punctuation`,
+          { details: { field: "q" } },
+        );
       }
       let hits: SearchHit[];
       if (q.mode === "keyword" || noMeaning) {
@@ -165,7 +184,13 @@ export async function createStorageService(deps: StorageServiceDeps): Promise<Se
 
   app.get(
     "/chats",
-    { schema: { summary: "Indexed chats with message counts", tags: ["storage"], response: { 200: Type.Object({ chats: Type.Array(ChatSummarySchema) }) } } },
+    {
+      schema: {
+        summary: "Indexed chats with message counts",
+        tags: ["storage"],
+        response: { 200: Type.Object({ chats: Type.Array(ChatSummarySchema) }) },
+      },
+    },
     async () => ({ chats: (await storage.chats()).map(withIsoDates) }),
   );
 
@@ -207,7 +232,10 @@ export async function createStorageService(deps: StorageServiceDeps): Promise<Se
         summary: "Forget a chat everywhere: index, database, raw and preprocessed files",
         tags: ["storage"],
         params: ChatParams,
-        response: { 200: Type.Object({ chat_id: Type.String(), deleted: Type.Boolean(), messages: Type.Integer() }), 404: { $ref: "ErrorResponse#" } },
+        response: {
+          200: Type.Object({ chat_id: Type.String(), deleted: Type.Boolean(), messages: Type.Integer() }),
+          404: { $ref: "ErrorResponse#" },
+        },
       },
     },
     async (req, reply) => {
@@ -229,7 +257,10 @@ export async function createStorageService(deps: StorageServiceDeps): Promise<Se
         summary: "Store embedded messages (upsert by chat and message id)",
         tags: ["storage"],
         body: Type.Object({ messages: Type.Array(EmbeddedMessage, { minItems: 1, maxItems: 1000 }) }, { additionalProperties: false }),
-        response: { 200: Type.Object({ inserted: Type.Integer(), updated: Type.Integer(), unchanged: Type.Integer() }), 400: { $ref: "ErrorResponse#" } },
+        response: {
+          200: Type.Object({ inserted: Type.Integer(), updated: Type.Integer(), unchanged: Type.Integer() }),
+          400: { $ref: "ErrorResponse#" },
+        },
       },
     },
     async (req) => storage.upsert((req.body as { messages: EmbeddedMessage[] }).messages),

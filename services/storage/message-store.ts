@@ -126,10 +126,7 @@ export function migrate(db: DB, migrations: ReadonlyArray<(db: DB) => void> = MI
   const current = prepareRetained(db, "PRAGMA user_version").pluck(true).get() as number;
   const target = migrations.length;
   if (current > target) {
-    throw new TglensError(
-      "TGLENS_CONFIG",
-      `storage database schema version ${current} is newer than this code supports (${target})`,
-    );
+    throw new TglensError("TGLENS_CONFIG", `storage database schema version ${current} is newer than this code supports (${target})`);
   }
   for (let v = current; v < target; v++) {
     db.transaction(() => {
@@ -327,7 +324,9 @@ export class MessageStore {
   vectorsMatching(chatId: string, filter: RowFilter): Array<[number, Buffer]> {
     const f = filterSql(filter);
     const sql = `SELECT m.message_id, m.vec ${this.#matchingRows(f)}`;
-    return this.#stmt(sql).raw(true).all({ chat: chatId, ...f.params }) as Array<[number, Buffer]>;
+    return this.#stmt(sql)
+      .raw(true)
+      .all({ chat: chatId, ...f.params }) as Array<[number, Buffer]>;
   }
 
   /** Of `ids`, those whose rows match the filters (primary-key lookups, driven by the id list). */
@@ -335,7 +334,9 @@ export class MessageStore {
     const f = filterSql(filter);
     const sql = `SELECT m.message_id FROM json_each(@ids) AS j CROSS JOIN messages AS m
       WHERE m.chat_id = @chat AND m.message_id = j.value${f.sql}`;
-    const rows = this.#stmt(sql).pluck(true).all({ chat: chatId, ids: JSON.stringify(ids), ...f.params }) as number[];
+    const rows = this.#stmt(sql)
+      .pluck(true)
+      .all({ chat: chatId, ids: JSON.stringify(ids), ...f.params }) as number[];
     return new Set(rows);
   }
 

@@ -5,7 +5,14 @@ import { resolveChat } from "../../cli/chat-lookup.ts";
 import type { ChatSummary as ChatRow } from "../../services/gateway/api/client.ts";
 
 const row = (chat_id: string, name: string, username: string | null = null): ChatRow => ({
-  chat_id, name, username, type: "private_group", messages: 1, senders: 1, first_date: null, last_date: null,
+  chat_id,
+  name,
+  username,
+  type: "private_group",
+  messages: 1,
+  senders: 1,
+  first_date: null,
+  last_date: null,
 });
 const CHATS = [row("-1001234", "Kreuzberg Crew 🍻", "kreuzberg"), row("42", "Old friend"), row("43", "Old colleagues")];
 const refusal = (input: string, chats = CHATS) => {
@@ -32,7 +39,10 @@ describe("resolveChat", () => {
   });
 
   it("lists the candidates of an ambiguous name, at most ten", () => {
-    assert.deepEqual(refusal("old"), ["TGLENS_BAD_REQUEST", '"old" matches 2 chats: Old friend [42], Old colleagues [43]; give the id or more of the name']);
+    assert.deepEqual(refusal("old"), [
+      "TGLENS_BAD_REQUEST",
+      '"old" matches 2 chats: Old friend [42], Old colleagues [43]; give the id or more of the name',
+    ]);
     const many = Array.from({ length: 12 }, (_, i) => row(String(i), `Team ${i}`));
     assert.match(refusal("team", many)[1]!, /^"team" matches 12 chats: Team 0 \[0\], .*Team 9 \[9\], and 2 more; give the id/);
   });

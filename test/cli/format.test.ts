@@ -76,8 +76,19 @@ describe("CLI format", () => {
 
   it("ends an import and a live read with the same counts line, and the error when there is one", () => {
     const job: JobStatus = {
-      job_id: "j", state: "done", source: "@crew", created_at: "", updated_at: "", finished_at: "", expected: null,
-      counters: { scraped: 120, skipped: 3, cleaned: 110, dropped: 10, embedded: 110, stored: 110, failed: 0, replaced: 0 }, chats: [], error: null, errors: [], resume_at: null, note: null,
+      job_id: "j",
+      state: "done",
+      source: "@crew",
+      created_at: "",
+      updated_at: "",
+      finished_at: "",
+      expected: null,
+      counters: { scraped: 120, skipped: 3, cleaned: 110, dropped: 10, embedded: 110, stored: 110, failed: 0, replaced: 0 },
+      chats: [],
+      error: null,
+      errors: [],
+      resume_at: null,
+      note: null,
     };
     assert.equal(
       formatLiveSummary({ job_id: "j", chat: "@crew" }, job),

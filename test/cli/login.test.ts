@@ -63,7 +63,6 @@ const config = (dir: string, telegram: Partial<{ apiId: number; apiHash: string;
   telegram: { apiId: undefined, apiHash: undefined, session: undefined, ...telegram } as never,
 });
 
-
 describe("tglens login", () => {
   it("asks phone, code and the 2FA password (hidden), saves the session with mode 0600 and never shows it", async () => {
     const dir = await dataDir();
@@ -79,7 +78,11 @@ describe("tglens login", () => {
     const result = await login({ config: config(dir), prompt, say: (l) => said.push(l), createClient: factory });
 
     assert.deepEqual(seen, ["+491511234567", "12345", "hunter2"]);
-    assert.deepEqual(prompt.asked.map((q) => q.split(":")[0]), ["ask", "ask", "hidden"], "the password is asked without echo");
+    assert.deepEqual(
+      prompt.asked.map((q) => q.split(":")[0]),
+      ["ask", "ask", "hidden"],
+      "the password is asked without echo",
+    );
     assert.match(prompt.asked[2]!, /my hint/);
     assert.equal(await fs.readFile(sessionFile(dir), "utf8"), `${SESSION}\n`);
     assert.equal((await fs.stat(sessionFile(dir))).mode & 0o777, 0o600);
@@ -113,7 +116,10 @@ describe("tglens login", () => {
       [{ apiHash: API_HASH }, ["TELEGRAM_API_ID"], ["TELEGRAM_API_HASH"]],
     ] as const) {
       const prompt = scripted([]);
-      const err = await rejectsWith(login({ config: config(dir, telegram), prompt, say: () => {}, createClient: fakeLogin(async () => {}) }), "TGLENS_TELEGRAM_NOT_CONFIGURED");
+      const err = await rejectsWith(
+        login({ config: config(dir, telegram), prompt, say: () => {}, createClient: fakeLogin(async () => {}) }),
+        "TGLENS_TELEGRAM_NOT_CONFIGURED",
+      );
       for (const name of missing) assert.match(err.message, new RegExp(name));
       for (const name of present) assert.doesNotMatch(err.message, new RegExp(name));
       assert.doesNotMatch(err.message, /TELEGRAM_SESSION/, "login makes the session, so it is not asked for");
@@ -142,7 +148,10 @@ describe("tglens login", () => {
       await (p.phoneNumber as () => Promise<string>)();
       if (await p.onError(new errors.FloodWaitError({ capture: 600 }))) throw new Error("AUTH_USER_CANCEL");
     });
-    const err = await rejectsWith(login({ config: config(dir), prompt: scripted(["+491511234567"]), say: () => {}, createClient: factory }), "TGLENS_TELEGRAM");
+    const err = await rejectsWith(
+      login({ config: config(dir), prompt: scripted(["+491511234567"]), say: () => {}, createClient: factory }),
+      "TGLENS_TELEGRAM",
+    );
     assert.match(err.message, /wait 600 s/);
     assert.deepEqual(await fs.readdir(dir), [], "no session, no lock");
   });
@@ -168,8 +177,11 @@ describe("tglens login", () => {
   it("as a command, prints one line naming the missing variables and exits non-zero", async () => {
     const dir = await dataDir();
     const run = await new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
-      execFile("bin/tglens", ["login"], { env: { PATH: process.env.PATH!, HOME: process.env.HOME!, TGLENS_DATA_DIR: dir }, timeout: 120_000 }, (err, stdout, stderr) =>
-        resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr }),
+      execFile(
+        "bin/tglens",
+        ["login"],
+        { env: { PATH: process.env.PATH!, HOME: process.env.HOME!, TGLENS_DATA_DIR: dir }, timeout: 120_000 },
+        (err, stdout, stderr) => resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr }),
       );
     });
     assert.equal(run.code, 1);

@@ -16,23 +16,47 @@ function fakeTerminal(): { stream: NodeJS.WriteStream; lines: () => string[] } {
     },
   }) as unknown as NodeJS.WriteStream;
   Object.assign(stream, { isTTY: true, columns: 120 });
-  // eslint-disable-next-line no-control-regex
-  const lines = () => text.replace(/\x1B(\[[0-9;?]*[A-Za-z]|[78])/g, "\n").split("\n").map((l) => l.trim()).filter((l) => l.startsWith("importing"));
+  const lines = () =>
+    text
+      // Terminal escape sequences are what this test reads past.
+      // eslint-disable-next-line no-control-regex
+      .replace(/\x1B(\[[0-9;?]*[A-Za-z]|[78])/g, "\n")
+      .split("\n")
+      .map((l) => l.trim())
+      .filter((l) => l.startsWith("importing"));
   return { stream, lines };
 }
 
 function job(counters: Partial<JobStatus["counters"]>, expected: number | null = null): JobStatus {
   return {
-    job_id: "j", state: "running", source: "x", created_at: "", updated_at: "", finished_at: null, expected,
+    job_id: "j",
+    state: "running",
+    source: "x",
+    created_at: "",
+    updated_at: "",
+    finished_at: null,
+    expected,
     counters: { scraped: 0, skipped: 0, cleaned: 0, dropped: 0, embedded: 0, stored: 0, failed: 0, replaced: 0, ...counters },
-    chats: [], error: null, errors: [], resume_at: null, note: null,
+    chats: [],
+    error: null,
+    errors: [],
+    resume_at: null,
+    note: null,
   };
 }
 
 /** The options as the bar parses them. */
 const OPTIONS = (new cliProgress.SingleBar({ barsize: 10 }) as unknown as { options: cliProgress.Options }).options;
 const params = (value: number, total: number, eta: number | string) =>
-  ({ value, total, eta, progress: total === 0 ? 1 : value / total, startTime: Date.now(), stopTime: null, maxWidth: 120 }) as unknown as cliProgress.Params;
+  ({
+    value,
+    total,
+    eta,
+    progress: total === 0 ? 1 : value / total,
+    startTime: Date.now(),
+    stopTime: null,
+    maxWidth: 120,
+  }) as unknown as cliProgress.Params;
 
 describe("import progress bar", () => {
   it("shows no ETA at 0%, when the rate is unknown (NULL, INF, NaN), at 100% or while the total is unknown", () => {
@@ -64,7 +88,10 @@ describe("import progress bar", () => {
     bar.finish(390, 390);
     const last = t.lines().at(-1)!;
     assert.match(last, /100% \| 390\/390 messages$/, last);
-    assert.ok(t.lines().every((l) => !/left/.test(l) || /\d+s left/.test(l)), t.lines().join("\n"));
+    assert.ok(
+      t.lines().every((l) => !/left/.test(l) || /\d+s left/.test(l)),
+      t.lines().join("\n"),
+    );
   });
 
   it("counts a live read's messages against the messages read so far, and ends on the summary's", async () => {
@@ -74,7 +101,10 @@ describe("import progress bar", () => {
     bar.update(job({ scraped: 50, stored: 20 }));
     bar.finish(118, 120);
     const lines = t.lines();
-    assert.ok(lines.some((l) => / 20\/50 messages$/.test(l)), lines.join("\n"));
+    assert.ok(
+      lines.some((l) => / 20\/50 messages$/.test(l)),
+      lines.join("\n"),
+    );
     assert.match(lines.at(-1)!, /98% \| 118\/120 messages$/);
   });
 

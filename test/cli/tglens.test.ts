@@ -72,9 +72,15 @@ describe("tglens CLI against a running server", { timeout: 600_000 }, () => {
 
   it("searches one day given as a date alone (the whole day, UTC), in a chat given by part of its name", async () => {
     // Message 53 was sent at 2024-01-19 20:40 UTC.
-    const day = await tglens(["search", "сантехника", "--mode", "keyword", "--from", "2024-01-19", "--to", "2024-01-19", "--chat", "kreuzberg CREW", "--json"], env);
+    const day = await tglens(
+      ["search", "сантехника", "--mode", "keyword", "--from", "2024-01-19", "--to", "2024-01-19", "--chat", "kreuzberg CREW", "--json"],
+      env,
+    );
     assert.equal(day.code, 0, day.stderr);
-    assert.deepEqual((JSON.parse(day.stdout) as { results: { message_id: number }[] }).results.map((r) => r.message_id), [53]);
+    assert.deepEqual(
+      (JSON.parse(day.stdout) as { results: { message_id: number }[] }).results.map((r) => r.message_id),
+      [53],
+    );
     const before = await tglens(["search", "сантехника", "--mode", "keyword", "--to", "2024-01-18", "--json"], env);
     assert.deepEqual(JSON.parse(before.stdout), { results: [] });
   });
@@ -148,13 +154,24 @@ describe("tglens CLI against a running server", { timeout: 600_000 }, () => {
   it("names the candidates when a part of a name fits several chats", async () => {
     const dir = await tempDir("cli-two");
     const runners = path.join(dir, "result.json");
-    const message = { id: 1, type: "message", date: "2024-03-01T10:00:00", date_unixtime: "1709287200", from: "A", from_id: "user1", text: "running tonight" };
+    const message = {
+      id: 1,
+      type: "message",
+      date: "2024-03-01T10:00:00",
+      date_unixtime: "1709287200",
+      from: "A",
+      from_id: "user1",
+      text: "running tonight",
+    };
     await fs.writeFile(runners, JSON.stringify({ name: "Kreuzberg Runners", type: "private_group", id: 5550001, messages: [message] }));
     try {
       assert.equal((await tglens(["import", runners], env)).code, 0);
       const run = await tglens(["stats", "kreuzberg"], env);
       assert.notEqual(run.code, 0);
-      assert.equal(run.stderr, `tglens: "kreuzberg" matches 2 chats: Kreuzberg Crew 🍻 [${TEAM_ID}], Kreuzberg Runners [5550001]; give the id or more of the name (TGLENS_BAD_REQUEST)\n`);
+      assert.equal(
+        run.stderr,
+        `tglens: "kreuzberg" matches 2 chats: Kreuzberg Crew 🍻 [${TEAM_ID}], Kreuzberg Runners [5550001]; give the id or more of the name (TGLENS_BAD_REQUEST)\n`,
+      );
       assert.equal(run.stdout, "");
       const forgot = await tglens(["forget", "runners", "--yes"], env);
       assert.match(forgot.stdout, /^forgot chat 5550001 \(1 messages\)\n$/);
@@ -190,7 +207,10 @@ describe("tglens CLI on its own", { timeout: 600_000 }, () => {
       const run = await tglens(["import", TEAM], env);
       assert.equal(run.code, 0, run.stderr);
       assert.match(run.stdout, /indexed: 366/);
-      assert.equal(run.stderr, `tglens: no server answers at http://127.0.0.1:${env.TGLENS_GATEWAY_PORT}; running the pipeline in this process, on the data in ${env.TGLENS_DATA_DIR}\n`);
+      assert.equal(
+        run.stderr,
+        `tglens: no server answers at http://127.0.0.1:${env.TGLENS_GATEWAY_PORT}; running the pipeline in this process, on the data in ${env.TGLENS_DATA_DIR}\n`,
+      );
       // An expected refusal: the CLI's one line after that note, no log line, no stack trace.
       const live = await tglens(["import", "@some_public_group"], env);
       assert.equal(live.code, 1);
@@ -239,7 +259,10 @@ describe("tglens CLI against a server with API tokens", { timeout: 600_000 }, ()
       for (const env of [base, { ...base, TGLENS_API_TOKEN: `${ADMIN}-wrong` }]) {
         const run = await tglens(["chats"], env);
         assert.notEqual(run.code, 0);
-        assert.match(run.stderr, /^tglens: .*TGLENS_API_TOKEN.*\(TGLENS_UNAUTHORIZED\)\n$|^tglens: the API token is wrong \(TGLENS_UNAUTHORIZED\)\n$/);
+        assert.match(
+          run.stderr,
+          /^tglens: .*TGLENS_API_TOKEN.*\(TGLENS_UNAUTHORIZED\)\n$|^tglens: the API token is wrong \(TGLENS_UNAUTHORIZED\)\n$/,
+        );
         assert.doesNotMatch(run.stderr, new RegExp(ADMIN));
       }
       assert.deepEqual(await snapshotDir(path.join(t.config.dataDir, "uploads")), []);

@@ -68,8 +68,14 @@ describe("deploy/docker-compose.yml", () => {
     assert.match(env.KAFKA_CONTROLLER_QUORUM_VOTERS!, /^1@kafka:\d+$/);
     assert.match(env.KAFKA_ADVERTISED_LISTENERS!, /PLAINTEXT:\/\/kafka:9092/);
     assert.equal(env.KAFKA_AUTO_CREATE_TOPICS_ENABLE, "false");
-    assert.equal(Object.keys(env).some((k) => /ZOOKEEPER/.test(k)), false);
-    assert.equal(Object.keys(compose.services).some((k) => /zookeeper/i.test(k)), false);
+    assert.equal(
+      Object.keys(env).some((k) => /ZOOKEEPER/.test(k)),
+      false,
+    );
+    assert.equal(
+      Object.keys(compose.services).some((k) => /zookeeper/i.test(k)),
+      false,
+    );
     assert.match(healthTest(kafka), /kafka-broker-api-versions\.sh --bootstrap-server localhost:9092/);
     assert.equal(String(kafka.deploy.resources.limits.cpus), "1");
     assert.equal(bytes(kafka.deploy.resources.limits.memory), 2 ** 30);
@@ -135,7 +141,10 @@ describe("deploy/docker-compose.yml", () => {
       const config = loadConfig(Object.fromEntries(Object.entries(env).map(([k, v]) => [k, interpolated(v)])));
       for (const other of SERVICE_NAMES) assert.ok(config.access.allowedHosts.includes(other), `${name} answers requests for Host ${other}`);
       // Without the token the service itself refuses to start, saying why.
-      assert.throws(() => loadConfig({ ...env, TGLENS_API_TOKEN: undefined, TGLENS_ALLOWED_HOSTS: "" }), /TGLENS_HOST=0\.0\.0\.0 listens beyond this machine/);
+      assert.throws(
+        () => loadConfig({ ...env, TGLENS_API_TOKEN: undefined, TGLENS_ALLOWED_HOSTS: "" }),
+        /TGLENS_HOST=0\.0\.0\.0 listens beyond this machine/,
+      );
     }
   });
 

@@ -22,7 +22,18 @@ import fs from "node:fs/promises";
 import { chatFile } from "../../services/common/data-files.ts";
 import { preprocess } from "../../services/preprocessor/clean.ts";
 import { flattenText } from "../../services/scraper/export-mapping.ts";
-import { api, chatCount, corpusMessages, DistributedSystem, sleep, TestBroker, topicOffsets, until, waitDrained, writeExport } from "../helpers/distributed.ts";
+import {
+  api,
+  chatCount,
+  corpusMessages,
+  DistributedSystem,
+  sleep,
+  TestBroker,
+  topicOffsets,
+  until,
+  waitDrained,
+  writeExport,
+} from "../helpers/distributed.ts";
 
 /** Messages in the larger export (CRASH_TEST_MESSAGES overrides; the default keeps the file near two minutes here). */
 const SIZE = Number(process.env.CRASH_TEST_MESSAGES ?? 2_000);
@@ -74,7 +85,11 @@ describe(`distributed mode: kill -9 and SIGTERM in mid-stream (${SIZE} messages,
     // The embedder's resident memory while it embeds, for the container limit in deploy/docker-compose.yml.
     sampling = setInterval(() => {
       const p = sys.procs.get("embedder");
-      if (p?.running) void p.rss().then((b) => (peakEmbedderRss = Math.max(peakEmbedderRss, b)), () => {});
+      if (p?.running)
+        void p.rss().then(
+          (b) => (peakEmbedderRss = Math.max(peakEmbedderRss, b)),
+          () => {},
+        );
     }, 100);
   });
 
@@ -147,7 +162,12 @@ describe(`distributed mode: kill -9 and SIGTERM in mid-stream (${SIZE} messages,
       const proc = sys.proc(stage.service);
       const base = await proc.metric(stage.metric);
       jobs.push(await startImport(sys, stage.chatId));
-      await until(`the ${stage.service} to handle ${stage.after} messages`, async () => (await proc.metric(stage.metric)) - base >= stage.after, 120_000, 5);
+      await until(
+        `the ${stage.service} to handle ${stage.after} messages`,
+        async () => (await proc.metric(stage.metric)) - base >= stage.after,
+        120_000,
+        5,
+      );
       const stop = await proc.term();
       assert.equal(stop.code, 0, `exit status ${stop.code} (${stop.signal})`);
       assert.ok(stop.ms < 10_000, `exited after ${stop.ms} ms`);
@@ -161,7 +181,9 @@ describe(`distributed mode: kill -9 and SIGTERM in mid-stream (${SIZE} messages,
       if (stage.midStream) assert.ok(remaining > 0 && remaining < EXPECTED, `stopped in mid-stream (${remaining} of ${EXPECTED} left)`);
       assert.equal(handledAfterRestart, remaining, `the restarted ${stage.service} handled exactly the uncommitted messages`);
       await assertNoDuplicates(sys, stage.chatId);
-      console.log(`# ${stage.service} SIGTERM exit 0 in ${stop.ms} ms; ${remaining} left, ${handledAfterRestart} handled after restart; drained ${ms} ms after restart`);
+      console.log(
+        `# ${stage.service} SIGTERM exit 0 in ${stop.ms} ms; ${remaining} left, ${handledAfterRestart} handled after restart; drained ${ms} ms after restart`,
+      );
     });
   }
 
@@ -185,7 +207,8 @@ describe(`distributed mode: kill -9 and SIGTERM in mid-stream (${SIZE} messages,
       async () => {
         for (const [i, id] of jobs.entries()) {
           const res = await api(sys.gateway, "GET", `/api/jobs/${id}`);
-          if (res.status !== 200 || res.json.state !== "done" || JSON.stringify(res.json.counters) !== JSON.stringify(before[i].counters)) return false;
+          if (res.status !== 200 || res.json.state !== "done" || JSON.stringify(res.json.counters) !== JSON.stringify(before[i].counters))
+            return false;
         }
         return true;
       },

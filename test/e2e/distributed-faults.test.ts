@@ -22,7 +22,19 @@ import type { DeadLetter } from "../../services/common/schemas.ts";
 import { preprocess } from "../../services/preprocessor/clean.ts";
 import { flattenText } from "../../services/scraper/export-mapping.ts";
 import { inspectKafka, type DeadLetterInspector } from "../helpers/bus-inspect.ts";
-import { api, chatCount, consumerLag, corpusMessages, DistributedSystem, sleep, STAGE_GROUPS, TestBroker, until, waitDrained, writeExport } from "../helpers/distributed.ts";
+import {
+  api,
+  chatCount,
+  consumerLag,
+  corpusMessages,
+  DistributedSystem,
+  sleep,
+  STAGE_GROUPS,
+  TestBroker,
+  until,
+  waitDrained,
+  writeExport,
+} from "../helpers/distributed.ts";
 
 const SIZE = Number(process.env.FAULTS_TEST_MESSAGES ?? 400);
 const broker = new TestBroker(Number(process.env.KAFKA_TEST_FAULTS_PORT ?? 19592));
@@ -65,7 +77,11 @@ async function assertSearchable(sys: DistributedSystem, chatId: number): Promise
   const sample = unique.filter((_, i) => i % step === 0).slice(0, 8);
   assert.ok(sample.length > 0);
   for (const m of sample) {
-    const { status, json } = await api(sys.gateway, "GET", `/api/search?${new URLSearchParams({ q: m.clean, k: "10", chat: String(chatId), mode: "semantic" })}`);
+    const { status, json } = await api(
+      sys.gateway,
+      "GET",
+      `/api/search?${new URLSearchParams({ q: m.clean, k: "10", chat: String(chatId), mode: "semantic" })}`,
+    );
     assert.equal(status, 200, JSON.stringify(json));
     const ids = json.results.map((r: any) => String(r.message_id));
     assert.ok(ids.includes(String(m.id)), `message ${m.id} ("${m.clean}") not found by its own text: ${ids.join(", ")}`);
@@ -155,7 +171,9 @@ describe(`distributed mode: poison messages and a broker restart (${SIZE} messag
     for (const topic of ["embed-topic", "store-topic"] as const) assert.deepEqual(await inspect.deadLetters(topic), [], topic);
     await assertSearchable(sys, chatId);
     await assertNoDuplicates(sys, chatId);
-    console.log(`# poison: dead letters at ${a.partition}/${a.offset} (${a.error.code}) and ${b.partition}/${b.offset} (${b.error.code}); drained in ${ms} ms; ${Date.now() - t0} ms in all`);
+    console.log(
+      `# poison: dead letters at ${a.partition}/${a.offset} (${a.error.code}) and ${b.partition}/${b.offset} (${b.error.code}); drained in ${ms} ms; ${Date.now() - t0} ms in all`,
+    );
   });
 
   it("the broker stopped in mid-import and started again: exactly the expected messages stored, none twice", async () => {

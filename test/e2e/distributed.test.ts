@@ -46,7 +46,10 @@ async function waitForJob(base: string, jobId: string, timeoutMs = 120_000): Pro
 async function waitStatus(url: string, want: number, timeoutMs: number): Promise<number> {
   const t0 = Date.now();
   for (;;) {
-    const status = await fetch(url, { signal: AbortSignal.timeout(8_000) }).then((r) => r.status, () => 0);
+    const status = await fetch(url, { signal: AbortSignal.timeout(8_000) }).then(
+      (r) => r.status,
+      () => 0,
+    );
     if (status === want) return Date.now() - t0;
     if (Date.now() - t0 > timeoutMs) throw new Error(`${url} answered ${status}, not ${want}, for ${timeoutMs} ms`);
     await sleep(250);
@@ -155,7 +158,13 @@ describe("distributed mode: five processes over Kafka (npm run services)", { tim
     // scraped by the scraper, cleaned/dropped by the preprocessor, embedded by the embedder, stored by the storage
     assert.deepEqual(
       { scraped: c.scraped, cleaned: c.cleaned, dropped: c.dropped, embedded: c.embedded, stored: c.stored },
-      { scraped: team.messages, cleaned: team.messages - team.empty, dropped: team.empty, embedded: team.messages - team.empty, stored: team.messages - team.empty },
+      {
+        scraped: team.messages,
+        cleaned: team.messages - team.empty,
+        dropped: team.empty,
+        embedded: team.messages - team.empty,
+        stored: team.messages - team.empty,
+      },
     );
     assert.equal((await api(gateway, "GET", "/api/jobs/no-such-job")).status, 404);
   });
@@ -192,7 +201,10 @@ describe("distributed mode: five processes over Kafka (npm run services)", { tim
     assert.equal(code, 0, output.slice(-3000));
     assert.match(output, /all services stopped/);
     for (const name of SERVICE_NAMES) {
-      const alive = await fetch(`http://127.0.0.1:${ports[name]}/health`).then(() => true, () => false);
+      const alive = await fetch(`http://127.0.0.1:${ports[name]}/health`).then(
+        () => true,
+        () => false,
+      );
       assert.equal(alive, false, `${name} still answers`);
     }
     assert.ok(ms < 20_000, `stopped in ${ms} ms`);

@@ -58,7 +58,10 @@ async function waitForJob(jobId: string): Promise<any> {
 }
 
 async function search(params: Record<string, string | number>): Promise<any[]> {
-  const { status, json } = await api("GET", `/api/search?${new URLSearchParams(Object.entries(params).map(([k, v]): [string, string] => [k, String(v)]))}`);
+  const { status, json } = await api(
+    "GET",
+    `/api/search?${new URLSearchParams(Object.entries(params).map(([k, v]): [string, string] => [k, String(v)]))}`,
+  );
   assert.equal(status, 200, JSON.stringify(json));
   return json.results;
 }
@@ -144,7 +147,10 @@ describe("embedded mode, end to end", { timeout: 600_000 }, () => {
     const all = await search({ q: "party", k: 50 });
     const cutoff = all.map((r) => Date.parse(r.date) / 1000).sort((a, b) => a - b)[Math.floor(all.length / 2)]!;
     const late = await search({ q: "party", k: 50, from: cutoff });
-    assert.ok(all.some((r) => Date.parse(r.date) / 1000 < cutoff), "unfiltered results include earlier messages");
+    assert.ok(
+      all.some((r) => Date.parse(r.date) / 1000 < cutoff),
+      "unfiltered results include earlier messages",
+    );
     assert.ok(late.length > 0);
     for (const r of late) assert.ok(Date.parse(r.date) / 1000 >= cutoff);
     const early = await search({ q: "party", k: 50, to: new Date(cutoff * 1000).toISOString() });
@@ -171,7 +177,10 @@ describe("embedded mode, end to end", { timeout: 600_000 }, () => {
     const needles = expectations.needles.filter((n) => n.file === "full-account/result.json" && n.mode === "semantic");
     for (const n of needles) {
       const results = await search({ q: n.query, k: 3 });
-      assert.ok(results.some((r) => r.message_id === n.message_id && r.chat_id === n.chat_id), n.query);
+      assert.ok(
+        results.some((r) => r.message_id === n.message_id && r.chat_id === n.chat_id),
+        n.query,
+      );
     }
     assert.deepEqual(await fs.readdir(path.join(t.config.dataDir, "uploads")), [], "upload removed after import");
   });
@@ -214,7 +223,17 @@ describe("embedded mode, end to end", { timeout: 600_000 }, () => {
           name: "Huge",
           type: "private_group",
           id: 999002,
-          messages: [{ id: 1, type: "message", date: "2024-01-01T10:00:00", date_unixtime: "1704103200", from: "A", from_id: "user1", text: "a".repeat(5 * 1024 * 1024) }],
+          messages: [
+            {
+              id: 1,
+              type: "message",
+              date: "2024-01-01T10:00:00",
+              date_unixtime: "1704103200",
+              from: "A",
+              from_id: "user1",
+              text: "a".repeat(5 * 1024 * 1024),
+            },
+          ],
         }),
       422,
       "TGLENS_BAD_MESSAGE",
@@ -226,7 +245,9 @@ describe("embedded mode, end to end", { timeout: 600_000 }, () => {
           "POST",
           "/api/scrape",
           Buffer.concat([
-            Buffer.from('{"name": "Bytes", "type": "private_group", "id": 999003, "messages": [{"id": 1, "type": "message", "date": "2024-01-01T10:00:00", "from": "A", "from_id": "user1", "text": "bad '),
+            Buffer.from(
+              '{"name": "Bytes", "type": "private_group", "id": 999003, "messages": [{"id": 1, "type": "message", "date": "2024-01-01T10:00:00", "from": "A", "from_id": "user1", "text": "bad ',
+            ),
             Buffer.from([0xff, 0xfe, 0xc3]),
             Buffer.from('"}]}'),
           ]),
@@ -272,14 +293,27 @@ describe("embedded mode, end to end", { timeout: 600_000 }, () => {
     const res = await api("DELETE", `/api/chats/${teamChat.id}`);
     assert.equal(res.status, 200);
     assert.equal(res.json.messages, teamFile.messages - teamFile.empty);
-    assert.equal((await chats()).some((c) => c.chat_id === teamChat.id), false);
+    assert.equal(
+      (await chats()).some((c) => c.chat_id === teamChat.id),
+      false,
+    );
     assert.deepEqual(await search({ q: "party venue", k: 5, chat: teamChat.id }), []);
     const anywhere = await search({ q: "where is the party venue", k: 50 });
-    assert.equal(anywhere.some((r) => r.chat_id === teamChat.id), false);
+    assert.equal(
+      anywhere.some((r) => r.chat_id === teamChat.id),
+      false,
+    );
     const files = await snapshotDir(t.config.dataDir);
-    assert.equal(files.some((f) => f.includes(teamChat.id)), false, files.join("\n"));
+    assert.equal(
+      files.some((f) => f.includes(teamChat.id)),
+      false,
+      files.join("\n"),
+    );
     assert.equal((await api("DELETE", `/api/chats/${teamChat.id}`)).status, 404);
     const other = accountFile.chats[0]!;
-    assert.ok((await chats()).some((c) => c.chat_id === other.id), "other chats untouched");
+    assert.ok(
+      (await chats()).some((c) => c.chat_id === other.id),
+      "other chats untouched",
+    );
   });
 });

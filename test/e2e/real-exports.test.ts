@@ -72,7 +72,10 @@ async function unchanged(send: () => Promise<{ status: number; json: any }>, sta
   await new Promise((resolve) => setTimeout(resolve, 300));
   assert.deepEqual(await chats(), chatsBefore);
   assert.deepEqual(await snapshotDir(t.config.dataDir), filesBefore);
-  assert.deepEqual((await api("GET", "/api/jobs")).json.jobs.filter((j: any) => j.state === "running"), []);
+  assert.deepEqual(
+    (await api("GET", "/api/jobs")).json.jobs.filter((j: any) => j.state === "running"),
+    [],
+  );
   return res.json.error.message as string;
 }
 
@@ -97,7 +100,8 @@ describe("exports as Telegram writes them", { timeout: 300_000 }, () => {
     const [chat] = (await chats()).filter((c) => c.chat_id === "4000000001");
     assert.equal(chat.messages, 5);
 
-    const hits = (await api("GET", `/api/search?${new URLSearchParams({ q: "where does the trail start", chat: "4000000001", k: "5" })}`)).json.results;
+    const hits = (await api("GET", `/api/search?${new URLSearchParams({ q: "where does the trail start", chat: "4000000001", k: "5" })}`)).json
+      .results;
     assert.equal(hits[0].message_id, -3);
     assert.match(hits[0].text, /lighthouse/);
     const ids = hits.map((h: any) => h.message_id).sort((a: number, b: number) => a - b);
@@ -113,7 +117,13 @@ describe("exports as Telegram writes them", { timeout: 300_000 }, () => {
 
   it("refuses a date JavaScript cannot hold, naming the message, and changes nothing", async () => {
     const message = await unchanged(
-      () => api("POST", "/api/scrape", { name: "Far future", type: "private_group", id: 4000000002, messages: [msg(1, 0, "fine"), { ...msg(2, 1, "too late"), date_unixtime: "8640000000001" }] }),
+      () =>
+        api("POST", "/api/scrape", {
+          name: "Far future",
+          type: "private_group",
+          id: 4000000002,
+          messages: [msg(1, 0, "fine"), { ...msg(2, 1, "too late"), date_unixtime: "8640000000001" }],
+        }),
       422,
       "TGLENS_BAD_MESSAGE",
     );
@@ -133,15 +143,37 @@ describe("exports as Telegram writes them", { timeout: 300_000 }, () => {
 
   it("refuses a stored message whose chat id is not an integer (POST /store)", async () => {
     const vector = Array.from({ length: 384 }, (_, i) => (i === 0 ? 1 : 0));
-    const stored = { v: 1, job_id: "j", chat: { id: "notanumber", name: "x", type: "private_group" }, message_id: 1, date: 1, sender: { id: null, name: null }, reply_to: null, forwarded_from: null, edited: null, media: null, text: "t", clean_text: "t", lang: "en", vector };
+    const stored = {
+      v: 1,
+      job_id: "j",
+      chat: { id: "notanumber", name: "x", type: "private_group" },
+      message_id: 1,
+      date: 1,
+      sender: { id: null, name: null },
+      reply_to: null,
+      forwarded_from: null,
+      edited: null,
+      media: null,
+      text: "t",
+      clean_text: "t",
+      lang: "en",
+      vector,
+    };
     await unchanged(() => api("POST", "/store", { messages: [stored] }, t.config.urls.storage), 400, "TGLENS_BAD_REQUEST");
-    await unchanged(() => api("POST", "/store", { messages: [{ ...stored, chat: { ...stored.chat, id: "5" }, date: 8640000000001 }] }, t.config.urls.storage), 400, "TGLENS_BAD_REQUEST");
+    await unchanged(
+      () => api("POST", "/store", { messages: [{ ...stored, chat: { ...stored.chat, id: "5" }, date: 8640000000001 }] }, t.config.urls.storage),
+      400,
+      "TGLENS_BAD_REQUEST",
+    );
   });
 
   it("imports an export given as its folder (Telegram Desktop exports to a folder)", async () => {
     const folder = path.join(t.config.importDir, "ChatExport_2024-03-01");
     await fs.mkdir(folder, { recursive: true });
-    await fs.writeFile(path.join(folder, "result.json"), JSON.stringify({ name: "Folder chat", type: "private_group", id: 4000000003, messages: [msg(1, 0, "exported to a folder")] }));
+    await fs.writeFile(
+      path.join(folder, "result.json"),
+      JSON.stringify({ name: "Folder chat", type: "private_group", id: 4000000003, messages: [msg(1, 0, "exported to a folder")] }),
+    );
     const res = await api("POST", "/api/scrape", { export_path: "ChatExport_2024-03-01" });
     assert.equal(res.status, 202, JSON.stringify(res.json));
     assert.equal((await waitForJob(res.json.job_id)).state, "done");
@@ -175,7 +207,12 @@ describe("exports as Telegram writes them", { timeout: 300_000 }, () => {
     assert.match(answer, /"code":"TGLENS_TIMEOUT"/);
     assert.deepEqual(await fs.readdir(uploads).catch(() => []), []);
     // The slot is free again.
-    const again = await api("POST", "/api/scrape", { name: "After", type: "private_group", id: 4000000004, messages: [msg(1, 0, "after the stalled upload")] });
+    const again = await api("POST", "/api/scrape", {
+      name: "After",
+      type: "private_group",
+      id: 4000000004,
+      messages: [msg(1, 0, "after the stalled upload")],
+    });
     assert.equal(again.status, 202, JSON.stringify(again.json));
     assert.equal((await waitForJob(again.json.job_id)).state, "done");
   });

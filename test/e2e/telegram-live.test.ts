@@ -44,7 +44,10 @@ const message = (id: number, text: string, from: Api.User) =>
 
 describe("Telegram end to end: bot → live read → search", { timeout: 300_000 }, () => {
   const botApi = new FakeBotApi(TOKEN);
-  const telegram = new FakeTelegram({ chats: [{ entity: group, messages: LINES.map((t, i) => message(i + 1, t, i % 2 ? tom : anna)) }], users: [anna, tom] });
+  const telegram = new FakeTelegram({
+    chats: [{ entity: group, messages: LINES.map((t, i) => message(i + 1, t, i % 2 ? tom : anna)) }],
+    users: [anna, tom],
+  });
   const { lines, stream } = captureLogs();
   let system: EmbeddedSystem;
   let root: string;
@@ -87,8 +90,13 @@ describe("Telegram end to end: bot → live read → search", { timeout: 300_000
     const { first, done } = await indexAndWait();
     assert.match(text(first), /^Indexing @venue_planners/);
     assert.match(text(done), new RegExp(`Indexed @venue_planners: <b>${LINES.length} messages</b> stored`));
-    const chats = (await (await fetch(`${system.config.urls.storage}/chats`)).json()) as { chats: { chat_id: string; username: string | null; messages: number }[] };
-    assert.deepEqual(chats.chats.map((c) => [c.chat_id, c.username, c.messages]), [["1555000111", "venue_planners", LINES.length]]);
+    const chats = (await (await fetch(`${system.config.urls.storage}/chats`)).json()) as {
+      chats: { chat_id: string; username: string | null; messages: number }[];
+    };
+    assert.deepEqual(
+      chats.chats.map((c) => [c.chat_id, c.username, c.messages]),
+      [["1555000111", "venue_planners", LINES.length]],
+    );
   });
 
   it("/search answers by meaning, with a t.me link to the message", async () => {
@@ -103,10 +111,16 @@ describe("Telegram end to end: bot → live read → search", { timeout: 300_000
 
   it("a second /index reads only what was posted since", async () => {
     const before = telegram.calls.filter((c) => c.method === "getMessages").length;
-    telegram.append(group, [message(11, "Update: the brewery wants the music off by midnight", tom), message(12, "Fine by me, we can move to the bar after", anna)]);
+    telegram.append(group, [
+      message(11, "Update: the brewery wants the music off by midnight", tom),
+      message(12, "Fine by me, we can move to the bar after", anna),
+    ]);
     const { done } = await indexAndWait();
     assert.match(text(done), /Indexed @venue_planners: <b>2 messages<\/b> stored/);
-    const asked = telegram.calls.filter((c) => c.method === "getMessages").slice(before).map((c) => (c.params as { minId?: number }).minId);
+    const asked = telegram.calls
+      .filter((c) => c.method === "getMessages")
+      .slice(before)
+      .map((c) => (c.params as { minId?: number }).minId);
     assert.equal(asked[0], LINES.length, "the read starts after the checkpoint");
     const chats = (await (await fetch(`${system.config.urls.storage}/chats`)).json()) as { chats: { messages: number }[] };
     assert.equal(chats.chats[0]!.messages, LINES.length + 2);

@@ -67,7 +67,10 @@ export class TestBroker {
 export const envSuffix = (name: ServiceName) => (name === "telegram-bot" ? "GATEWAY" : name.toUpperCase());
 
 /** Environment shared by the five processes of one test system: ports, directories, brokers. */
-export async function distributedEnv(brokers: string, extra: Record<string, string> = {}): Promise<{ env: Record<string, string>; root: string; ports: Record<ServiceName, number> }> {
+export async function distributedEnv(
+  brokers: string,
+  extra: Record<string, string> = {},
+): Promise<{ env: Record<string, string>; root: string; ports: Record<ServiceName, number> }> {
   const root = await tempDir("dist");
   const ports = {} as Record<ServiceName, number>;
   const env: Record<string, string> = {
@@ -120,7 +123,10 @@ export class ServiceProcess {
     const deadline = Date.now() + timeoutMs;
     while (Date.now() < deadline) {
       if (!this.running) throw new Error(`${this.name} exited while starting: ${JSON.stringify(await this.exited)}`);
-      const ok = await fetch(`${this.url}/ready`, { signal: AbortSignal.timeout(5_000) }).then((r) => r.status === 200, () => false);
+      const ok = await fetch(`${this.url}/ready`, { signal: AbortSignal.timeout(5_000) }).then(
+        (r) => r.status === 200,
+        () => false,
+      );
       if (ok) return;
       await sleep(200);
     }
@@ -214,7 +220,12 @@ export class DistributedSystem {
 /** Messages consumer groups still have to handle: sum over their topics' partitions of end - committed. */
 export async function consumerLag(brokers: string, groups: Record<string, string>): Promise<Record<string, number>> {
   const admin = new Admin({ clientId: "tglens-test-lag", bootstrapBrokers: [brokers], retries: 2 });
-  const reader = new Consumer({ clientId: "tglens-test-lag-reader", groupId: "tglens-test-lag-reader", bootstrapBrokers: [brokers], autocommit: false });
+  const reader = new Consumer({
+    clientId: "tglens-test-lag-reader",
+    groupId: "tglens-test-lag-reader",
+    bootstrapBrokers: [brokers],
+    autocommit: false,
+  });
   try {
     const out: Record<string, number> = {};
     for (const [group, topic] of Object.entries(groups)) {
@@ -247,7 +258,12 @@ async function committedOffsets(admin: Admin, group: string, topic: string): Pro
 /** End offsets and a group's committed offsets of one topic, per partition. */
 export async function topicOffsets(brokers: string, group: string, topic: string): Promise<{ ends: bigint[]; committed: Map<number, bigint> }> {
   const admin = new Admin({ clientId: "tglens-test-offsets", bootstrapBrokers: [brokers], retries: 2 });
-  const reader = new Consumer({ clientId: "tglens-test-offsets-reader", groupId: "tglens-test-offsets-reader", bootstrapBrokers: [brokers], autocommit: false });
+  const reader = new Consumer({
+    clientId: "tglens-test-offsets-reader",
+    groupId: "tglens-test-offsets-reader",
+    bootstrapBrokers: [brokers],
+    autocommit: false,
+  });
   try {
     const ends = (await reader.listOffsets({ topics: [topic], timestamp: ListOffsetTimestamps.LATEST })).get(topic) ?? [];
     return { ends: [...ends], committed: await committedOffsets(admin, group, topic) };

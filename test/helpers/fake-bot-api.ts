@@ -25,7 +25,15 @@ interface Failure {
   parameters?: { retry_after?: number };
 }
 
-export const BOT_USER = { id: 990001, is_bot: true, first_name: "tglens", username: "tglens_test_bot", can_join_groups: true, can_read_all_group_messages: false, supports_inline_queries: false };
+export const BOT_USER = {
+  id: 990001,
+  is_bot: true,
+  first_name: "tglens",
+  username: "tglens_test_bot",
+  can_join_groups: true,
+  can_read_all_group_messages: false,
+  supports_inline_queries: false,
+};
 
 export class FakeBotApi {
   readonly calls: ApiCall[] = [];
@@ -79,7 +87,13 @@ export class FakeBotApi {
     const fileId = `file-${this.#nextMessageId}`;
     this.#files.set(fileId, content === null ? null : { path: `documents/${fileId}.json`, content });
     return this.#fromUser(userId, {
-      document: { file_id: fileId, file_unique_id: fileId, file_name: fileName, mime_type: "application/json", file_size: content?.length ?? 50_000_000 },
+      document: {
+        file_id: fileId,
+        file_unique_id: fileId,
+        file_name: fileName,
+        mime_type: "application/json",
+        file_size: content?.length ?? 50_000_000,
+      },
     });
   }
 
@@ -122,7 +136,12 @@ export class FakeBotApi {
         from: { id: userId, is_bot: false, first_name: `User ${userId}` },
         chat_instance: "1",
         data,
-        message: { message_id: message.message_id, date: Math.floor(Date.now() / 1000), chat: { id: message.chat_id, type: "private" }, text: message.text ?? "" },
+        message: {
+          message_id: message.message_id,
+          date: Math.floor(Date.now() / 1000),
+          chat: { id: message.chat_id, type: "private" },
+          text: message.text ?? "",
+        },
       },
     });
   }
@@ -138,7 +157,8 @@ export class FakeBotApi {
     for (;;) {
       const found = this.calls.slice(from).find(match);
       if (found) return found;
-      if (Date.now() > deadline) throw new Error(`no matching Bot API call within ${timeoutMs} ms; calls: ${JSON.stringify(this.calls.slice(from).map((c) => c.method))}`);
+      if (Date.now() > deadline)
+        throw new Error(`no matching Bot API call within ${timeoutMs} ms; calls: ${JSON.stringify(this.calls.slice(from).map((c) => c.method))}`);
       await new Promise<void>((resolve) => {
         const timer = setTimeout(done, Math.max(1, deadline - Date.now()));
         function done() {
@@ -174,7 +194,8 @@ export class FakeBotApi {
     let payload: Record<string, any> = {};
     if (raw) payload = JSON.parse(raw) as Record<string, any>;
     const file = method === "getFile" ? this.#files.get(String(payload.file_id)) : undefined;
-    const failure = this.#failures.get(method)?.shift() ?? (file === null ? { error_code: 400, description: "Bad Request: file is too big" } : undefined);
+    const failure =
+      this.#failures.get(method)?.shift() ?? (file === null ? { error_code: 400, description: "Bad Request: file is too big" } : undefined);
     const call: ApiCall = { method, payload, at: Date.now(), ok: !failure };
     if (!failure) call.result = await this.#answer(method, payload);
     this.calls.push(call);
@@ -207,13 +228,25 @@ export class FakeBotApi {
         return this.#updates.filter((u) => u.update_id >= offset).slice(0, Number(p.limit ?? 100));
       }
       case "sendMessage":
-        return { message_id: this.#nextMessageId++, date: Math.floor(Date.now() / 1000), chat: { id: p.chat_id, type: "private" }, from: BOT_USER, text: p.text };
+        return {
+          message_id: this.#nextMessageId++,
+          date: Math.floor(Date.now() / 1000),
+          chat: { id: p.chat_id, type: "private" },
+          from: BOT_USER,
+          text: p.text,
+        };
       case "getFile": {
         const file = this.#files.get(String(p.file_id));
         return { file_id: p.file_id, file_unique_id: p.file_id, file_size: file?.content.length ?? 0, file_path: file?.path };
       }
       case "editMessageText":
-        return { message_id: p.message_id, date: Math.floor(Date.now() / 1000), chat: { id: p.chat_id, type: "private" }, from: BOT_USER, text: p.text };
+        return {
+          message_id: p.message_id,
+          date: Math.floor(Date.now() / 1000),
+          chat: { id: p.chat_id, type: "private" },
+          from: BOT_USER,
+          text: p.text,
+        };
       default:
         // deleteWebhook, setWebhook, setMyCommands, answerCallbackQuery, sendChatAction, ...
         return true;

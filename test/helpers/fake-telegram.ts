@@ -13,7 +13,12 @@ import type { Clock } from "../../services/scraper/telegram/flood-wait.ts";
 
 const big = (n: number | string) => helpers.returnBigInt(n);
 
-export function user(id: number, firstName: string, lastName?: string, extra: Partial<{ username: string; bot: boolean; self: boolean; deleted: boolean }> = {}): Api.User {
+export function user(
+  id: number,
+  firstName: string,
+  lastName?: string,
+  extra: Partial<{ username: string; bot: boolean; self: boolean; deleted: boolean }> = {},
+): Api.User {
   return new Api.User({ id: big(id), accessHash: big(id * 7), firstName, ...(lastName ? { lastName } : {}), ...extra });
 }
 
@@ -38,7 +43,12 @@ export const HISTORY_START = 1_700_000_000;
  * `count` messages in a chat, ids 1..count, one a minute from HISTORY_START, sent in turn by
  * `senders`; every `serviceEvery`-th is a service message (someone joined), if given.
  */
-export function history(chat: Api.User | Api.Chat | Api.Channel, count: number, senders: Api.User[], opts: { serviceEvery?: number; firstId?: number } = {}): Api.TypeMessage[] {
+export function history(
+  chat: Api.User | Api.Chat | Api.Channel,
+  count: number,
+  senders: Api.User[],
+  opts: { serviceEvery?: number; firstId?: number } = {},
+): Api.TypeMessage[] {
   const peerId = peerOf(chat);
   const out: Api.TypeMessage[] = [];
   const first = opts.firstId ?? 1;
@@ -46,7 +56,15 @@ export function history(chat: Api.User | Api.Chat | Api.Channel, count: number, 
     const sender = senders[id % senders.length]!;
     const date = HISTORY_START + id * 60;
     if (opts.serviceEvery && id % opts.serviceEvery === 0) {
-      out.push(new Api.MessageService({ id, peerId, date, fromId: new Api.PeerUser({ userId: sender.id }), action: new Api.MessageActionChatJoinedByLink({ inviterId: sender.id }) }));
+      out.push(
+        new Api.MessageService({
+          id,
+          peerId,
+          date,
+          fromId: new Api.PeerUser({ userId: sender.id }),
+          action: new Api.MessageActionChatJoinedByLink({ inviterId: sender.id }),
+        }),
+      );
     } else {
       out.push(new Api.Message({ id, peerId, date, fromId: new Api.PeerUser({ userId: sender.id }), message: `message ${id}` }));
     }
@@ -73,7 +91,20 @@ export interface FakeFault {
 }
 
 export function floodWait(seconds: number): () => unknown {
-  return () => new errors.FloodWaitError({ request: new Api.messages.GetHistory({ peer: new Api.InputPeerEmpty(), offsetId: 0, offsetDate: 0, addOffset: 0, limit: 100, maxId: 0, minId: 0, hash: big(0) }), capture: seconds });
+  return () =>
+    new errors.FloodWaitError({
+      request: new Api.messages.GetHistory({
+        peer: new Api.InputPeerEmpty(),
+        offsetId: 0,
+        offsetDate: 0,
+        addOffset: 0,
+        limit: 100,
+        maxId: 0,
+        minId: 0,
+        hash: big(0),
+      }),
+      capture: seconds,
+    });
 }
 
 export class FakeTelegram implements TelegramReader {
@@ -115,7 +146,9 @@ export class FakeTelegram implements TelegramReader {
   }
 
   private chatOf(entity: unknown): FakeChat {
-    const chat = this.chats.find((c) => c.entity === entity || (entity instanceof c.entity.constructor && (entity as Api.User).id?.equals(c.entity.id)));
+    const chat = this.chats.find(
+      (c) => c.entity === entity || (entity instanceof c.entity.constructor && (entity as Api.User).id?.equals(c.entity.id)),
+    );
     if (!chat) throw new Error(`fake Telegram: no such chat ${String(entity)}`);
     return chat;
   }
@@ -156,7 +189,10 @@ export class FakeTelegram implements TelegramReader {
     const limit = Math.min(params.limit ?? 100, 100);
     const entities = new Map<string, Entity>();
     for (const e of [...this.users, ...this.chats.map((c) => c.entity), this.me]) entities.set(utils.getPeerId(e), e);
-    const page = chat.messages.filter((m) => m.id > minId).sort((a, b) => a.id - b.id).slice(0, limit);
+    const page = chat.messages
+      .filter((m) => m.id > minId)
+      .sort((a, b) => a.id - b.id)
+      .slice(0, limit);
     for (const m of page) if (!(m instanceof Api.MessageEmpty)) m._entities = entities;
     return page;
   }

@@ -38,7 +38,19 @@ describe("dead letters and jobs", () => {
       throw new Error("export vanished");
     });
     book.create("j1", "upload", 1);
-    const raw = { v: 1 as const, job_id: "j1", chat: { id: "-1005", name: "c", type: "private_supergroup" }, message_id: -7, date: 1, sender: { id: null, name: null }, reply_to: null, forwarded_from: null, edited: null, media: null, text: "t" };
+    const raw = {
+      v: 1 as const,
+      job_id: "j1",
+      chat: { id: "-1005", name: "c", type: "private_supergroup" },
+      message_id: -7,
+      date: 1,
+      sender: { id: null, name: null },
+      reply_to: null,
+      forwarded_from: null,
+      edited: null,
+      media: null,
+      text: "t",
+    };
     await bus.publish("store-topic", { ...raw, clean_text: "t", lang: "en", vector: Array.from({ length: 384 }, () => 0.05) }, { key: "-1005" });
     book.apply({ v: 1, job_id: "j1", add: { scraped: 1 }, ids: { scraped: { "-1005": [-7] } } });
     await until(() => book.get("j1")!.state !== "running", "job j1 to finish");

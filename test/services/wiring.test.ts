@@ -30,7 +30,10 @@ describe("stopService", { timeout: 60_000 }, () => {
       while (sockets.size === 0) await new Promise((resolve) => setTimeout(resolve, 20));
       const t0 = Date.now();
       let timer: NodeJS.Timeout | undefined;
-      const outcome = await Promise.race([stopService(gateway).then(() => "stopped"), new Promise((resolve) => (timer = setTimeout(resolve, STOP_LIMIT_MS, "still stopping")))]);
+      const outcome = await Promise.race([
+        stopService(gateway).then(() => "stopped"),
+        new Promise((resolve) => (timer = setTimeout(resolve, STOP_LIMIT_MS, "still stopping"))),
+      ]);
       clearTimeout(timer);
       assert.equal(outcome, "stopped", `stopService did not end within ${STOP_LIMIT_MS} ms`);
       assert.ok(Date.now() - t0 < STOP_LIMIT_MS);

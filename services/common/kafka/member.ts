@@ -116,7 +116,12 @@ export class MemberGeneration<T extends Topic> {
       maxBytes: FETCH_MAX_BYTES,
     });
     this.#consumer = consumer;
-    const commits = new OffsetCommits(consumer, this.#wireTopic, (p) => this.#parts.has(p), (err, msg) => this.#warn(err, msg));
+    const commits = new OffsetCommits(
+      consumer,
+      this.#wireTopic,
+      (p) => this.#parts.has(p),
+      (err, msg) => this.#warn(err, msg),
+    );
     this.#commits = commits;
     // Fetches long-poll; they get their own connections so heartbeats and commits never queue behind one.
     const pool = new ConnectionPool(`${ctx.clientId}-${this.#group}-fetch`, { connectTimeout: 5_000, requestTimeout: 15_000 });

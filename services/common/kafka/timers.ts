@@ -50,8 +50,6 @@ export class Latch {
   sleep(ms: number): Promise<void> {
     if (this.fired) return Promise.resolve();
     let timer: NodeJS.Timeout | undefined;
-    return Promise.race([new Promise<void>((resolve) => (timer = setTimeout(resolve, ms))), this.promise]).finally(() =>
-      clearTimeout(timer),
-    );
+    return Promise.race([new Promise<void>((resolve) => (timer = setTimeout(resolve, ms))), this.promise]).finally(() => clearTimeout(timer));
   }
 }

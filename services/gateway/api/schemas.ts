@@ -96,7 +96,9 @@ export const API_DOCS = {
 
 /** What a status means, from the error registry: the codes that answer with it. */
 function refusal(status: number) {
-  const codes = Object.entries(ERROR_CODES).filter(([, spec]) => spec.status === status).map(([code]) => code);
+  const codes = Object.entries(ERROR_CODES)
+    .filter(([, spec]) => spec.status === status)
+    .map(([code]) => code);
   return { description: `Refused: ${codes.join(", ")} (see the error codes in docs/api.md)`, $ref: "ErrorResponse#" };
 }
 

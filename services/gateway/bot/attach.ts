@@ -29,7 +29,12 @@ export interface AttachedBot {
 
 export function attachTelegramBot(
   app: FastifyInstance,
-  deps: { config: Pick<Config, "telegram" | "urls"> & Partial<Pick<Config, "access">>; log: Logger; backend?: BotBackend; progressIntervalMs?: number },
+  deps: {
+    config: Pick<Config, "telegram" | "urls"> & Partial<Pick<Config, "access">>;
+    log: Logger;
+    backend?: BotBackend;
+    progressIntervalMs?: number;
+  },
 ): AttachedBot {
   const { telegram } = deps.config;
   const log = deps.log;
@@ -77,7 +82,9 @@ export function attachTelegramBot(
     async start() {
       if (!webhook) return bot.startPolling();
       // Registering can fail while the Bot API is unreachable; updates then wait on Telegram's side.
-      await bot.setWebhook(webhook.url, webhook.secret).catch((err: unknown) => log.error({ err: { message: (err as Error).message } }, "could not register the Telegram webhook"));
+      await bot
+        .setWebhook(webhook.url, webhook.secret)
+        .catch((err: unknown) => log.error({ err: { message: (err as Error).message } }, "could not register the Telegram webhook"));
     },
     stop: () => bot.stop(),
   };

@@ -228,7 +228,9 @@ export function createTelegramBot(opts: TelegramBotOptions): TelegramBot {
   bot.command("index", async (ctx) => {
     const input = ctx.match.trim();
     if (!input) {
-      return void (await ctx.reply("Which chat? /index @username, /index https://t.me/name, /index -1001234567890, or /index result.json (an export in the import directory)."));
+      return void (await ctx.reply(
+        "Which chat? /index @username, /index https://t.me/name, /index -1001234567890, or /index result.json (an export in the import directory).",
+      ));
     }
     // Usernames and links never end in .json nor hold a path: those name an export file.
     const target = /\.json$/i.test(input) || (input.includes("/") && !/t\.me\//i.test(input)) ? { export_path: input } : { chat: input };
@@ -242,7 +244,9 @@ export function createTelegramBot(opts: TelegramBotOptions): TelegramBot {
     const doc = ctx.message.document;
     const name = doc.file_name ?? "the file";
     if (!/\.json$/i.test(name) && doc.mime_type !== "application/json") {
-      return void (await ctx.reply("To index a chat from a file, send its Telegram Desktop export: Export chat history → format JSON → result.json."));
+      return void (await ctx.reply(
+        "To index a chat from a file, send its Telegram Desktop export: Export chat history → format JSON → result.json.",
+      ));
     }
     let filePath: string | undefined;
     try {
@@ -251,7 +255,9 @@ export function createTelegramBot(opts: TelegramBotOptions): TelegramBot {
       if (!(err instanceof GrammyError)) throw err;
     }
     if (!filePath) {
-      return void (await ctx.reply(`Telegram does not let bots download ${escapeHtml(name)} (bots get files up to 20 MB). Put the export in the import directory and send /index <file name>.`));
+      return void (await ctx.reply(
+        `Telegram does not let bots download ${escapeHtml(name)} (bots get files up to 20 MB). Put the export in the import directory and send /index <file name>.`,
+      ));
     }
     const { job_id, messages } = await backend.upload(await openTelegramFile(opts.apiRoot, opts.token, filePath, name, hardStop.signal));
     const sent = await ctx.reply(`Indexing ${escapeHtml(name)}: ${messages.toLocaleString("en")} messages… (job <code>${job_id}</code>)`, html);
@@ -370,7 +376,13 @@ export function createTelegramBot(opts: TelegramBotOptions): TelegramBot {
 /** Whether `promise` settles within `ms` (it is not cancelled either way). */
 async function settlesWithin(promise: Promise<unknown>, ms: number): Promise<boolean> {
   const timer = new AbortController();
-  const settled = await Promise.race([promise.then(() => true, () => true), sleep(ms, false, { signal: timer.signal }).catch(() => false)]);
+  const settled = await Promise.race([
+    promise.then(
+      () => true,
+      () => true,
+    ),
+    sleep(ms, false, { signal: timer.signal }).catch(() => false),
+  ]);
   timer.abort();
   return settled;
 }

@@ -11,9 +11,18 @@ import { Readable } from "node:stream";
 import { TglensError } from "../../common/errors.ts";
 
 /** `signal` ends the download (the bot aborts it when stopping). */
-export async function openTelegramFile(apiRoot: string, token: string, filePath: string, label: string, signal?: AbortSignal): Promise<ReadableStream<Uint8Array>> {
+export async function openTelegramFile(
+  apiRoot: string,
+  token: string,
+  filePath: string,
+  label: string,
+  signal?: AbortSignal,
+): Promise<ReadableStream<Uint8Array>> {
   if (path.isAbsolute(filePath)) {
-    const readable = await fs.access(filePath).then(() => true, () => false);
+    const readable = await fs.access(filePath).then(
+      () => true,
+      () => false,
+    );
     if (readable) return Readable.toWeb(createReadStream(filePath)) as ReadableStream<Uint8Array>;
   }
   let res: Response;

@@ -78,7 +78,9 @@ export function formatAllStats(chats: readonly ChatSummary[]): string {
   const total = chats.reduce((n, c) => n + c.messages, 0);
   const lines = [`<b>${total.toLocaleString("en")} messages in ${chats.length} chat${chats.length === 1 ? "" : "s"}</b>`, ""];
   for (const c of chats) {
-    lines.push(`• <b>${escapeHtml(c.name)}</b>: ${c.messages.toLocaleString("en")} messages, ${c.senders} senders, ${shortDate(c.first_date).slice(0, 10)} – ${shortDate(c.last_date).slice(0, 10)}`);
+    lines.push(
+      `• <b>${escapeHtml(c.name)}</b>: ${c.messages.toLocaleString("en")} messages, ${c.senders} senders, ${shortDate(c.first_date).slice(0, 10)} – ${shortDate(c.last_date).slice(0, 10)}`,
+    );
   }
   lines.push("", "Send /stats &lt;chat&gt; for one chat's most active senders.");
   return lines.join("\n");
@@ -94,7 +96,11 @@ export function formatJob(label: string, job: JobStatus): string {
     return `Indexed ${name} in part: <b>${n(c.stored)} messages</b> stored, <b>${n(c.failed)} failed</b>: ${escapeHtml(job.error?.message ?? "")}`;
   }
   if (job.state === "done") {
-    const extra = [c.skipped ? `${n(c.skipped)} service messages skipped` : "", c.dropped ? `${n(c.dropped)} empty after cleaning` : "", c.failed ? `${n(c.failed)} failed` : ""].filter(Boolean);
+    const extra = [
+      c.skipped ? `${n(c.skipped)} service messages skipped` : "",
+      c.dropped ? `${n(c.dropped)} empty after cleaning` : "",
+      c.failed ? `${n(c.failed)} failed` : "",
+    ].filter(Boolean);
     return `Indexed ${name}: <b>${n(c.stored)} messages</b> stored${extra.length ? ` (${extra.join(", ")})` : ""}.`;
   }
   const of = job.expected ? ` of ${n(job.expected)}` : "";

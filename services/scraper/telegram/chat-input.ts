@@ -33,7 +33,10 @@ function fromTmePath(pathname: string, original: string): ChatInput {
   const [first, second] = parts;
   if (first === undefined) throw badChat(original, EXPECTED);
   if (first.startsWith("+") || first === "joinchat") {
-    throw badChat(original, "is a private invite link, which live reading does not support: join the chat in Telegram, then name it by its id or @username");
+    throw badChat(
+      original,
+      "is a private invite link, which live reading does not support: join the chat in Telegram, then name it by its id or @username",
+    );
   }
   if (first === "c" && second !== undefined && /^[1-9]\d{0,19}$/.test(second)) return { kind: "id", id: `-100${second}` };
   if (first === "s" && second !== undefined) return fromUsername(second, original);

@@ -25,7 +25,6 @@ export interface Checkpoint {
   updated_at: string;
 }
 
-
 export { checkpointFile, checkpointsDir };
 
 export async function readCheckpoint(dataDir: string, chatId: string): Promise<Checkpoint | undefined> {

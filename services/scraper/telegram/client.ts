@@ -112,16 +112,23 @@ export function telegramFailure(err: unknown, doing: string, chat?: string): Tgl
   if (err instanceof errors.RPCError) {
     const what = err.errorMessage ?? "an error";
     if (chat !== undefined && CHAT_UNREADABLE.has(what)) {
-      return new TglensError("TGLENS_CHAT_NOT_FOUND", `Telegram has no chat ${chat} that this account can read (${what})`, { details: { chat, telegram: what } });
+      return new TglensError("TGLENS_CHAT_NOT_FOUND", `Telegram has no chat ${chat} that this account can read (${what})`, {
+        details: { chat, telegram: what },
+      });
     }
     if (err.code === 401) {
-      return new TglensError("TGLENS_TELEGRAM_NOT_CONFIGURED", `the Telegram session is not authorised any more (${what}): run \`tglens login\` again`, {
-        details: { telegram: what },
-      });
+      return new TglensError(
+        "TGLENS_TELEGRAM_NOT_CONFIGURED",
+        `the Telegram session is not authorised any more (${what}): run \`tglens login\` again`,
+        {
+          details: { telegram: what },
+        },
+      );
     }
     return new TglensError("TGLENS_TELEGRAM", `Telegram answered ${what} (${err.code ?? "no code"}) while ${doing}`, { details: { telegram: what } });
   }
   const message = scrubKnownSecrets(err instanceof Error ? err.message : String(err));
-  if (chat !== undefined && GRAMJS_NOT_FOUND.test(message)) return new TglensError("TGLENS_CHAT_NOT_FOUND", `Telegram has no chat ${chat} that this account can read`, { details: { chat } });
+  if (chat !== undefined && GRAMJS_NOT_FOUND.test(message))
+    return new TglensError("TGLENS_CHAT_NOT_FOUND", `Telegram has no chat ${chat} that this account can read`, { details: { chat } });
   return new TglensError("TGLENS_TELEGRAM", `${doing} failed: ${message}`);
 }

@@ -101,7 +101,8 @@ export function displayName(entity: Entity | undefined): string | null {
     const name = [entity.firstName, entity.lastName].filter(Boolean).join(" ").trim();
     return name === "" ? null : name;
   }
-  if (entity instanceof Api.Chat || entity instanceof Api.Channel || entity instanceof Api.ChatForbidden || entity instanceof Api.ChannelForbidden) return entity.title;
+  if (entity instanceof Api.Chat || entity instanceof Api.Channel || entity instanceof Api.ChatForbidden || entity instanceof Api.ChannelForbidden)
+    return entity.title;
   return null;
 }
 
@@ -172,17 +173,26 @@ export function exportMediaFields(media: Api.TypeMessageMedia | undefined): Expo
   if (media instanceof Api.MessageMediaVenue) return { place_name: media.title, address: media.address, location_information: location(media.geo) };
   if (media instanceof Api.MessageMediaGeoLive) return { location_information: location(media.geo), live_location_period_seconds: media.period };
   if (media instanceof Api.MessageMediaGeo) return { location_information: location(media.geo) };
-  if (media instanceof Api.MessageMediaContact) return { contact_information: { first_name: media.firstName, last_name: media.lastName, phone_number: media.phoneNumber } };
+  if (media instanceof Api.MessageMediaContact)
+    return { contact_information: { first_name: media.firstName, last_name: media.lastName, phone_number: media.phoneNumber } };
   if (media instanceof Api.MessageMediaGame) return { game_title: media.game.title };
   if (media instanceof Api.MessageMediaInvoice) {
-    return { invoice_information: { title: media.title, description: media.description, amount: Number(media.totalAmount.toString()), currency: media.currency } };
+    return {
+      invoice_information: {
+        title: media.title,
+        description: media.description,
+        amount: Number(media.totalAmount.toString()),
+        currency: media.currency,
+      },
+    };
   }
   return {};
 }
 
 /** A GramJS message as the object a Telegram Desktop export would hold for it. */
 export function gramjsMessageToExport(message: Api.TypeMessage, ctx: GramjsContext = {}): ExportRecord {
-  if (message instanceof Api.MessageService) return { id: message.id, type: "service", date_unixtime: String(message.date), action: message.action.className, text: "" };
+  if (message instanceof Api.MessageService)
+    return { id: message.id, type: "service", date_unixtime: String(message.date), action: message.action.className, text: "" };
   if (!(message instanceof Api.Message)) return { id: message.id, type: "unsupported" };
   const record: ExportRecord = { id: message.id, type: "message", date_unixtime: String(message.date) };
   // editHide: Telegram changed the message itself (e.g. a bot's buttons) and does not show it as edited.
@@ -194,7 +204,8 @@ export function gramjsMessageToExport(message: Api.TypeMessage, ctx: GramjsConte
   }
   const reply = message.replyTo;
   // A reply to a message of another chat names a message that is not in this one.
-  if (reply instanceof Api.MessageReplyHeader && reply.replyToMsgId !== undefined && reply.replyToPeerId === undefined) record.reply_to_message_id = reply.replyToMsgId;
+  if (reply instanceof Api.MessageReplyHeader && reply.replyToMsgId !== undefined && reply.replyToPeerId === undefined)
+    record.reply_to_message_id = reply.replyToMsgId;
   const fwd = message.fwdFrom;
   if (fwd) record.forwarded_from = fwd.fromName ?? (fwd.fromId ? displayName(entityOf(message, fwd.fromId, ctx)) : null);
   Object.assign(record, exportMediaFields(message.media));
@@ -219,7 +230,8 @@ export function exportChatOf(entity: Entity): ExportRecord {
     const type = entity.self ? "saved_messages" : entity.bot ? "bot_chat" : "personal_chat";
     return { id: entity.id.toString(), type, ...(entity.self ? {} : { name: displayName(entity) }) };
   }
-  if (entity instanceof Api.Chat || entity instanceof Api.ChatForbidden) return { id: entity.id.toString(), type: "private_group", name: entity.title };
+  if (entity instanceof Api.Chat || entity instanceof Api.ChatForbidden)
+    return { id: entity.id.toString(), type: "private_group", name: entity.title };
   if (entity instanceof Api.Channel || entity instanceof Api.ChannelForbidden) {
     const isPublic = entity instanceof Api.Channel && entityUsername(entity) !== undefined;
     const kind = entity.megagroup || (entity instanceof Api.Channel && entity.gigagroup) ? "supergroup" : "channel";

@@ -88,7 +88,12 @@ export async function liveScrape(deps: LiveScrapeDeps, job: LiveScrapeJob): Prom
         ...(signal ? { signal } : {}),
         async onWait(seconds, resumeAt) {
           log.warn({ seconds, resume_at: iso(resumeAt), doing }, "Telegram FloodWait: sleeping before asking again");
-          await reportJob(bus, jobId, {}, { resume_at: iso(resumeAt), note: `Telegram asked to wait ${seconds} s (FloodWait); reading resumes at ${iso(resumeAt)}` });
+          await reportJob(
+            bus,
+            jobId,
+            {},
+            { resume_at: iso(resumeAt), note: `Telegram asked to wait ${seconds} s (FloodWait); reading resumes at ${iso(resumeAt)}` },
+          );
         },
         async onResume() {
           await reportJob(bus, jobId, {}, { resume_at: null, note: null });
@@ -132,7 +137,11 @@ export async function liveScrape(deps: LiveScrapeDeps, job: LiveScrapeJob): Prom
       }
       // Reported before they move on, so no later stage's report can reach the job before this one.
       await reportMessages(bus, { scraped: records, skipped: skippedRefs });
-      if (records.length > 0) await bus.publishMany("preprocess-topic", records.map((message) => ({ key: chat.id, message })));
+      if (records.length > 0)
+        await bus.publishMany(
+          "preprocess-topic",
+          records.map((message) => ({ key: chat.id, message })),
+        );
       if (records.length > 0) {
         await fs.appendFile(chatFile(deps.dataDir, "raw", chat.id), records.map((m) => JSON.stringify({ ...m, job_id: undefined }) + "\n").join(""));
       }

@@ -104,7 +104,8 @@ export class ParkedJobs {
       .sleep(Math.max(0, wait), this.stopping.signal)
       .then(() => this.resume(file, entry))
       .catch((err: unknown) => {
-        if (!this.stopping.signal.aborted) this.log.error({ job_id: entry.request.job_id, err }, "could not resume a parked job; it resumes at the next start");
+        if (!this.stopping.signal.aborted)
+          this.log.error({ job_id: entry.request.job_id, err }, "could not resume a parked job; it resumes at the next start");
       })
       .finally(() => this.timers.delete(timer));
     this.timers.add(timer);

@@ -47,7 +47,8 @@ export async function resolveChat(client: TelegramReader, input: ChatInput, call
     });
     if (!entity) throw notFound(label, "it is not among this account's chats (a public chat can be named by its @username or t.me link)");
   }
-  if (entity instanceof Api.ChatForbidden || entity instanceof Api.ChannelForbidden) throw notFound(label, "this account may not read it any more (removed or banned)");
+  if (entity instanceof Api.ChatForbidden || entity instanceof Api.ChannelForbidden)
+    throw notFound(label, "this account may not read it any more (removed or banned)");
   if (entity instanceof Api.UserEmpty || entity instanceof Api.ChatEmpty) throw notFound(label, "Telegram knows no such chat");
   return { entity, chat: chatRefFromEntity(entity) };
 }

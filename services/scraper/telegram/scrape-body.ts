@@ -41,7 +41,8 @@ export function parseLiveScrapeBody(body: Record<string, unknown>): LiveScrapeBo
   }
   const out: LiveScrapeBody = { chat: formatChatInput(parseChatInput(body.chat)) };
   if (body.limit !== undefined) {
-    if (typeof body.limit !== "number" || !Number.isSafeInteger(body.limit) || body.limit < 1) throw bad("limit", `must be an integer >= 1, got ${JSON.stringify(body.limit)}`);
+    if (typeof body.limit !== "number" || !Number.isSafeInteger(body.limit) || body.limit < 1)
+      throw bad("limit", `must be an integer >= 1, got ${JSON.stringify(body.limit)}`);
     out.limit = body.limit;
   }
   if (body.since !== undefined) out.since = parseSince(body.since);

@@ -44,9 +44,13 @@ export async function readSavedSession(dataDir: string): Promise<string | undefi
   }
   if ((mode & 0o077) !== 0) {
     const shown = (mode & 0o777).toString(8).padStart(4, "0");
-    throw new TglensError("TGLENS_CONFIG", `${file} can be read by other users (mode ${shown}); it holds a Telegram login: run \`chmod 600 ${file}\``, {
-      details: { file, mode: shown },
-    });
+    throw new TglensError(
+      "TGLENS_CONFIG",
+      `${file} can be read by other users (mode ${shown}); it holds a Telegram login: run \`chmod 600 ${file}\``,
+      {
+        details: { file, mode: shown },
+      },
+    );
   }
   const session = (await fs.readFile(file, "utf8")).trim();
   registerSecret(session);
@@ -77,16 +81,22 @@ export function missingTelegramSettings(telegram: Pick<TelegramConfig, "apiId" |
 export function notConfigured(missing: readonly string[]): TglensError {
   const api = missing.filter((name) => name !== "TELEGRAM_SESSION");
   const parts: string[] = [];
-  if (api.length > 0) parts.push(`${api.join(" and ")} ${api.length > 1 ? "are" : "is"} not set (an application id and hash from https://my.telegram.org)`);
+  if (api.length > 0)
+    parts.push(`${api.join(" and ")} ${api.length > 1 ? "are" : "is"} not set (an application id and hash from https://my.telegram.org)`);
   if (missing.includes("TELEGRAM_SESSION")) parts.push("there is no session: run `tglens login`, or set TELEGRAM_SESSION");
-  return new TglensError("TGLENS_TELEGRAM_NOT_CONFIGURED", `live Telegram reading is not configured: ${parts.join("; ")}`, { details: { missing: [...missing] } });
+  return new TglensError("TGLENS_TELEGRAM_NOT_CONFIGURED", `live Telegram reading is not configured: ${parts.join("; ")}`, {
+    details: { missing: [...missing] },
+  });
 }
 
 /**
  * What a live client needs: the API id and hash from the configuration and a session from
  * TELEGRAM_SESSION or data/session. Throws TGLENS_TELEGRAM_NOT_CONFIGURED naming what is missing.
  */
-export async function telegramCredentials(telegram: Pick<TelegramConfig, "apiId" | "apiHash" | "session">, dataDir: string): Promise<TelegramCredentials> {
+export async function telegramCredentials(
+  telegram: Pick<TelegramConfig, "apiId" | "apiHash" | "session">,
+  dataDir: string,
+): Promise<TelegramCredentials> {
   registerSecret(telegram.apiHash);
   registerSecret(telegram.session);
   const session = telegram.session ?? (await readSavedSession(dataDir));

@@ -59,12 +59,24 @@ describe("access", () => {
 
   it("checks the Host before the token, and the content type last", () => {
     const policy = createAccessPolicy({ adminToken: ADMIN, readToken: undefined, allowedHosts: [] });
-    assert.equal(refusal(() => policy.check({ method: "POST", headers: { host: "evil.example" } }, "admin")), "TGLENS_FORBIDDEN");
-    assert.equal(refusal(() => policy.check({ method: "POST", headers: { host: "localhost" } }, "admin")), "TGLENS_UNAUTHORIZED");
-    assert.equal(refusal(() => policy.check({ method: "POST", headers: { host: "localhost", authorization: `Bearer ${ADMIN}` } }, "admin")), "TGLENS_UNSUPPORTED_MEDIA_TYPE");
+    assert.equal(
+      refusal(() => policy.check({ method: "POST", headers: { host: "evil.example" } }, "admin")),
+      "TGLENS_FORBIDDEN",
+    );
+    assert.equal(
+      refusal(() => policy.check({ method: "POST", headers: { host: "localhost" } }, "admin")),
+      "TGLENS_UNAUTHORIZED",
+    );
+    assert.equal(
+      refusal(() => policy.check({ method: "POST", headers: { host: "localhost", authorization: `Bearer ${ADMIN}` } }, "admin")),
+      "TGLENS_UNSUPPORTED_MEDIA_TYPE",
+    );
     // Only a read token: nobody can change anything.
     const readOnly = createAccessPolicy({ adminToken: undefined, readToken: READ, allowedHosts: [] });
     assert.equal(readOnly.check({ method: "GET", headers: { host: "localhost", authorization: `Bearer ${READ}` } }, "read"), "read");
-    assert.equal(refusal(() => readOnly.check({ method: "DELETE", headers: { host: "localhost", authorization: `Bearer ${READ}` } }, "admin")), "TGLENS_FORBIDDEN");
+    assert.equal(
+      refusal(() => readOnly.check({ method: "DELETE", headers: { host: "localhost", authorization: `Bearer ${READ}` } }, "admin")),
+      "TGLENS_FORBIDDEN",
+    );
   });
 });

@@ -113,7 +113,10 @@ export function busContract(name: string, makeTarget: () => Promise<ContractTarg
         await t.bus.publishMany("preprocess-topic", items);
         await c.done;
         await settle(200);
-        assert.deepEqual(c.seen.map((d) => d.message.message_id), [...Array(300).keys()]);
+        assert.deepEqual(
+          c.seen.map((d) => d.message.message_id),
+          [...Array(300).keys()],
+        );
         assert.equal(await t.deadLetters("preprocess-topic").then((l) => l.length), 0);
       } finally {
         await t.close();
@@ -144,7 +147,10 @@ export function busContract(name: string, makeTarget: () => Promise<ContractTarg
           assert.ok(batch.length >= 1 && batch.length <= 8, `batch of ${batch.length}`);
           assert.equal(new Set(batch.map((d) => d.meta.partition)).size, 1);
         }
-        assert.ok(batches.some((b) => b.length > 1), "batching happened");
+        assert.ok(
+          batches.some((b) => b.length > 1),
+          "batching happened",
+        );
       } finally {
         await t.close();
       }
@@ -187,7 +193,10 @@ export function busContract(name: string, makeTarget: () => Promise<ContractTarg
         const typo = "preprocess-topik" as Topic;
         await rejectsWith(t.bus.publish(typo, rawMessage("310", 1), { key: "310" }), "TGLENS_SCHEMA");
         await rejectsWith(t.bus.publishMany(typo, [{ key: "310", message: rawMessage("310", 1) }]), "TGLENS_SCHEMA");
-        await rejectsWith(t.bus.subscribe(typo, t.group("typo"), async () => undefined), "TGLENS_SCHEMA");
+        await rejectsWith(
+          t.bus.subscribe(typo, t.group("typo"), async () => undefined),
+          "TGLENS_SCHEMA",
+        );
       } finally {
         await t.close();
       }
@@ -210,7 +219,10 @@ export function busContract(name: string, makeTarget: () => Promise<ContractTarg
       const t = await makeTarget();
       try {
         await t.bus.close();
-        await rejectsWith(t.bus.subscribe("preprocess-topic", t.group("closed"), async () => undefined), "TGLENS_NOT_READY");
+        await rejectsWith(
+          t.bus.subscribe("preprocess-topic", t.group("closed"), async () => undefined),
+          "TGLENS_NOT_READY",
+        );
       } finally {
         await t.close();
       }
@@ -318,7 +330,11 @@ export function busContract(name: string, makeTarget: () => Promise<ContractTarg
         await again.done;
         await settle(200);
         const all = [...handled, ...again.seen.map((d) => d.message.message_id)];
-        assert.deepEqual([...new Set(all)].sort((x, y) => x - y), [...Array(total).keys()], "nothing lost");
+        assert.deepEqual(
+          [...new Set(all)].sort((x, y) => x - y),
+          [...Array(total).keys()],
+          "nothing lost",
+        );
         assert.equal(all.length, total, "nothing finished before the close was delivered again");
       } finally {
         await t.close();

@@ -78,13 +78,16 @@ describe("config", () => {
   });
 
   it("reports a bad value once and still checks the rest against the default", () => {
-    assert.throws(() => loadConfig({ TGLENS_DATA_DIR: " ", TGLENS_HOST: "0.0.0.0" }), (err: Error & { details?: { problems: string[] } }) => {
-      const problems = err.details!.problems;
-      assert.equal(problems.length, 2);
-      assert.match(problems[0]!, /TGLENS_DATA_DIR=" ": must not be empty/);
-      assert.match(problems[1]!, /TGLENS_HOST=0\.0\.0\.0 listens beyond this machine/);
-      return true;
-    });
+    assert.throws(
+      () => loadConfig({ TGLENS_DATA_DIR: " ", TGLENS_HOST: "0.0.0.0" }),
+      (err: Error & { details?: { problems: string[] } }) => {
+        const problems = err.details!.problems;
+        assert.equal(problems.length, 2);
+        assert.match(problems[0]!, /TGLENS_DATA_DIR=" ": must not be empty/);
+        assert.match(problems[1]!, /TGLENS_HOST=0\.0\.0\.0 listens beyond this machine/);
+        return true;
+      },
+    );
   });
 
   it("takes TELEGRAM_API_ID up to the int32 maximum, not one more", () => {
@@ -164,7 +167,6 @@ describe("environment variables read by the code", () => {
   });
 });
 
-
 describe("config: API access", () => {
   const TOKEN = "0123456789abcdef0123456789abcdef";
   const problemsOf = (env: Record<string, string>): string[] => {
@@ -215,6 +217,10 @@ describe("config: API access", () => {
     assert.equal(config.access.allowedHosts.includes("0.0.0.0"), false, "a wildcard address is no Host name");
     assert.match(problemsOf({ TGLENS_ALLOWED_HOSTS: "https://x.example" })[0]!, /TGLENS_ALLOWED_HOSTS=.*host names without port or scheme/);
     assert.match(problemsOf({ TGLENS_ALLOWED_HOSTS: "x.example:8000" })[0]!, /without port/);
-    assert.deepEqual(loadConfig({ TGLENS_ALLOWED_HOSTS: "" }).access.allowedHosts, ["127.0.0.1"], "empty (as compose passes an unset one) is no extra name");
+    assert.deepEqual(
+      loadConfig({ TGLENS_ALLOWED_HOSTS: "" }).access.allowedHosts,
+      ["127.0.0.1"],
+      "empty (as compose passes an unset one) is no extra name",
+    );
   });
 });

@@ -3,7 +3,8 @@ import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { parseTimeBound } from "../../../services/common/dates.ts";
 
-const utc = (...parts: [number, number, number, number?, number?, number?]) => Date.UTC(parts[0], parts[1] - 1, parts[2], parts[3] ?? 0, parts[4] ?? 0, parts[5] ?? 0) / 1000;
+const utc = (...parts: [number, number, number, number?, number?, number?]) =>
+  Date.UTC(parts[0], parts[1] - 1, parts[2], parts[3] ?? 0, parts[4] ?? 0, parts[5] ?? 0) / 1000;
 
 describe("parseTimeBound", () => {
   it("reads a date alone as the whole day: from its start, to its last second", () => {

@@ -51,7 +51,12 @@ describe("http app", () => {
   const bad: [string, { payload: string | Buffer; headers?: Record<string, string> }, number, string][] = [
     ["malformed JSON", { payload: '{"texts": [' }, 400, "TGLENS_BAD_JSON"],
     ["an empty body", { payload: "" }, 400, "TGLENS_BAD_JSON"],
-    ["invalid UTF-8", { payload: Buffer.concat([Buffer.from('{"texts": ["a'), Buffer.from([0xc3, 0x28]), Buffer.from('"]}')]) }, 400, "TGLENS_BAD_UTF8"],
+    [
+      "invalid UTF-8",
+      { payload: Buffer.concat([Buffer.from('{"texts": ["a'), Buffer.from([0xc3, 0x28]), Buffer.from('"]}')]) },
+      400,
+      "TGLENS_BAD_UTF8",
+    ],
     ["a missing field", { payload: "{}" }, 400, "TGLENS_BAD_REQUEST"],
     ["a field of the wrong type", { payload: '{"texts": "x"}' }, 400, "TGLENS_BAD_REQUEST"],
     ["an oversized body", { payload: JSON.stringify({ texts: ["x".repeat(2000)] }) }, 413, "TGLENS_PAYLOAD_TOO_LARGE"],
@@ -60,7 +65,12 @@ describe("http app", () => {
   for (const [what, req, status, code] of bad) {
     it(`refuses ${what} with ${status} ${code} and never reaches the handler`, async () => {
       const { app: a, received } = await app();
-      const res = await a.inject({ method: "POST", url: "/echo", headers: { "content-type": "application/json", ...req.headers }, payload: req.payload });
+      const res = await a.inject({
+        method: "POST",
+        url: "/echo",
+        headers: { "content-type": "application/json", ...req.headers },
+        payload: req.payload,
+      });
       assert.equal(res.statusCode, status);
       assert.equal(res.json().error.code, code);
       assert.ok(res.json().error.message.length > 0);
@@ -90,7 +100,13 @@ describe("http app", () => {
 
   it("logs an expected refusal as a warning without a stack, and only an internal error with one", async () => {
     const logs = captureLogs();
-    const { app: a } = await createHttpApp({ service: "test", version: "0", description: "test", log: createLogger({ level: "info", destination: logs.stream }), bodyLimit: 1024 });
+    const { app: a } = await createHttpApp({
+      service: "test",
+      version: "0",
+      description: "test",
+      log: createLogger({ level: "info", destination: logs.stream }),
+      bodyLimit: 1024,
+    });
     a.get("/refuse", async () => {
       throw new TglensError("TGLENS_TELEGRAM_NOT_CONFIGURED", "live Telegram reading is not configured: TELEGRAM_API_ID is not set");
     });
@@ -110,7 +126,11 @@ describe("http app", () => {
     assert.equal(refusal[0]!.level, 40, "warn");
     assert.equal(refusal[0]!.code, "TGLENS_TELEGRAM_NOT_CONFIGURED");
     assert.doesNotMatch(JSON.stringify(refusal[0]), /\bat \S+ \(|stack/, "no stack trace");
-    assert.equal(lines.some((l) => /no chat 777/.test(l.msg)), false, "a 4xx is the caller's business, not the log's");
+    assert.equal(
+      lines.some((l) => /no chat 777/.test(l.msg)),
+      false,
+      "a 4xx is the caller's business, not the log's",
+    );
     const bug = lines.filter((l) => l.msg === "an invariant broke");
     assert.equal(bug.length, 1);
     assert.equal(bug[0]!.level, 50, "error");
@@ -136,9 +156,25 @@ async function guarded(access?: AccessSettings, log = createLogger({ level: "sil
 
 describe("http app: what Node's parser refuses is answered in the one error shape", () => {
   const cases: [string, (host: string) => string, number, string][] = [
-    ["a 100k-character query (headers too large)", (h) => `GET /thing?q=${"a".repeat(100_000)} HTTP/1.1\r\nHost: ${h}\r\n\r\n`, 431, "TGLENS_HEADERS_TOO_LARGE"],
-    ["a Content-Length that is not a number", (h) => `POST /echo HTTP/1.1\r\nHost: ${h}\r\nContent-Type: application/json\r\nContent-Length: abc\r\n\r\n{}`, 400, "TGLENS_BAD_REQUEST"],
-    ["Content-Length beside Transfer-Encoding", (h) => `POST /echo HTTP/1.1\r\nHost: ${h}\r\nContent-Type: application/json\r\nContent-Length: 2\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n`, 400, "TGLENS_BAD_REQUEST"],
+    [
+      "a 100k-character query (headers too large)",
+      (h) => `GET /thing?q=${"a".repeat(100_000)} HTTP/1.1\r\nHost: ${h}\r\n\r\n`,
+      431,
+      "TGLENS_HEADERS_TOO_LARGE",
+    ],
+    [
+      "a Content-Length that is not a number",
+      (h) => `POST /echo HTTP/1.1\r\nHost: ${h}\r\nContent-Type: application/json\r\nContent-Length: abc\r\n\r\n{}`,
+      400,
+      "TGLENS_BAD_REQUEST",
+    ],
+    [
+      "Content-Length beside Transfer-Encoding",
+      (h) =>
+        `POST /echo HTTP/1.1\r\nHost: ${h}\r\nContent-Type: application/json\r\nContent-Length: 2\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n`,
+      400,
+      "TGLENS_BAD_REQUEST",
+    ],
     ["a request line that is not HTTP", () => "HELLO THERE\r\n\r\n", 400, "TGLENS_BAD_REQUEST"],
     ["no Host header", () => "GET /thing HTTP/1.1\r\nConnection: close\r\n\r\n", 403, "TGLENS_FORBIDDEN"],
     ["a URL that does not decode", (h) => `GET /thing/%E0%A4%A HTTP/1.1\r\nHost: ${h}\r\nConnection: close\r\n\r\n`, 400, "TGLENS_BAD_REQUEST"],
@@ -165,10 +201,19 @@ describe("http app: what Node's parser refuses is answered in the one error shap
 
 describe("http app: compressed bodies", () => {
   const body = JSON.stringify({ texts: ["grüße", "hello"] });
-  for (const [coding, encode] of [["gzip", gzipSync], ["deflate", deflateSync], ["br", brotliCompressSync]] as const) {
+  for (const [coding, encode] of [
+    ["gzip", gzipSync],
+    ["deflate", deflateSync],
+    ["br", brotliCompressSync],
+  ] as const) {
     it(`decodes a ${coding} body and reads it as if it were plain`, async () => {
       const { app: a, received } = await guarded();
-      const res = await a.inject({ method: "POST", url: "/echo", headers: { "content-type": "application/json", "content-encoding": coding }, payload: encode(Buffer.from(body)) });
+      const res = await a.inject({
+        method: "POST",
+        url: "/echo",
+        headers: { "content-type": "application/json", "content-encoding": coding },
+        payload: encode(Buffer.from(body)),
+      });
       assert.equal(res.statusCode, 200, res.body);
       assert.deepEqual(received, [JSON.parse(body)]);
       await a.close();
@@ -179,7 +224,12 @@ describe("http app: compressed bodies", () => {
     const bomb = gzipSync(Buffer.from(JSON.stringify({ texts: [" ".repeat(1_000_000)] })));
     assert.ok(bomb.length < 1024, "the compressed body is under the limit");
     const { app: a, received } = await guarded();
-    const res = await a.inject({ method: "POST", url: "/echo", headers: { "content-type": "application/json", "content-encoding": "gzip" }, payload: bomb });
+    const res = await a.inject({
+      method: "POST",
+      url: "/echo",
+      headers: { "content-type": "application/json", "content-encoding": "gzip" },
+      payload: bomb,
+    });
     assert.equal(res.statusCode, 413);
     assert.equal(res.json().error.code, "TGLENS_PAYLOAD_TOO_LARGE");
     assert.equal(received.length, 0);
@@ -190,7 +240,13 @@ describe("http app: compressed bodies", () => {
     ["a body that is not the gzip it claims", { "content-encoding": "gzip" }, Buffer.from(body), 400, "TGLENS_BAD_REQUEST"],
     ["a truncated gzip body", { "content-encoding": "gzip" }, gzipSync(Buffer.from(body)).subarray(0, 20), 400, "TGLENS_BAD_REQUEST"],
     ["an encoding it does not decode (zstd)", { "content-encoding": "zstd" }, Buffer.from(body), 415, "TGLENS_UNSUPPORTED_MEDIA_TYPE"],
-    ["two encodings in a row", { "content-encoding": "gzip, br" }, brotliCompressSync(gzipSync(Buffer.from(body))), 415, "TGLENS_UNSUPPORTED_MEDIA_TYPE"],
+    [
+      "two encodings in a row",
+      { "content-encoding": "gzip, br" },
+      brotliCompressSync(gzipSync(Buffer.from(body))),
+      415,
+      "TGLENS_UNSUPPORTED_MEDIA_TYPE",
+    ],
   ];
   for (const [what, headers, payload, status, code] of refused) {
     it(`refuses ${what} with ${status} ${code}, never misreading it`, async () => {
@@ -213,7 +269,12 @@ describe("http app: access", () => {
 
   it("refuses an unknown Host header (DNS rebinding), for reads and writes alike, but not /health", async () => {
     const { app: a, received } = await guarded();
-    for (const [method, url] of [["GET", "/thing"], ["POST", "/echo"], ["DELETE", "/thing"], ["GET", "/metrics"]] as const) {
+    for (const [method, url] of [
+      ["GET", "/thing"],
+      ["POST", "/echo"],
+      ["DELETE", "/thing"],
+      ["GET", "/metrics"],
+    ] as const) {
       const res = await a.inject({ method, url, headers: { host: "evil.example:8000", ...json }, payload: method === "POST" ? "{}" : undefined });
       assert.equal(res.statusCode, 403, `${method} ${url}`);
       assert.equal(res.json().error.code, "TGLENS_FORBIDDEN");
@@ -236,7 +297,12 @@ describe("http app: access", () => {
   it("refuses a change from another origin or another site's page, and accepts its own origin", async () => {
     const { app: a, received } = await guarded();
     const host = { host: "127.0.0.1:8000" };
-    for (const headers of [{ origin: "http://evil.example" }, { origin: "http://127.0.0.1:9999" }, { origin: "null" }, { "sec-fetch-site": "cross-site" }]) {
+    for (const headers of [
+      { origin: "http://evil.example" },
+      { origin: "http://127.0.0.1:9999" },
+      { origin: "null" },
+      { "sec-fetch-site": "cross-site" },
+    ]) {
       const post = await a.inject({ method: "POST", url: "/echo", headers: { ...host, ...json, ...headers }, payload: "{}" });
       assert.equal(post.statusCode, 403, JSON.stringify(headers));
       assert.equal(post.json().error.code, "TGLENS_FORBIDDEN");
@@ -244,7 +310,12 @@ describe("http app: access", () => {
       assert.equal(del.statusCode, 403, JSON.stringify(headers));
     }
     assert.equal(received.length, 0);
-    const own = await a.inject({ method: "POST", url: "/echo", headers: { ...host, ...json, origin: "http://127.0.0.1:8000", "sec-fetch-site": "same-origin" }, payload: "{}" });
+    const own = await a.inject({
+      method: "POST",
+      url: "/echo",
+      headers: { ...host, ...json, origin: "http://127.0.0.1:8000", "sec-fetch-site": "same-origin" },
+      payload: "{}",
+    });
     assert.equal(own.statusCode, 200);
     // A read from another origin is not a change (and a browser keeps the answer from that page).
     assert.equal((await a.inject({ url: "/thing", headers: { ...host, origin: "http://evil.example" } })).statusCode, 200);
@@ -253,7 +324,12 @@ describe("http app: access", () => {
 
   it("needs a JSON content type for a POST: none or text/plain (a blind form) is 415", async () => {
     const { app: a, received } = await guarded();
-    for (const headers of [{}, { "content-type": "text/plain" }, { "content-type": "application/x-www-form-urlencoded" }, { "content-type": "multipart/form-data; boundary=x" }]) {
+    for (const headers of [
+      {},
+      { "content-type": "text/plain" },
+      { "content-type": "application/x-www-form-urlencoded" },
+      { "content-type": "multipart/form-data; boundary=x" },
+    ]) {
       const res = await a.inject({ method: "POST", url: "/echo", headers, payload: '{"texts":["x"]}' });
       assert.equal(res.statusCode, 415, JSON.stringify(headers));
       assert.equal(res.json().error.code, "TGLENS_UNSUPPORTED_MEDIA_TYPE");
@@ -261,7 +337,10 @@ describe("http app: access", () => {
     const empty = await a.inject({ method: "POST", url: "/echo" });
     assert.equal(empty.statusCode, 415);
     assert.equal(received.length, 0);
-    assert.equal((await a.inject({ method: "POST", url: "/echo", headers: { "content-type": "application/json; charset=utf-8" }, payload: "{}" })).statusCode, 200);
+    assert.equal(
+      (await a.inject({ method: "POST", url: "/echo", headers: { "content-type": "application/json; charset=utf-8" }, payload: "{}" })).statusCode,
+      200,
+    );
     await a.close();
   });
 
@@ -280,7 +359,10 @@ describe("http app: access", () => {
     assert.equal((await a.inject({ url: "/thing", headers: auth(READ) })).statusCode, 200);
     assert.equal((await a.inject({ url: "/metrics", headers: auth(READ) })).statusCode, 200);
     assert.equal((await a.inject({ url: "/metrics" })).statusCode, 401);
-    for (const [method, url] of [["POST", "/echo"], ["DELETE", "/thing"]] as const) {
+    for (const [method, url] of [
+      ["POST", "/echo"],
+      ["DELETE", "/thing"],
+    ] as const) {
       const res = await a.inject({ method, url, headers: { ...auth(READ), ...json }, payload: method === "POST" ? "{}" : undefined });
       assert.equal(res.statusCode, 403, `${method} ${url}`);
       assert.equal(res.json().error.code, "TGLENS_FORBIDDEN");
@@ -296,7 +378,11 @@ describe("http app: access", () => {
     assert.equal((await a.inject({ url: "/ready" })).statusCode, 200);
     const spec = await a.inject({ url: "/openapi.json" });
     assert.equal(spec.statusCode, 200);
-    assert.deepEqual(spec.json().components.securitySchemes.bearer, { type: "http", scheme: "bearer", description: spec.json().components.securitySchemes.bearer.description });
+    assert.deepEqual(spec.json().components.securitySchemes.bearer, {
+      type: "http",
+      scheme: "bearer",
+      description: spec.json().components.securitySchemes.bearer.description,
+    });
     assert.equal((await a.inject({ url: "/docs/" })).statusCode, 200);
     await a.close();
   });

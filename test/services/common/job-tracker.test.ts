@@ -334,7 +334,13 @@ describe("job tracker: redeliveries and ownership", { timeout: 180_000 }, () => 
     const opened: JobTracker[] = [];
     const bus1 = createMemoryBus();
     const first = await follow(opened, { bus: bus1, dataDir, role, log: silent });
-    await publish(bus1, [queued("r", 3), counted("r", "scraped", [1, 2, 3]), queued("d", 1), counted("d", "scraped", [1]), counted("d", "stored", [1])]);
+    await publish(bus1, [
+      queued("r", 3),
+      counted("r", "scraped", [1, 2, 3]),
+      queued("d", 1),
+      counted("d", "scraped", [1]),
+      counted("d", "stored", [1]),
+    ]);
     await until("job d done", () => first.jobs.get("d")?.state === "done");
     await first.close();
     await bus1.close();

@@ -68,7 +68,10 @@ describe("job book", () => {
   it("keeps only the most recent jobs", () => {
     const book = new JobBook(2);
     for (const id of ["a", "b", "c"]) book.create(id, "x", 1);
-    assert.deepEqual(book.list().map((j) => j.job_id), ["c", "b"]);
+    assert.deepEqual(
+      book.list().map((j) => j.job_id),
+      ["c", "b"],
+    );
   });
 
   it("finds the job of a dead letter, and its message when the payload names one", () => {
@@ -120,7 +123,10 @@ describe("job book", () => {
     assert.equal(job.source, "team.json");
     assert.equal(job.expected, 2);
     assert.equal(job.state, "done");
-    assert.deepEqual(job.chats.map((c) => c.id), ["c"]);
+    assert.deepEqual(
+      job.chats.map((c) => c.id),
+      ["c"],
+    );
     const again = book.create("j1", "other", 9);
     assert.equal(again, job, "a local create of a known job keeps what the events said");
     assert.equal(again.source, "team.json");

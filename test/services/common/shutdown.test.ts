@@ -39,8 +39,15 @@ describe("stopOnSignals", { timeout: 30_000 }, () => {
     const code = await p.exited;
     assert.equal(code, 1);
     assert.ok(Date.now() - t0 < 10_000, `took ${Date.now() - t0} ms`);
-    const lines = p.output().trim().split("\n").map((l) => JSON.parse(l) as { msg: string; pending?: string[] });
-    assert.deepEqual(lines.map((l) => l.msg), ["shutting down", "shutdown did not finish in time; exiting with these steps still pending"]);
+    const lines = p
+      .output()
+      .trim()
+      .split("\n")
+      .map((l) => JSON.parse(l) as { msg: string; pending?: string[] });
+    assert.deepEqual(
+      lines.map((l) => l.msg),
+      ["shutting down", "shutdown did not finish in time; exiting with these steps still pending"],
+    );
     assert.deepEqual(lines[1]!.pending, ["stuck step"]);
   });
 

@@ -31,7 +31,11 @@ describe("embedder service", () => {
   });
 
   it("embeds texts over HTTP: 384-d unit vectors, similar texts close", async () => {
-    const res = await service.app.inject({ method: "POST", url: "/embed", payload: { texts: ["The cat sits on the mat", "A kitten is sitting on a rug", "Quarterly tax report due"] } });
+    const res = await service.app.inject({
+      method: "POST",
+      url: "/embed",
+      payload: { texts: ["The cat sits on the mat", "A kitten is sitting on a rug", "Quarterly tax report due"] },
+    });
     assert.equal(res.statusCode, 200);
     const body = res.json();
     assert.equal(body.model, "sentence-transformers/all-MiniLM-L6-v2");
@@ -68,7 +72,10 @@ describe("embedder service", () => {
     });
     await bus.publishMany("embed-topic", items);
     await store.done;
-    assert.deepEqual(store.seen.map((d) => d.message.message_id), [...Array(40).keys()]);
+    assert.deepEqual(
+      store.seen.map((d) => d.message.message_id),
+      [...Array(40).keys()],
+    );
     const [direct] = await model.embed([items[7]!.message.clean_text]);
     const viaBus = store.seen[7]!.message.vector;
     assert.ok(cosine(vectorToJson(direct!), viaBus) > 0.99999);

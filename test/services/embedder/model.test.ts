@@ -13,13 +13,7 @@ import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { isTglensError } from "../../../services/common/errors.ts";
 import { CACHE_SUBDIR, missingFiles } from "../../../services/embedder/model-files.ts";
-import {
-  loadBertTokenizer,
-  loadOnnxEmbeddingModel,
-  meanPoolNormalize,
-  planBatches,
-  type EmbeddingModel,
-} from "../../../services/embedder/model.ts";
+import { loadBertTokenizer, loadOnnxEmbeddingModel, meanPoolNormalize, planBatches, type EmbeddingModel } from "../../../services/embedder/model.ts";
 
 interface Reference {
   model: string;
@@ -39,9 +33,7 @@ interface Reference {
 const ref: Reference = JSON.parse(readFileSync(new URL("../../fixtures/parity/reference.json", import.meta.url), "utf8"));
 /** Where `npm run model:fetch` puts the files (TGLENS_MODEL_CACHE, default <repo>/.cache/models), or TGLENS_MODEL_DIR. */
 const repoRoot = fileURLToPath(new URL("../../../", import.meta.url));
-const modelDir =
-  process.env["TGLENS_MODEL_DIR"] ||
-  join(resolve(repoRoot, process.env["TGLENS_MODEL_CACHE"] || ".cache/models"), CACHE_SUBDIR);
+const modelDir = process.env["TGLENS_MODEL_DIR"] || join(resolve(repoRoot, process.env["TGLENS_MODEL_CACHE"] || ".cache/models"), CACHE_SUBDIR);
 const fp32Missing = await missingFiles(modelDir, "fp32");
 const int8Missing = await missingFiles(modelDir, "int8");
 const skipFp32 = fp32Missing.length > 0 ? `model files absent in ${modelDir} (${fp32Missing.join(", ")}): run \`npm run model:fetch\`` : false;
@@ -69,7 +61,10 @@ describe("planBatches", () => {
   test("puts every index in exactly one batch, short texts first, within the budget", () => {
     const lengths = [30, 5, 5, 200, 7, 12, 12, 12, 3, 64, 5, 9];
     const batches = planBatches(lengths, 64, 4);
-    assert.deepEqual(batches.flat().sort((a, b) => a - b), lengths.map((_, i) => i));
+    assert.deepEqual(
+      batches.flat().sort((a, b) => a - b),
+      lengths.map((_, i) => i),
+    );
     for (const b of batches) {
       assert.ok(b.length <= 4);
       const longest = Math.max(...b.map((i) => lengths[i]!));
@@ -77,7 +72,10 @@ describe("planBatches", () => {
       assert.ok(b.length * longest <= 64 || b.length === 1, `batch ${JSON.stringify(b)} over budget`);
     }
     const order = batches.flat().map((i) => lengths[i]!);
-    assert.deepEqual(order, [...order].sort((a, b) => a - b));
+    assert.deepEqual(
+      order,
+      [...order].sort((a, b) => a - b),
+    );
   });
 
   test("no input, no batches", () => {

@@ -99,8 +99,16 @@ describe("cleanText: NFKC, special characters, whitespace", () => {
     ["control characters", "a\u0000b\u0007c\u001b[0m", "a b c [0m"],
     ["symbols, box drawing, arrows, stars, bullets", "★★★ BEST ★★★ → ═══ • item ▶ ✓", "BEST item"],
     ["private-use characters", "apple \uF8FF logo", "apple logo"],
-    ["meaningful punctuation kept", "C++ 50% $5 €3 x >= 3 don't «цитата» ¿qué? ¡sí! (a) [b] {c} a/b a&b #tag @user", "C++ 50% $5 €3 x >= 3 don't «цитата» ¿qué? ¡sí! (a) [b] {c} a/b a&b #tag @user"],
-    ["code-ish text kept", "LD_LIBRARY_PATH=/usr/lib sudo apt-get install -y foo | grep bar", "LD_LIBRARY_PATH=/usr/lib sudo apt-get install -y foo | grep bar"],
+    [
+      "meaningful punctuation kept",
+      "C++ 50% $5 €3 x >= 3 don't «цитата» ¿qué? ¡sí! (a) [b] {c} a/b a&b #tag @user",
+      "C++ 50% $5 €3 x >= 3 don't «цитата» ¿qué? ¡sí! (a) [b] {c} a/b a&b #tag @user",
+    ],
+    [
+      "code-ish text kept",
+      "LD_LIBRARY_PATH=/usr/lib sudo apt-get install -y foo | grep bar",
+      "LD_LIBRARY_PATH=/usr/lib sudo apt-get install -y foo | grep bar",
+    ],
     ["CJK and Arabic punctuation kept (full-width ？ becomes ? under NFKC)", "好的。你呢？ نعم، لماذا؟", "好的。你呢? نعم، لماذا؟"],
     ["long punctuation runs shortened to three", "wow!!!!!!!! what?????? ....... ok", "wow!!! what??? ... ok"],
     ["orphan combining marks dropped", "\u0301abc ´ 😀\u0308 x", "abc x"],
@@ -218,10 +226,25 @@ describe("idempotence", () => {
 
   it("cleaning a cleaned text changes nothing (random Unicode)", () => {
     const ranges: ReadonlyArray<readonly [number, number]> = [
-      [0x00, 0x7f], [0x80, 0x2ff], [0x300, 0x36f], [0x400, 0x4ff], [0x590, 0x6ff], [0x900, 0x97f],
-      [0x2000, 0x206f], [0x20d0, 0x20ff], [0x2100, 0x2bff], [0x3000, 0x30ff], [0x4e00, 0x4e80],
-      [0xd800, 0xdfff], [0xe000, 0xe00f], [0xfb00, 0xfdff], [0xfe00, 0xfe6f], [0xff00, 0xffef],
-      [0x1f000, 0x1faff], [0xe0000, 0xe01ef], [0x1d400, 0x1d7ff],
+      [0x00, 0x7f],
+      [0x80, 0x2ff],
+      [0x300, 0x36f],
+      [0x400, 0x4ff],
+      [0x590, 0x6ff],
+      [0x900, 0x97f],
+      [0x2000, 0x206f],
+      [0x20d0, 0x20ff],
+      [0x2100, 0x2bff],
+      [0x3000, 0x30ff],
+      [0x4e00, 0x4e80],
+      [0xd800, 0xdfff],
+      [0xe000, 0xe00f],
+      [0xfb00, 0xfdff],
+      [0xfe00, 0xfe6f],
+      [0xff00, 0xffef],
+      [0x1f000, 0x1faff],
+      [0xe0000, 0xe01ef],
+      [0x1d400, 0x1d7ff],
     ];
     const extras = [" ", ".", "a", "é", "http://x.com/", "a@b.co", "\u200D", "\uFE0F", "1", "!!!!"];
     let seed = 12345;

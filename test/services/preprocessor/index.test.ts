@@ -26,7 +26,11 @@ describe("preprocessor service", () => {
   });
 
   it("cleans texts over HTTP, null for what cleaning empties", async () => {
-    const res = await service.app.inject({ method: "POST", url: "/preprocess", payload: { texts: ["Check https://example.com 🎉 Привет, мир!", "🎉🎉"] } });
+    const res = await service.app.inject({
+      method: "POST",
+      url: "/preprocess",
+      payload: { texts: ["Check https://example.com 🎉 Привет, мир!", "🎉🎉"] },
+    });
     assert.equal(res.statusCode, 200);
     const [first, second] = res.json().results;
     assert.doesNotMatch(first.clean_text, /example|🎉/);
@@ -52,8 +56,15 @@ describe("preprocessor service", () => {
     await embed.done;
     // Keyed per message, so they may sit on different partitions: order across them is not promised.
     const passed = [...embed.seen].sort((a, b) => a.message.message_id - b.message.message_id);
-    assert.deepEqual(passed.map((d) => d.message.message_id), [1, 3]);
-    assert.deepEqual(passed.map((d) => d.meta.key), ["77:1", "77:3"], "embed-topic is keyed by chat and message");
+    assert.deepEqual(
+      passed.map((d) => d.message.message_id),
+      [1, 3],
+    );
+    assert.deepEqual(
+      passed.map((d) => d.meta.key),
+      ["77:1", "77:3"],
+      "embed-topic is keyed by chat and message",
+    );
     assert.equal(passed[0]!.message.text, messages[0]!.text, "original text travels on");
     assert.doesNotMatch(passed[0]!.message.clean_text, /🎉|https/);
     await bus.publishMany("preprocess-topic", items);
@@ -62,9 +73,15 @@ describe("preprocessor service", () => {
     for (const d of jobs.seen) for (const [k, n] of Object.entries(d.message.add)) totals[k as keyof typeof totals] += n;
     assert.deepEqual(totals, { cleaned: 4, dropped: 2 });
     // Each report names its messages, so the job book can count the redelivery once.
-    const named = jobs.seen.flatMap((d) => Object.entries(d.message.ids ?? {}).flatMap(([k, chats]) => (chats["77"] ?? []).map((id) => `${k}:${id}`)));
+    const named = jobs.seen.flatMap((d) =>
+      Object.entries(d.message.ids ?? {}).flatMap(([k, chats]) => (chats["77"] ?? []).map((id) => `${k}:${id}`)),
+    );
     assert.deepEqual([...new Set(named)].sort(), ["cleaned:1", "cleaned:3", "dropped:2"]);
     const lines = (await fs.readFile(path.join(dataDir, "preprocessed", "77.jsonl"), "utf8")).trim().split("\n");
-    assert.deepEqual(lines.map((l) => JSON.parse(l).message_id), [1, 3], "redelivery adds no lines");
+    assert.deepEqual(
+      lines.map((l) => JSON.parse(l).message_id),
+      [1, 3],
+      "redelivery adds no lines",
+    );
   });
 });

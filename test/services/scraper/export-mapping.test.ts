@@ -97,11 +97,17 @@ describe("exportMessageToRaw", () => {
   });
 
   it("skips service and unsupported messages, with their id", () => {
-    assert.deepEqual(exportMessageToRaw({ id: 3, type: "service", date: "2023-01-01T00:00:00", actor: "Bob", action: "invite_members", text: "" }, chat, "j"), {
-      skip: "service",
-      message_id: 3,
+    assert.deepEqual(
+      exportMessageToRaw({ id: 3, type: "service", date: "2023-01-01T00:00:00", actor: "Bob", action: "invite_members", text: "" }, chat, "j"),
+      {
+        skip: "service",
+        message_id: 3,
+      },
+    );
+    assert.deepEqual(exportMessageToRaw({ id: 4, type: "unsupported", date: "2023-01-01T00:00:00" }, chat, "j"), {
+      skip: "unsupported",
+      message_id: 4,
     });
-    assert.deepEqual(exportMessageToRaw({ id: 4, type: "unsupported", date: "2023-01-01T00:00:00" }, chat, "j"), { skip: "unsupported", message_id: 4 });
   });
 
   it("reads edited, reply and forward fields", () => {
@@ -149,7 +155,15 @@ describe("exportMessageToRaw", () => {
   });
 
   it("uses a poll's question and options as its text", () => {
-    const poll = { question: "Lunch?", closed: false, total_voters: 3, answers: [{ text: "Pizza", voters: 2, chosen: false }, { text: "Sushi", voters: 1, chosen: true }] };
+    const poll = {
+      question: "Lunch?",
+      closed: false,
+      total_voters: 3,
+      answers: [
+        { text: "Pizza", voters: 2, chosen: false },
+        { text: "Sushi", voters: 1, chosen: true },
+      ],
+    };
     const m = raw(exportMessageToRaw(base({ text: "", text_entities: [], poll }), chat, "j"));
     assert.equal(m.media, "poll");
     assert.equal(m.text, "Lunch?\n- Pizza\n- Sushi");
@@ -164,7 +178,11 @@ describe("exportMessageToRaw", () => {
   });
 
   it("rejects an unparseable date, naming the message and the field", () => {
-    throwsCode(() => exportMessageToRaw(base({ date_unixtime: "soon" }), chat, "j", "messages[0]"), "TGLENS_BAD_MESSAGE", /messages\[0\] \(id 7\).*"date_unixtime"/);
+    throwsCode(
+      () => exportMessageToRaw(base({ date_unixtime: "soon" }), chat, "j", "messages[0]"),
+      "TGLENS_BAD_MESSAGE",
+      /messages\[0\] \(id 7\).*"date_unixtime"/,
+    );
     throwsCode(() => exportMessageToRaw(base({ date_unixtime: undefined, date: "yesterday" }), chat, "j"), "TGLENS_BAD_MESSAGE", /"date"/);
     throwsCode(() => exportMessageToRaw(base({ date_unixtime: undefined, date: "2023-02-31T00:00:00" }), chat, "j"), "TGLENS_BAD_MESSAGE", /"date"/);
     throwsCode(() => exportMessageToRaw(base({ date_unixtime: undefined, date: undefined }), chat, "j"), "TGLENS_BAD_MESSAGE", /"date"/);
@@ -176,7 +194,11 @@ describe("exportMessageToRaw", () => {
     throwsCode(() => exportMessageToRaw(base({ text: "a".repeat(MAX_TEXT_BYTES + 1) }), chat, "j"), "TGLENS_BAD_MESSAGE", /"text"/);
     // Counted in UTF-8 bytes: 30,000 three-byte characters are 90,000 bytes.
     throwsCode(() => exportMessageToRaw(base({ text: "€".repeat(30_000) }), chat, "j"), "TGLENS_BAD_MESSAGE", /"text"/);
-    throwsCode(() => exportMessageToRaw(base({ text: [{ type: "plain", text: "x".repeat(5 * 1024 * 1024) }] }), chat, "j"), "TGLENS_BAD_MESSAGE", /"text"/);
+    throwsCode(
+      () => exportMessageToRaw(base({ text: [{ type: "plain", text: "x".repeat(5 * 1024 * 1024) }] }), chat, "j"),
+      "TGLENS_BAD_MESSAGE",
+      /"text"/,
+    );
     throwsCode(() => exportMessageToRaw(base({ text: 12 }), chat, "j"), "TGLENS_BAD_MESSAGE", /"text"/);
   });
 });
@@ -202,7 +224,11 @@ describe("field helpers", () => {
   });
 
   it("chatRefFromExport turns the id into a string and fills defaults", () => {
-    assert.deepEqual(chatRefFromExport({ name: "G", type: "private_supergroup", id: 1234567890 }), { id: "1234567890", name: "G", type: "private_supergroup" });
+    assert.deepEqual(chatRefFromExport({ name: "G", type: "private_supergroup", id: 1234567890 }), {
+      id: "1234567890",
+      name: "G",
+      type: "private_supergroup",
+    });
     assert.deepEqual(chatRefFromExport({ type: "saved_messages", id: 5 }), { id: "5", name: "Saved Messages", type: "saved_messages" });
     assert.deepEqual(chatRefFromExport({ name: "x", id: "77" }), { id: "77", name: "x", type: "unknown" });
     // The literal JSON text keeps ids beyond 2^53 exact.

@@ -44,20 +44,33 @@ const singleChat = {
       text: ["read ", { type: "text_link", text: "this", href: "https://example.org/a" }, " ", { type: "mention", text: "@bob" }],
       text_entities: [],
     }),
-    { id: 3, type: "service", date: "2023-01-02T03:04:05", date_unixtime: "1672628648", actor: "Bob", actor_id: "user101", action: "join_group_by_link", text: "", text_entities: [] },
+    {
+      id: 3,
+      type: "service",
+      date: "2023-01-02T03:04:05",
+      date_unixtime: "1672628648",
+      actor: "Bob",
+      actor_id: "user101",
+      action: "join_group_by_link",
+      text: "",
+      text_entities: [],
+    },
     { id: 4, type: "unsupported", date: "2023-01-02T03:04:05", date_unixtime: "1672628649" },
     msg(5, { text: "", text_entities: [], photo: "(File not included. Change data exporting settings to download.)", width: 1280, height: 720 }),
     msg(6, { from_id: 100, from: null }),
     msg(7, { edited: "2023-01-03T00:00:00", edited_unixtime: "1672704000", reply_to_message_id: 1, forwarded_from: "Some channel" }),
     msg(8, { date_unixtime: undefined, date: "2023-01-02T03:04:05" }),
-    msg(9, { text: "unicode: ünïcödé 日本語 🎉 \"quoted\" back\\slash \u2028 \u001c" }),
+    msg(9, { text: 'unicode: ünïcödé 日本語 🎉 "quoted" back\\slash \u2028 \u001c' }),
   ],
 };
 
 const fullAccount = {
   about: "Here is the data you requested.",
   personal_information: { user_id: 100, first_name: "Alice", last_name: "", phone_number: "+1 555", username: "@alice", bio: "" },
-  contacts: { about: "contacts", list: [{ user_id: 5, first_name: "Bob", last_name: "", phone_number: "+1 556", date: "2020-01-01T00:00:00", date_unixtime: "1577836800" }] },
+  contacts: {
+    about: "contacts",
+    list: [{ user_id: 5, first_name: "Bob", last_name: "", phone_number: "+1 556", date: "2020-01-01T00:00:00", date_unixtime: "1577836800" }],
+  },
   frequent_contacts: { about: "", list: [{ id: 5, category: "people", type: "user", name: "Bob", rating: 1.5e-3 }] },
   chats: {
     about: "This page lists all chats from this export.",
@@ -152,7 +165,9 @@ describe("readExport: single-chat export", () => {
   });
 
   it("accepts a UTF-8 byte order mark and an empty messages array", async () => {
-    const items = await collect(streamOf(Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from('{"name":"n","type":"personal_chat","id":1,"messages":[]}')]), 2));
+    const items = await collect(
+      streamOf(Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from('{"name":"n","type":"personal_chat","id":1,"messages":[]}')]), 2),
+    );
     assert.deepEqual(items, [{ kind: "chat", chat: { id: "1", name: "n", type: "personal_chat" } }]);
   });
 
@@ -165,10 +180,13 @@ describe("readExport: single-chat export", () => {
     const sorted = `{"id":5,"messages":[${JSON.stringify(msg(1))},${JSON.stringify(msg(2))}],"name":"Late","type":"personal_chat"}`;
     const items = await collect(streamOf(sorted, 5));
     assert.deepEqual(items[0], { kind: "chat", chat: { id: "5", name: "Late", type: "personal_chat" } });
-    assert.deepEqual(messages(items).map((m) => [m.message_id, m.chat.name]), [
-      [1, "Late"],
-      [2, "Late"],
-    ]);
+    assert.deepEqual(
+      messages(items).map((m) => [m.message_id, m.chat.name]),
+      [
+        [1, "Late"],
+        [2, "Late"],
+      ],
+    );
     // ...but only so much of them is held.
     const parser = new ExportParser("j", DEFAULT_MAX_MESSAGE_BYTES, 100);
     assert.throws(
@@ -182,7 +200,13 @@ describe("readExport: full-account export", () => {
   it("reads chats.list and left_chats.list, each chat before its messages, skipping other sections", async () => {
     const items = await collect(streamOf(JSON.stringify(fullAccount, null, 1), 13));
     assert.deepEqual(
-      items.map((i) => (i.kind === "chat" ? `chat ${i.chat.id} ${i.chat.type} ${i.chat.name}` : i.kind === "message" ? `${i.message.chat.id}:${i.message.message_id}` : i.kind)),
+      items.map((i) =>
+        i.kind === "chat"
+          ? `chat ${i.chat.id} ${i.chat.type} ${i.chat.name}`
+          : i.kind === "message"
+            ? `${i.message.chat.id}:${i.message.message_id}`
+            : i.kind,
+      ),
       [
         "chat 5 personal_chat Bob",
         "5:10",
@@ -280,7 +304,11 @@ describe("readExport: bad input", () => {
 
   it("a bad message → TGLENS_BAD_MESSAGE naming where it is", async () => {
     const wrap = (m: unknown): string => JSON.stringify({ name: "c", type: "personal_chat", id: 1, messages: [msg(1), m] });
-    await rejectsCode(collect(streamOf(wrap({ type: "message", date_unixtime: "1", text: "no id" }))), "TGLENS_BAD_MESSAGE", /messages\[1\] \(byte \d+\).*"id"/);
+    await rejectsCode(
+      collect(streamOf(wrap({ type: "message", date_unixtime: "1", text: "no id" }))),
+      "TGLENS_BAD_MESSAGE",
+      /messages\[1\] \(byte \d+\).*"id"/,
+    );
     await rejectsCode(collect(streamOf(wrap(msg(2, { date_unixtime: "x" })))), "TGLENS_BAD_MESSAGE", /messages\[1\].*id 2.*"date_unixtime"/);
     await rejectsCode(collect(streamOf(wrap(msg(2, { date_unixtime: undefined, date: "not a date" })))), "TGLENS_BAD_MESSAGE", /"date"/);
     await rejectsCode(collect(streamOf(wrap(7))), "TGLENS_BAD_MESSAGE", /messages\[1\].*not a message object/);
@@ -332,7 +360,10 @@ describe("readExport: bad input", () => {
     }
     // Outside a string, and in a key of the header.
     await rejectsCode(collect(streamOf(Buffer.concat([Buffer.from('{"messages":[] '), Buffer.from([0xfe]), Buffer.from("}")]))), "TGLENS_BAD_UTF8");
-    await rejectsCode(collect(streamOf(Buffer.concat([Buffer.from('{"na'), Buffer.from([0xe2, 0x28, 0xa1]), Buffer.from('me":1,"messages":[]}')]))), "TGLENS_BAD_UTF8");
+    await rejectsCode(
+      collect(streamOf(Buffer.concat([Buffer.from('{"na'), Buffer.from([0xe2, 0x28, 0xa1]), Buffer.from('me":1,"messages":[]}')]))),
+      "TGLENS_BAD_UTF8",
+    );
     // Valid multi-byte characters split across chunks are fine.
     const ok = Buffer.concat([pre, Buffer.from("é日🎉"), post]);
     const items = await collect(streamOf(ok, 1));
@@ -370,7 +401,10 @@ describe("readExport: bad input", () => {
   });
 
   it("agrees with JSON.parse on thousands of mutated exports (fuzz)", async () => {
-    const doc = JSON.stringify({ ...fullAccount, chats: { list: [fullAccount.chats.list[0], { ...singleChat, messages: singleChat.messages.slice(0, 4) }] } });
+    const doc = JSON.stringify({
+      ...fullAccount,
+      chats: { list: [fullAccount.chats.list[0], { ...singleChat, messages: singleChat.messages.slice(0, 4) }] },
+    });
     let seed = 12345;
     const rand = (n: number): number => {
       seed = (seed * 1103515245 + 12345) & 0x7fffffff;
@@ -412,7 +446,10 @@ describe("readExport: bad input", () => {
 
 describe("readExport: edge cases of the streaming parser", () => {
   it("keeps integers beyond 2^53 exact in a list chat's id, and refuses one as a message id", async () => {
-    const list = JSON.stringify({ chats: { list: [{ name: "a", type: "public_channel", id: 0, messages: [msg(1)] }] } }).replace('"id":0', '"id":-10012345678901234567');
+    const list = JSON.stringify({ chats: { list: [{ name: "a", type: "public_channel", id: 0, messages: [msg(1)] }] } }).replace(
+      '"id":0',
+      '"id":-10012345678901234567',
+    );
     const items = await collect(streamOf(list, 5));
     assert.deepEqual(items[0], { kind: "chat", chat: { id: "-10012345678901234567", name: "a", type: "public_channel" } });
     // Longer than any id the API can name (20 digits), so it could never be shown or forgotten: refused.
@@ -422,11 +459,18 @@ describe("readExport: edge cases of the streaming parser", () => {
   });
 
   it("gives file offsets after a byte order mark, and a message's own offset for JSON errors inside it", async () => {
-    const err = await rejectsCode(collect(streamOf(Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from('{"a":tru}')]), 4)), "TGLENS_BAD_JSON");
+    const err = await rejectsCode(
+      collect(streamOf(Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from('{"a":tru}')]), 4)),
+      "TGLENS_BAD_JSON",
+    );
     assert.equal(err.details?.offset, 11);
     const text = `{"id":1,"type":"t","messages":[${JSON.stringify(msg(1))},{"id":2,"text":"a" "b"}]}`;
     const start = text.indexOf('{"id":2');
-    const inMsg = await rejectsCode(collect(streamOf(text, 9)), "TGLENS_BAD_JSON", new RegExp(`at byte ${text.indexOf('"b"')}.*messages\\[1\\], byte ${start}`));
+    const inMsg = await rejectsCode(
+      collect(streamOf(text, 9)),
+      "TGLENS_BAD_JSON",
+      new RegExp(`at byte ${text.indexOf('"b"')}.*messages\\[1\\], byte ${start}`),
+    );
     assert.equal(inMsg.details?.offset, start);
   });
 

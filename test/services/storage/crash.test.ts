@@ -36,9 +36,19 @@ function unitVector(id: number, version: number): number[] {
 function message(id: number, version: number): EmbeddedMessage {
   const text = `crash test message ${id} version ${version}`;
   return {
-    v: 1, job_id: "crash", chat: { id: CHAT, name: "Crash", type: "private_group" }, message_id: id,
-    date: 1_700_000_000 + id, sender: { id: "user1", name: "A" }, reply_to: null, forwarded_from: null,
-    edited: version > 1 ? 1_700_000_000 + id + version : null, media: null, text, clean_text: text, lang: "en",
+    v: 1,
+    job_id: "crash",
+    chat: { id: CHAT, name: "Crash", type: "private_group" },
+    message_id: id,
+    date: 1_700_000_000 + id,
+    sender: { id: "user1", name: "A" },
+    reply_to: null,
+    forwarded_from: null,
+    edited: version > 1 ? 1_700_000_000 + id + version : null,
+    media: null,
+    text,
+    clean_text: text,
+    lang: "en",
     vector: unitVector(id, version),
   };
 }
@@ -133,7 +143,11 @@ if (childDir !== undefined) {
       assert.equal(new Set(everything.map((h) => h.message_id)).size, total, "each message once");
       // Loading never had to fall back to a rebuild: the saved index was whole and consistent. (A kill
       // during a save leaves a temp file, which is only cleared: that warning is expected.)
-      assert.deepEqual(warnings.filter((w) => !w.includes("temp files")), [], `round ${round}`);
+      assert.deepEqual(
+        warnings.filter((w) => !w.includes("temp files")),
+        [],
+        `round ${round}`,
+      );
       await s.close();
       assert.equal(loads.length, 1);
       assert.equal(loads[0]!.how, "loaded");

@@ -29,8 +29,20 @@ function axis(i: number): number[] {
 function message(chat: ChatRef, id: number, sender: { id: string | null; name: string | null }): EmbeddedMessage {
   const text = `party venue message ${id}`;
   return {
-    v: 1, job_id: "job", chat, message_id: id, date: MAY_1 + id * 86_400, sender, reply_to: null, forwarded_from: null,
-    edited: null, media: null, text, clean_text: text, lang: "en", vector: axis(id),
+    v: 1,
+    job_id: "job",
+    chat,
+    message_id: id,
+    date: MAY_1 + id * 86_400,
+    sender,
+    reply_to: null,
+    forwarded_from: null,
+    edited: null,
+    media: null,
+    text,
+    clean_text: text,
+    lang: "en",
+    vector: axis(id),
   };
 }
 
@@ -76,7 +88,11 @@ describe("storage service over HTTP", () => {
     assert.equal(body.results[0].sender_id, null);
     assert.equal(body.results[0].sender, "Zed");
     // A string where an integer belongs is refused, not coerced either.
-    const bad = await service.app.inject({ method: "POST", url: "/store", payload: { messages: [{ ...message(chat, 10, { id: null, name: "Zed" }), message_id: "10" }] } });
+    const bad = await service.app.inject({
+      method: "POST",
+      url: "/store",
+      payload: { messages: [{ ...message(chat, 10, { id: null, name: "Zed" }), message_id: "10" }] },
+    });
     assert.equal(bad.statusCode, 400);
     assert.equal(bad.json().error.code, "TGLENS_BAD_REQUEST");
     await storage.deleteChat("77");
@@ -84,12 +100,24 @@ describe("storage service over HTTP", () => {
 
   it("lists chats with their username (null for exported chats), and serves one", async () => {
     const live = {
-      chat_id: LIVE.id, name: LIVE.name, type: LIVE.type, username: "kreuzberg", messages: 3, senders: 2,
-      first_date: "2024-05-02T00:00:00.000Z", last_date: "2024-05-04T00:00:00.000Z",
+      chat_id: LIVE.id,
+      name: LIVE.name,
+      type: LIVE.type,
+      username: "kreuzberg",
+      messages: 3,
+      senders: 2,
+      first_date: "2024-05-02T00:00:00.000Z",
+      last_date: "2024-05-04T00:00:00.000Z",
     };
     const exported = {
-      chat_id: "42", name: "Old friend", type: "personal_chat", username: null, messages: 1, senders: 1,
-      first_date: "2024-05-05T00:00:00.000Z", last_date: "2024-05-05T00:00:00.000Z",
+      chat_id: "42",
+      name: "Old friend",
+      type: "personal_chat",
+      username: null,
+      messages: 1,
+      senders: 1,
+      first_date: "2024-05-05T00:00:00.000Z",
+      last_date: "2024-05-05T00:00:00.000Z",
     };
     assert.deepEqual(await get("/chats"), { status: 200, body: { chats: [live, exported] } });
     assert.deepEqual(await get(`/chats/${LIVE.id}`), { status: 200, body: live });
@@ -100,8 +128,14 @@ describe("storage service over HTTP", () => {
     assert.deepEqual(await get(`/chats/${LIVE.id}/stats`), {
       status: 200,
       body: {
-        chat_id: LIVE.id, name: LIVE.name, type: LIVE.type, username: "kreuzberg", messages: 3, senders: 2,
-        first_date: "2024-05-02T00:00:00.000Z", last_date: "2024-05-04T00:00:00.000Z",
+        chat_id: LIVE.id,
+        name: LIVE.name,
+        type: LIVE.type,
+        username: "kreuzberg",
+        messages: 3,
+        senders: 2,
+        first_date: "2024-05-02T00:00:00.000Z",
+        last_date: "2024-05-04T00:00:00.000Z",
         top_senders: [
           { sender: "Ann", sender_id: "user1", messages: 2 },
           { sender: "Bob", sender_id: "user2", messages: 1 },
@@ -120,7 +154,11 @@ describe("storage service over HTTP", () => {
       for (const q of ["party\u0000venue", "party venue\u0000", "\u0000party\u0001venue\u007f", '"party\u0000venue"', "party\u0000* venue"]) {
         const res = await get(`/search?${new URLSearchParams({ q, mode })}`);
         assert.equal(res.status, 200, `${JSON.stringify(q)}: ${JSON.stringify(res.body)}`);
-        assert.deepEqual(res.body.results.map((r: { message_id: number }) => r.message_id).sort(), plain.body.results.map((r: { message_id: number }) => r.message_id).sort(), JSON.stringify(q));
+        assert.deepEqual(
+          res.body.results.map((r: { message_id: number }) => r.message_id).sort(),
+          plain.body.results.map((r: { message_id: number }) => r.message_id).sort(),
+          JSON.stringify(q),
+        );
       }
     });
   }
@@ -179,7 +217,11 @@ describe("storage service over HTTP", () => {
       for (const mode of ["semantic", "hybrid", "keyword"]) {
         const res = await get(`/search?${new URLSearchParams({ q: link, mode, k: "10" })}`);
         assert.equal(res.status, 200, JSON.stringify(res.body));
-        assert.deepEqual(res.body.results.map((r: { chat_id: string; message_id: number }) => [r.chat_id, r.message_id]), [["79", 5]], mode);
+        assert.deepEqual(
+          res.body.results.map((r: { chat_id: string; message_id: number }) => [r.chat_id, r.message_id]),
+          [["79", 5]],
+          mode,
+        );
       }
     } finally {
       await storage.deleteChat("79");

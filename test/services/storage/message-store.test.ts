@@ -81,22 +81,48 @@ test("a database of schema v1 gains chats.username and the covering sender index
   const s = await openStorage({ dir });
   assert.deepEqual(
     (await s.chats()).map((c) => [c.chat_id, c.name, c.username, c.messages]),
-    [["7", "Old friend", null, 1], ["-100", "Old group", null, 2]],
+    [
+      ["7", "Old friend", null, 1],
+      ["-100", "Old group", null, 2],
+    ],
   );
-  assert.deepEqual((await s.searchKeyword("brewery", 10, {})).map((h) => [h.chat_id, h.message_id, h.chat_username]), [["-100", 1, null]]);
-  assert.deepEqual((await s.searchSemantic(axis(1), 1, {})).map((h) => [h.chat_id, h.message_id, h.score]), [["-100", 2, 1]]);
-  assert.deepEqual((await s.chatStats("-100"))!.top_senders.map((t) => t.sender), ["Ann", "Bob"]);
+  assert.deepEqual(
+    (await s.searchKeyword("brewery", 10, {})).map((h) => [h.chat_id, h.message_id, h.chat_username]),
+    [["-100", 1, null]],
+  );
+  assert.deepEqual(
+    (await s.searchSemantic(axis(1), 1, {})).map((h) => [h.chat_id, h.message_id, h.score]),
+    [["-100", 2, 1]],
+  );
+  assert.deepEqual(
+    (await s.chatStats("-100"))!.top_senders.map((t) => t.sender),
+    ["Ann", "Bob"],
+  );
   // Live reading of the old chat now records its username.
   const live: EmbeddedMessage = {
-    v: 1, job_id: "live", chat: { id: "-100", name: "Old group", type: "private_supergroup", username: "oldgroup" }, message_id: 3,
-    date: T0 + 600, sender: { id: "user1", name: "Ann" }, reply_to: null, forwarded_from: null, edited: null, media: null,
-    text: "new message", clean_text: "new message", lang: "en", vector: axis(3),
+    v: 1,
+    job_id: "live",
+    chat: { id: "-100", name: "Old group", type: "private_supergroup", username: "oldgroup" },
+    message_id: 3,
+    date: T0 + 600,
+    sender: { id: "user1", name: "Ann" },
+    reply_to: null,
+    forwarded_from: null,
+    edited: null,
+    media: null,
+    text: "new message",
+    clean_text: "new message",
+    lang: "en",
+    vector: axis(3),
   };
   assert.deepEqual(await s.upsert([live]), { inserted: 1, updated: 0, unchanged: 0 });
   assert.equal((await s.chat("-100"))!.username, "oldgroup");
   await s.close();
 
-  assert.deepEqual(rows(dbPath, "SELECT * FROM messages WHERE NOT (chat_id = '-100' AND message_id = 3) ORDER BY chat_id, message_id"), messagesBefore);
+  assert.deepEqual(
+    rows(dbPath, "SELECT * FROM messages WHERE NOT (chat_id = '-100' AND message_id = 3) ORDER BY chat_id, message_id"),
+    messagesBefore,
+  );
   assert.deepEqual(
     rows(dbPath, "SELECT * FROM chats ORDER BY chat_id"),
     chatsBefore.map((c) => ({ ...c, username: c.chat_id === "-100" ? "oldgroup" : null })),
@@ -142,9 +168,20 @@ test("deleting a chat leaves none of its text in the database files: free pages,
   const message = (chat: string, id: number, word: string): EmbeddedMessage => {
     const text = id % 3 === 0 ? `note ${id}: ${word} was mentioned at the meeting` : `note ${id}: the meeting was moved to room ${id}`;
     return {
-      v: 1, job_id: "j", chat: { id: chat, name: `Chat ${chat}`, type: "private_group" }, message_id: id,
-      date: T0 + id, sender: { id: "user1", name: "Ann" }, reply_to: null, forwarded_from: null, edited: null, media: null,
-      text, clean_text: text, lang: "en", vector: axis(id % DIM),
+      v: 1,
+      job_id: "j",
+      chat: { id: chat, name: `Chat ${chat}`, type: "private_group" },
+      message_id: id,
+      date: T0 + id,
+      sender: { id: "user1", name: "Ann" },
+      reply_to: null,
+      forwarded_from: null,
+      edited: null,
+      media: null,
+      text,
+      clean_text: text,
+      lang: "en",
+      vector: axis(id % DIM),
     };
   };
   const block = (chat: string, from: number, word: string) => Array.from({ length: 500 }, (_, i) => message(chat, from + i, word));
@@ -205,18 +242,46 @@ describe("chat statistics", () => {
     const s = await openStorage({ dir: tempDir() });
     await s.upsert([
       // January: Ann twice, "Cy" (user3, renamed Cyrus later), Ghost (no id), someone with neither id nor name.
-      ...from(Date.UTC(2024, 0, 10) / 1000, [["user1", "Ann"], ["user1", "Ann"], ["user3", "Cy"], [null, "Ghost"], [null, null]], 1),
+      ...from(
+        Date.UTC(2024, 0, 10) / 1000,
+        [
+          ["user1", "Ann"],
+          ["user1", "Ann"],
+          ["user3", "Cy"],
+          [null, "Ghost"],
+          [null, null],
+        ],
+        1,
+      ),
       ...from(JAN_31_LAST_SECOND, [["user2", "Bob"]], 10),
       // March (February has nothing): the rest, "GHOST" being the same nameless sender as "Ghost".
-      ...from(MAR_1, [
-        ["user1", "Ann"], ["user1", "Ann"], ["user1", "Ann"], ["user2", "Bob"], ["user2", "Bob"],
-        ["user3", "Cyrus"], ["user3", "Cyrus"], [null, "GHOST"], ["user9", "Zed"], ["user8", "Abe"],
-      ], 20),
+      ...from(
+        MAR_1,
+        [
+          ["user1", "Ann"],
+          ["user1", "Ann"],
+          ["user1", "Ann"],
+          ["user2", "Bob"],
+          ["user2", "Bob"],
+          ["user3", "Cyrus"],
+          ["user3", "Cyrus"],
+          [null, "GHOST"],
+          ["user9", "Zed"],
+          ["user8", "Abe"],
+        ],
+        20,
+      ),
     ]);
     await s.upsert(batch("other", 1, 30)); // another chat's messages count nowhere
     assert.deepEqual(await s.chatStats("S"), {
-      chat_id: "S", name: "Chat S", type: "private_supergroup", username: null,
-      messages: 16, senders: 6, first_date: Date.UTC(2024, 0, 10) / 1000, last_date: MAR_1 + 9 * 60,
+      chat_id: "S",
+      name: "Chat S",
+      type: "private_supergroup",
+      username: null,
+      messages: 16,
+      senders: 6,
+      first_date: Date.UTC(2024, 0, 10) / 1000,
+      last_date: MAR_1 + 9 * 60,
       top_senders: [
         { sender: "Ann", sender_id: "user1", messages: 5 },
         { sender: "Bob", sender_id: "user2", messages: 3 }, // before Cyrus (3): ties by name
@@ -240,7 +305,16 @@ describe("chat statistics", () => {
 
   test("a chat of one month and one anonymous sender", async () => {
     const s = await openStorage({ dir: tempDir() });
-    await s.upsert(from(MAR_1, [[null, null], [null, null]], 1));
+    await s.upsert(
+      from(
+        MAR_1,
+        [
+          [null, null],
+          [null, null],
+        ],
+        1,
+      ),
+    );
     const stats = (await s.chatStats("S"))!;
     assert.deepEqual([stats.messages, stats.senders, stats.top_senders, stats.by_month], [2, 0, [], [{ month: "2024-03", messages: 2 }]]);
     await s.close();

@@ -85,11 +85,23 @@ describe("SQLite + usearch storage", () => {
     assert.deepEqual(files.sort(), [`${chatFileStem("-1001")}.usearch`, `${chatFileStem("-1001")}.usearch.json`]);
     assert.ok((await s.stats()).indexBytes > 0);
     assert.deepEqual(await s.chat("2"), {
-      chat_id: "2", name: "Renamed", type: "personal_chat", username: null, messages: 11, senders: 4,
-      first_date: T0 + 60, last_date: T0 + 11 * 60,
+      chat_id: "2",
+      name: "Renamed",
+      type: "personal_chat",
+      username: null,
+      messages: 11,
+      senders: 4,
+      first_date: T0 + 60,
+      last_date: T0 + 11 * 60,
     });
     // Ordered by name: "Chat -1001" before "Renamed".
-    assert.deepEqual((await s.chats()).map((c) => [c.chat_id, c.messages]), [["-1001", 120], ["2", 11]]);
+    assert.deepEqual(
+      (await s.chats()).map((c) => [c.chat_id, c.messages]),
+      [
+        ["-1001", 120],
+        ["2", 11],
+      ],
+    );
     assert.equal(await s.chat("nope"), undefined);
 
     assert.equal(await s.deleteChat("-1001"), true);

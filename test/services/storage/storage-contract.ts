@@ -149,12 +149,19 @@ export function storageContract<S extends Storage>(name: string, makeTarget: () 
             .map((m) => ({ k: `${m.chat.id}/${m.message_id}`, s: cos(q, m.vector) }))
             .sort((x, y) => y.s - x.s)
             .slice(0, 5);
-          assert.deepEqual(hits.map(key), truth.map((x) => x.k), JSON.stringify(f));
+          assert.deepEqual(
+            hits.map(key),
+            truth.map((x) => x.k),
+            JSON.stringify(f),
+          );
           hits.forEach((h, i) => assert.ok(Math.abs(h.score - truth[i]!.s) < 1e-5, "the score is the cosine"));
         }
         // Bounds are inclusive: exactly messages 30..50.
         const ranged = await s.searchSemantic(new Float32Array(unit(1)), 1000, { chat: "A", from: T0 + 30 * 60, to: T0 + 50 * 60 });
-        assert.deepEqual(ids(ranged).sort((x, y) => x - y), Array.from({ length: 21 }, (_, i) => 30 + i));
+        assert.deepEqual(
+          ids(ranged).sort((x, y) => x - y),
+          Array.from({ length: 21 }, (_, i) => 30 + i),
+        );
         assert.deepEqual(await s.searchSemantic(new Float32Array(unit(1)), 5, { chat: "nope" }), []);
         assert.deepEqual(await s.searchSemantic(new Float32Array(unit(1)), 5, { sender: "nobody" }), []);
         // k above the store: every message once. A plain number[] is a query too, and the row comes back whole.
@@ -163,9 +170,22 @@ export function storageContract<S extends Storage>(name: string, makeTarget: () 
         assert.deepEqual(
           { ...top!, score: 0 },
           {
-            chat_id: "A", chat_name: "Chat A", chat_type: "private_supergroup", chat_username: null, message_id: 42, date: T0 + 42 * 60,
-            sender_id: "user1", sender: "Ann", text: A[41]!.text, clean_text: A[41]!.clean_text, lang: "en",
-            reply_to: null, forwarded_from: null, edited: null, media: null, score: 0,
+            chat_id: "A",
+            chat_name: "Chat A",
+            chat_type: "private_supergroup",
+            chat_username: null,
+            message_id: 42,
+            date: T0 + 42 * 60,
+            sender_id: "user1",
+            sender: "Ann",
+            text: A[41]!.text,
+            clean_text: A[41]!.clean_text,
+            lang: "en",
+            reply_to: null,
+            forwarded_from: null,
+            edited: null,
+            media: null,
+            score: 0,
           },
         );
       });
@@ -177,10 +197,16 @@ export function storageContract<S extends Storage>(name: string, makeTarget: () 
           const hits = await s.searchKeyword("topic3", 1000, f);
           assert.deepEqual(
             hits.map(key).sort(),
-            [...A, ...BB].filter((m) => m.message_id % 7 === 3 && matches(m, f)).map((m) => `${m.chat.id}/${m.message_id}`).sort(),
+            [...A, ...BB]
+              .filter((m) => m.message_id % 7 === 3 && matches(m, f))
+              .map((m) => `${m.chat.id}/${m.message_id}`)
+              .sort(),
             JSON.stringify(f),
           );
-          assert.ok(hits.every((h) => h.score > 0), "a match scores above 0");
+          assert.ok(
+            hits.every((h) => h.score > 0),
+            "a match scores above 0",
+          );
           for (let i = 1; i < hits.length; i++) assert.ok(hits[i - 1]!.score >= hits[i]!.score, "best first");
         }
         assert.deepEqual((await s.searchKeyword("word17", 10, { chat: "BB" })).map(key), ["BB/17"]);
@@ -207,14 +233,30 @@ export function storageContract<S extends Storage>(name: string, makeTarget: () 
     it("chats, one chat and its statistics; a live @username outlives an export of the same chat", async () => {
       await withChats(async (s) => {
         const chats = await s.chats();
-        assert.deepEqual(chats.map((c) => [c.chat_id, c.name, c.messages, c.senders]), [["A", "Chat A", 90, 3], ["BB", "Chat BB", 40, 3]]);
+        assert.deepEqual(
+          chats.map((c) => [c.chat_id, c.name, c.messages, c.senders]),
+          [
+            ["A", "Chat A", 90, 3],
+            ["BB", "Chat BB", 40, 3],
+          ],
+        );
         assert.deepEqual(await s.chat("BB"), chats[1]);
         assert.deepEqual([chats[0]!.first_date, chats[0]!.last_date], [T0 + 60, T0 + 90 * 60]);
         const stats = (await s.chatStats("A"))!;
         const { top_senders, by_month, ...summary } = stats;
         assert.deepEqual(summary, chats[0]);
-        assert.deepEqual(top_senders.map((x) => [x.sender_id, x.messages]), [["user1", 30], ["user2", 30], ["user3", 30]]);
-        assert.equal(by_month.reduce((n, m) => n + m.messages, 0), 90);
+        assert.deepEqual(
+          top_senders.map((x) => [x.sender_id, x.messages]),
+          [
+            ["user1", 30],
+            ["user2", 30],
+            ["user3", 30],
+          ],
+        );
+        assert.equal(
+          by_month.reduce((n, m) => n + m.messages, 0),
+          90,
+        );
         assert.equal(await s.chat("nope"), undefined);
         assert.equal(await s.chatStats("nope"), undefined);
         const live = { id: "BB", name: "Live", type: "public_supergroup", username: "kreuzberg" };
@@ -238,9 +280,16 @@ export function storageContract<S extends Storage>(name: string, makeTarget: () 
         for (const round of ["open", "reopened"]) {
           assert.equal(await s.chat("A"), undefined, round);
           assert.equal(await s.chatStats("A"), undefined, round);
-          assert.deepEqual((await s.chats()).map((c) => c.chat_id), ["BB"], round);
+          assert.deepEqual(
+            (await s.chats()).map((c) => c.chat_id),
+            ["BB"],
+            round,
+          );
           assert.deepEqual([(await s.stats()).chats, (await s.stats()).messages], [1, 40], round);
-          assert.ok((await s.searchSemantic(q, 1000, {})).every((h) => h.chat_id === "BB"), round);
+          assert.ok(
+            (await s.searchSemantic(q, 1000, {})).every((h) => h.chat_id === "BB"),
+            round,
+          );
           assert.deepEqual(await s.searchSemantic(q, 10, { chat: "A" }), [], round);
           assert.deepEqual((await s.searchKeyword("word5", 10, {})).map(key), ["BB/5"], round);
           assert.deepEqual(await s.searchKeyword("word5", 10, { chat: "A" }), [], round);
@@ -325,7 +374,11 @@ export function storageContract<S extends Storage>(name: string, makeTarget: () 
           assert.match(minusOne!.text, /^message -1 /);
           assert.deepEqual(ids(await s.searchKeyword("word-1", 10, {})), [-1]);
           const early = await s.searchSemantic(new Float32Array(unit(5)), 1000, { to: T0 });
-          assert.deepEqual(ids(early).sort((x, y) => x - y), Array.from({ length: 41 }, (_, i) => i - 40), round);
+          assert.deepEqual(
+            ids(early).sort((x, y) => x - y),
+            Array.from({ length: 41 }, (_, i) => i - 40),
+            round,
+          );
           await s.close();
           s = await t.open();
         }
@@ -365,9 +418,16 @@ export function storageContract<S extends Storage>(name: string, makeTarget: () 
         await s.close();
         const q = new Float32Array(unit(1));
         for (const call of [
-          () => s.upsert([msg("1", 20)]), () => s.searchSemantic(q, 5, {}), () => s.searchKeyword("x", 5, {}),
-          () => s.searchHybrid("x", q, 5, {}), () => s.chats(), () => s.chat("1"), () => s.chatStats("1"),
-          () => s.deleteChat("1"), () => s.flush(), () => s.stats(),
+          () => s.upsert([msg("1", 20)]),
+          () => s.searchSemantic(q, 5, {}),
+          () => s.searchKeyword("x", 5, {}),
+          () => s.searchHybrid("x", q, 5, {}),
+          () => s.chats(),
+          () => s.chat("1"),
+          () => s.chatStats("1"),
+          () => s.deleteChat("1"),
+          () => s.flush(),
+          () => s.stats(),
         ]) {
           await rejectsWith(call(), "TGLENS_NOT_READY");
         }

@@ -74,7 +74,13 @@ describe("upsert", () => {
     assert.deepEqual(await s.upsert([renamed]), { inserted: 0, updated: 0, unchanged: 1 });
     assert.equal((await s.chat("-1009"))!.username, "kreuzberg_crew");
     assert.equal((await s.searchKeyword("word4", 1, {}))[0]!.chat_username, "kreuzberg_crew");
-    assert.deepEqual((await s.chats()).map((c) => [c.chat_id, c.username]), [["4", null], ["-1009", "kreuzberg_crew"]]);
+    assert.deepEqual(
+      (await s.chats()).map((c) => [c.chat_id, c.username]),
+      [
+        ["4", null],
+        ["-1009", "kreuzberg_crew"],
+      ],
+    );
     await s.close();
   });
 });

@@ -22,11 +22,17 @@ function vectors(n: number, seed: number): Float32Array {
 }
 const row = (m: Float32Array, i: number) => m.subarray(i * DIMENSIONS, (i + 1) * DIMENSIONS);
 
-for (const make of [() => new ExactIndex(4), () => new HnswIndex({ connectivity: 16, expansionAdd: 128, expansionSearch: 64, quantization: "f32", threads: 2 })]) {
+for (const make of [
+  () => new ExactIndex(4),
+  () => new HnswIndex({ connectivity: 16, expansionAdd: 128, expansionSearch: 64, quantization: "f32", threads: 2 }),
+]) {
   test(`${make().kind}: add replaces, search finds itself (subarray queries too)`, () => {
     const idx: VectorIndex = make();
     const v = vectors(300, 1);
-    idx.add(Array.from({ length: 300 }, (_, i) => i + 1), v);
+    idx.add(
+      Array.from({ length: 300 }, (_, i) => i + 1),
+      v,
+    );
     assert.equal(idx.size(), 300);
     // A query that is a subarray of a bigger Float32Array (the exactSearch pitfall).
     const r = idx.search(row(v, 123), 3);
@@ -55,7 +61,10 @@ test("hnsw: a big add on two threads after small ones on one, and after a load, 
     const v = vectors(1200, 4);
     let next = 0;
     const add = (idx: HnswIndex, n: number) => {
-      idx.add(Array.from({ length: n }, (_, i) => next + i), v.subarray(next * DIMENSIONS, (next + n) * DIMENSIONS));
+      idx.add(
+        Array.from({ length: n }, (_, i) => next + i),
+        v.subarray(next * DIMENSIONS, (next + n) * DIMENSIONS),
+      );
       next += n;
     };
     // 255 + 255 + 3 rows on one thread leave room for 511 more: the 300 that follow fit without growing.
@@ -79,7 +88,10 @@ test("hnsw: save and load round-trip", () => {
     const cfg = { connectivity: 16, expansionAdd: 128, expansionSearch: 64, quantization: "f16" as const, threads: 2 };
     const a = new HnswIndex(cfg);
     const v = vectors(500, 3);
-    a.add(Array.from({ length: 500 }, (_, i) => i * 1000), v);
+    a.add(
+      Array.from({ length: 500 }, (_, i) => i * 1000),
+      v,
+    );
     a.save(join(dir, "x.usearch"));
     const b = new HnswIndex(cfg);
     b.load(join(dir, "x.usearch"));

@@ -117,7 +117,10 @@ describe("kafka bus", { timeout: 150_000 }, () => {
       const typo = "preprocess-topik" as Topic;
       const unknown = { code: "TGLENS_SCHEMA", message: /unknown topic "preprocess-topik"/ };
       await assert.rejects(bus.publish(typo, rawMessage("1", 1), { key: "1" }), unknown);
-      await assert.rejects(bus.subscribe(typo, "g", async () => undefined), { code: "TGLENS_SCHEMA" });
+      await assert.rejects(
+        bus.subscribe(typo, "g", async () => undefined),
+        { code: "TGLENS_SCHEMA" },
+      );
       // Even a client that asks the broker to auto-create the topic is refused.
       await assert.rejects(
         producer.send({ messages: [{ topic: bus.wireTopic(typo), key: Buffer.from("1"), value: Buffer.from("{}") }] }),
@@ -163,7 +166,11 @@ describe("kafka bus", { timeout: 150_000 }, () => {
       for (const seen of [seenA, seenB]) {
         for (const key of keys) {
           const ids = seen.filter((d) => d.key === key).map((d) => d.id);
-          assert.deepEqual(ids, [...ids].sort((x, y) => x - y), `order of ${key}`);
+          assert.deepEqual(
+            ids,
+            [...ids].sort((x, y) => x - y),
+            `order of ${key}`,
+          );
         }
       }
     } finally {

@@ -12,7 +12,10 @@ describe("kafka producer", () => {
   it("keeps order and every record, at most 500 per request", () => {
     const records = Array.from({ length: 1_201 }, (_, i) => record(i, 10));
     const chunks = chunkRecords(records);
-    assert.deepEqual(chunks.map((c) => c.length), [500, 500, 201]);
+    assert.deepEqual(
+      chunks.map((c) => c.length),
+      [500, 500, 201],
+    );
     assert.deepEqual(chunks.flat(), records);
   });
 

@@ -28,13 +28,22 @@ describe("kafka records", () => {
 
   it("drops records below the requested offset: a batch may start before it", () => {
     const { records, next } = decodeRecords({ records: [batch(20n, ["a", "b", "c", "d"])] }, 22n);
-    assert.deepEqual(records.map((r) => [r.offset, r.payload]), [[22n, "c"], [23n, "d"]]);
+    assert.deepEqual(
+      records.map((r) => [r.offset, r.payload]),
+      [
+        [22n, "c"],
+        [23n, "d"],
+      ],
+    );
     assert.equal(next, 24n);
   });
 
   it("skips control batches (transaction markers) but moves the position past them", () => {
     const { records, next } = decodeRecords({ records: [batch(5n, ["a"]), batch(6n, ["marker"], IS_CONTROL), batch(7n, ["b"])] }, 5n);
-    assert.deepEqual(records.map((r) => r.payload), ["a", "b"]);
+    assert.deepEqual(
+      records.map((r) => r.payload),
+      ["a", "b"],
+    );
     assert.equal(next, 8n);
     const onlyControl = decodeRecords({ records: [batch(9n, ["marker"], IS_CONTROL)] }, 9n);
     assert.deepEqual(onlyControl, { records: [], next: 10n });

@@ -33,10 +33,17 @@ describe("kafka topics", () => {
     const topic = topicLedBy([1, 2, 1, -1]);
     const items = [0, 1, 2, 3, 7].map((p) => ({ p }));
     const { byNode, leaderless } = byLeader(topic, items, (i) => i.p);
-    assert.deepEqual([...byNode].map(([node, list]) => [node, list.map((i) => i.p)]), [
-      [1, [0, 2]],
-      [2, [1]],
-    ]);
-    assert.deepEqual(leaderless.map((i) => i.p), [3, 7], "no leader (-1) and unknown to the metadata");
+    assert.deepEqual(
+      [...byNode].map(([node, list]) => [node, list.map((i) => i.p)]),
+      [
+        [1, [0, 2]],
+        [2, [1]],
+      ],
+    );
+    assert.deepEqual(
+      leaderless.map((i) => i.p),
+      [3, 7],
+      "no leader (-1) and unknown to the metadata",
+    );
   });
 });

@@ -11,8 +11,16 @@ import { fakeUpstream, type UpstreamAnswer } from "../../../helpers/fake-upstrea
 
 const TOKEN = "client-test-token-0123456789";
 const HIT = {
-  chat_id: "1", chat_name: "Crew", chat_username: null, message_id: 5, date: "2024-01-01T00:00:00.000Z",
-  sender: "Ann", sender_id: "user1", text: "hi", lang: "en", score: 0.9,
+  chat_id: "1",
+  chat_name: "Crew",
+  chat_username: null,
+  message_id: 5,
+  date: "2024-01-01T00:00:00.000Z",
+  sender: "Ann",
+  sender_id: "user1",
+  text: "hi",
+  lang: "en",
+  score: 0.9,
 };
 const CHAT = { chat_id: "1", name: "Crew", type: "private_group", username: null, messages: 3, senders: 1, first_date: null, last_date: null };
 
@@ -85,8 +93,14 @@ describe("ApiClient", () => {
     const client = new ApiClient({ services: { storage: storage.url, scraper: scraper.url } });
     await client.chats();
     await client.scrape({ export_path: "team.json" });
-    assert.deepEqual(storage.seen.map((r) => `${r.method} ${r.url} ${r.authorization}`), ["GET /chats undefined"]);
-    assert.deepEqual(scraper.seen.map((r) => `${r.method} ${r.url} ${r.authorization}`), ["POST /scrape undefined"]);
+    assert.deepEqual(
+      storage.seen.map((r) => `${r.method} ${r.url} ${r.authorization}`),
+      ["GET /chats undefined"],
+    );
+    assert.deepEqual(
+      scraper.seen.map((r) => `${r.method} ${r.url} ${r.authorization}`),
+      ["POST /scrape undefined"],
+    );
   });
 
   it("streams an upload with its size, keeps a service's error code, and follows a job to its end", async () => {

@@ -21,8 +21,16 @@ const NOT_FOUND = { error: { code: "TGLENS_NOT_FOUND", message: "no chat 777" } 
 
 describe("gateway /api: forwarding", () => {
   it("forwards GET /api/chats/:id/stats to storage, keeping status, body and query", async () => {
-    const stats = { chat_id: "-100123", name: "Crew", username: "crew", messages: 3, top_senders: [{ sender: "Ann", sender_id: "user1", messages: 3 }] };
-    const upstream = await fakeUpstream((req) => (req.url!.startsWith("/chats/-100123/") ? { status: 200, body: stats } : { status: 404, body: NOT_FOUND }));
+    const stats = {
+      chat_id: "-100123",
+      name: "Crew",
+      username: "crew",
+      messages: 3,
+      top_senders: [{ sender: "Ann", sender_id: "user1", messages: 3 }],
+    };
+    const upstream = await fakeUpstream((req) =>
+      req.url!.startsWith("/chats/-100123/") ? { status: 200, body: stats } : { status: 404, body: NOT_FOUND },
+    );
     const gateway = await createGateway({ log: silent, config: loadConfig({ TGLENS_STORAGE_URL: upstream.url }) });
     try {
       const ok = await gateway.app.inject({ url: "/api/chats/-100123/stats?fresh=1" });
@@ -88,7 +96,11 @@ describe("gateway /api: forwarding", () => {
       const none = await gateway.app.inject({ method: "POST", url: "/api/scrape" });
       assert.equal(none.statusCode, 415);
       assert.equal(none.json().error.code, "TGLENS_UNSUPPORTED_MEDIA_TYPE");
-      const empty = await gateway.app.inject({ method: "POST", url: "/api/scrape", headers: { "content-type": "application/json", "content-length": "0" } });
+      const empty = await gateway.app.inject({
+        method: "POST",
+        url: "/api/scrape",
+        headers: { "content-type": "application/json", "content-length": "0" },
+      });
       assert.equal(empty.statusCode, 400, empty.body);
       assert.equal(empty.json().error.code, "TGLENS_BAD_JSON");
       const text = await gateway.app.inject({ method: "POST", url: "/api/scrape", headers: { "content-type": "text/plain" }, payload: "{}" });
@@ -156,7 +168,10 @@ describe("gateway /api: documentation", () => {
 
       const errorRef = spec.paths["/api/chats/{id}"].get.responses["404"].content["application/json"].schema.$ref;
       assert.ok(spec.components.schemas[errorRef.split("/").pop()].properties.error, "errors are the one ErrorResponse");
-      assert.deepEqual(spec.paths["/api/chats/{id}"].get.parameters.map((p: { name: string; in: string }) => `${p.in}:${p.name}`), ["path:id"]);
+      assert.deepEqual(
+        spec.paths["/api/chats/{id}"].get.parameters.map((p: { name: string; in: string }) => `${p.in}:${p.name}`),
+        ["path:id"],
+      );
       assert.ok(spec.paths["/api/jobs/{id}"].get.responses["200"].content["application/json"].schema.properties.counters.properties.stored);
 
       type Operation = { responses: Record<string, { description: string }> };

@@ -82,7 +82,10 @@ describe("Telegram bot against a fake Bot API", { timeout: 300_000 }, () => {
     assert.match(textOf(done), new RegExp(`${TEAM_STORED} messages`));
     const edits = api.calls.slice(from).filter((c) => c.method === "editMessageText" && toChat(OWNER)(c));
     assert.ok(edits.length >= 1, "the progress message was edited");
-    assert.ok(edits.every((e) => e.payload.message_id === first.result.message_id), "edits go to the progress message");
+    assert.ok(
+      edits.every((e) => e.payload.message_id === first.result.message_id),
+      "edits go to the progress message",
+    );
   });
 
   it("/search finds each needle among the top 5, with date, sender and snippet", async () => {
@@ -121,7 +124,15 @@ describe("Telegram bot against a fake Bot API", { timeout: 300_000 }, () => {
 
   it("answers a command sent without its bot_command entity (a minimal Bot API server)", async () => {
     const from = api.calls.length;
-    api.push({ message: { message_id: 4242, date: 1, from: { id: OWNER, is_bot: false, first_name: "O" }, chat: { id: OWNER, type: "private" }, text: `/search ${needles[1].query}` } });
+    api.push({
+      message: {
+        message_id: 4242,
+        date: 1,
+        from: { id: OWNER, is_bot: false, first_name: "O" },
+        chat: { id: OWNER, type: "private" },
+        text: `/search ${needles[1].query}`,
+      },
+    });
     const reply = await api.waitForCall((c) => c.method === "sendMessage" && c.ok && toChat(OWNER)(c), 30_000, from);
     assert.ok(textOf(reply).includes(needles[1].text.slice(0, 20)), textOf(reply).slice(0, 300));
   });
@@ -130,7 +141,9 @@ describe("Telegram bot against a fake Bot API", { timeout: 300_000 }, () => {
     const needle = needles[0];
     const plain = await say(FRIEND, needle.query);
     assert.ok(textOf(plain).includes(needle.text.slice(0, 20)), textOf(plain).slice(0, 300));
-    const similar = await say(OWNER, "/similar", { reply_to_message: { message_id: 5, date: 1, chat: { id: OWNER, type: "private" }, text: needle.text } });
+    const similar = await say(OWNER, "/similar", {
+      reply_to_message: { message_id: 5, date: 1, chat: { id: OWNER, type: "private" }, text: needle.text },
+    });
     assert.ok(textOf(similar).includes(needle.text.slice(0, 20)), textOf(similar).slice(0, 300));
     const usage = await say(OWNER, "/similar");
     assert.match(textOf(usage), /Reply to a message/);
@@ -151,7 +164,15 @@ describe("Telegram bot against a fake Bot API", { timeout: 300_000 }, () => {
     const refused = await api.waitForCall((c) => c.method === "sendMessage" && c.ok && toChat(FRIEND)(c), 30_000, tooBig);
     assert.match(textOf(refused), /20 MB.*\/index/);
     const notJson = api.calls.length;
-    api.push({ message: { message_id: 77, date: 1, from: { id: FRIEND, is_bot: false, first_name: "F" }, chat: { id: FRIEND, type: "private" }, document: { file_id: "x", file_unique_id: "x", file_name: "photo.png", mime_type: "image/png" } } });
+    api.push({
+      message: {
+        message_id: 77,
+        date: 1,
+        from: { id: FRIEND, is_bot: false, first_name: "F" },
+        chat: { id: FRIEND, type: "private" },
+        document: { file_id: "x", file_unique_id: "x", file_name: "photo.png", mime_type: "image/png" },
+      },
+    });
     const hint = await api.waitForCall((c) => c.method === "sendMessage" && c.ok && toChat(FRIEND)(c), 30_000, notJson);
     assert.match(textOf(hint), /Export chat history/);
     // The download URL holds the token: it was used, and must not have reached a log line (checked below).
@@ -184,10 +205,13 @@ describe("Telegram bot against a fake Bot API", { timeout: 300_000 }, () => {
     assert.equal(answer.payload.text, REFUSAL);
     await new Promise((resolve) => setTimeout(resolve, 1_500));
     const toStranger = api.calls.slice(from).filter((c) => toChat(STRANGER)(c));
-    assert.deepEqual(toStranger.map((c) => [c.method, String(c.payload.chat_id), textOf(c)]), [
-      ["sendMessage", String(STRANGER), REFUSAL],
-      ["sendMessage", String(STRANGER), REFUSAL],
-    ]);
+    assert.deepEqual(
+      toStranger.map((c) => [c.method, String(c.payload.chat_id), textOf(c)]),
+      [
+        ["sendMessage", String(STRANGER), REFUSAL],
+        ["sendMessage", String(STRANGER), REFUSAL],
+      ],
+    );
     const jobsAfter = await (await fetch(`${system.config.urls.scraper}/jobs`)).json();
     assert.deepEqual(jobsAfter, jobsBefore, "no import was started");
   });
@@ -205,7 +229,9 @@ describe("Telegram bot against a fake Bot API", { timeout: 300_000 }, () => {
     const reply = await say(OWNER, "/index @some_public_group");
     assert.match(textOf(reply), /TELEGRAM_API_ID/);
     // An expected refusal: warnings, no error, no stack trace, in the bot's log and the scraper's.
-    const refusal = logs.lines.map((l) => JSON.parse(l) as { level: number; msg: string; err?: unknown }).filter((l) => JSON.stringify(l).includes("TGLENS_TELEGRAM_NOT_CONFIGURED"));
+    const refusal = logs.lines
+      .map((l) => JSON.parse(l) as { level: number; msg: string; err?: unknown })
+      .filter((l) => JSON.stringify(l).includes("TGLENS_TELEGRAM_NOT_CONFIGURED"));
     assert.ok(refusal.length >= 2, JSON.stringify(refusal));
     for (const line of refusal) assert.equal(line.level, 40, JSON.stringify(line));
     assert.doesNotMatch(JSON.stringify(refusal), /"stack":"[^"]/);
@@ -263,15 +289,35 @@ describe("Telegram bot webhook mode", { timeout: 60_000 }, () => {
   });
 
   it("refuses calls without the right secret token, and handles those with it (addressed to the webhook URL's host, no API token)", async () => {
-    const update = { update_id: 1, message: { message_id: 1, date: 1, from: { id: OWNER, is_bot: false, first_name: "O" }, chat: { id: OWNER, type: "private" }, text: "/help", entities: [{ type: "bot_command", offset: 0, length: 5 }] } };
+    const update = {
+      update_id: 1,
+      message: {
+        message_id: 1,
+        date: 1,
+        from: { id: OWNER, is_bot: false, first_name: "O" },
+        chat: { id: OWNER, type: "private" },
+        text: "/help",
+        entities: [{ type: "bot_command", offset: 0, length: 5 }],
+      },
+    };
     for (const headers of [{}, { "x-telegram-bot-api-secret-token": "wrong" }, { "x-telegram-bot-api-secret-token": SECRET + "x" }]) {
-      const res = await gateway.app.inject({ method: "POST", url: "/telegram/webhook", payload: update, headers: { host: "tglens.example", ...headers } });
+      const res = await gateway.app.inject({
+        method: "POST",
+        url: "/telegram/webhook",
+        payload: update,
+        headers: { host: "tglens.example", ...headers },
+      });
       assert.equal(res.statusCode, 401);
       assert.equal(res.json().error.code, "TGLENS_UNAUTHORIZED");
       assert.ok(!res.body.includes(SECRET));
     }
     assert.equal(api.callsOf("sendMessage").length, 0, "nothing handled without the secret");
-    const ok = await gateway.app.inject({ method: "POST", url: "/telegram/webhook", payload: update, headers: { host: "tglens.example", "x-telegram-bot-api-secret-token": SECRET } });
+    const ok = await gateway.app.inject({
+      method: "POST",
+      url: "/telegram/webhook",
+      payload: update,
+      headers: { host: "tglens.example", "x-telegram-bot-api-secret-token": SECRET },
+    });
     assert.equal(ok.statusCode, 200);
     const reply = await api.waitForCall((c) => c.method === "sendMessage");
     assert.match(textOf(reply), /\/search/);

@@ -41,11 +41,24 @@ describe("parseChatInput", () => {
   }
 
   it("refuses private invite links, saying they are not supported", () => {
-    for (const link of ["https://t.me/+AbCdEf123", "t.me/joinchat/AbCdEf123"]) refused(() => parseChatInput(link), "chat", /invite link.*not support/);
+    for (const link of ["https://t.me/+AbCdEf123", "t.me/joinchat/AbCdEf123"])
+      refused(() => parseChatInput(link), "chat", /invite link.*not support/);
   });
 
   it("refuses what names no chat, naming the field", () => {
-    for (const bad of ["", "   ", "@ab", "@1abc", "https://example.com/durov", "t.me/", "hello world", "0", "12.5", "@durov!", "tg://resolve?phone=123"]) {
+    for (const bad of [
+      "",
+      "   ",
+      "@ab",
+      "@1abc",
+      "https://example.com/durov",
+      "t.me/",
+      "hello world",
+      "0",
+      "12.5",
+      "@durov!",
+      "tg://resolve?phone=123",
+    ]) {
       refused(() => parseChatInput(bad), "chat");
     }
     for (const bad of [42, null, undefined, ["@durov"], { chat: "@durov" }]) refused(() => parseChatInput(bad), "chat");
@@ -63,7 +76,8 @@ describe("parseLiveScrapeBody", () => {
 
   it("refuses a bad limit, a bad since and unknown fields, each by name", () => {
     for (const limit of [0, -1, 1.5, "10", null]) refused(() => parseLiveScrapeBody({ chat: "@durov", limit }), "limit");
-    for (const since of ["yesterday", -5, 1.5, "2024-13-45", "2005-02-30", "06.02.2005", "-5", true]) refused(() => parseLiveScrapeBody({ chat: "@durov", since }), "since");
+    for (const since of ["yesterday", -5, 1.5, "2024-13-45", "2005-02-30", "06.02.2005", "-5", true])
+      refused(() => parseLiveScrapeBody({ chat: "@durov", since }), "since");
     refused(() => parseLiveScrapeBody({ chat: "@durov", limt: 5 }), "limt");
     refused(() => parseLiveScrapeBody({ limit: 5 }), "chat");
   });

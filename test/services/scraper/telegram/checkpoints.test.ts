@@ -18,7 +18,10 @@ describe("checkpoints", () => {
     await writeCheckpoint(dir, { chat_id: "42", last_message_id: 100, job_id: "j1", job_messages: 100 });
     await writeCheckpoint(dir, { chat_id: "42", last_message_id: 200, job_id: "j1", job_messages: 200 });
     const cp = await readCheckpoint(dir, "42");
-    assert.deepEqual({ ...cp, updated_at: undefined }, { chat_id: "42", last_message_id: 200, job_id: "j1", job_messages: 200, updated_at: undefined });
+    assert.deepEqual(
+      { ...cp, updated_at: undefined },
+      { chat_id: "42", last_message_id: 200, job_id: "j1", job_messages: 200, updated_at: undefined },
+    );
     assert.ok(!Number.isNaN(Date.parse(cp!.updated_at)));
     assert.deepEqual(await fs.readdir(checkpointsDir(dir)), ["42.json"], "no temp file left");
   });
@@ -28,10 +31,16 @@ describe("checkpoints", () => {
     dirs.push(dir);
     await writeCheckpoint(dir, { chat_id: "42", last_message_id: 1, job_id: "j", job_messages: 1 });
     await fs.writeFile(checkpointFile(dir, "42"), JSON.stringify({ chat_id: "42", last_message_id: "soon" }));
-    await assert.rejects(readCheckpoint(dir, "42"), (err: unknown) => err instanceof TglensError && err.code === "TGLENS_INTERNAL" && /42\.json/.test(err.message));
+    await assert.rejects(
+      readCheckpoint(dir, "42"),
+      (err: unknown) => err instanceof TglensError && err.code === "TGLENS_INTERNAL" && /42\.json/.test(err.message),
+    );
   });
 
   it("take only decimal chat ids as file names", () => {
-    assert.throws(() => checkpointFile("/data", "../../etc/passwd"), (err: unknown) => err instanceof TglensError && err.code === "TGLENS_BAD_REQUEST");
+    assert.throws(
+      () => checkpointFile("/data", "../../etc/passwd"),
+      (err: unknown) => err instanceof TglensError && err.code === "TGLENS_BAD_REQUEST",
+    );
   });
 });

@@ -10,7 +10,6 @@ import { chatRefFromExport, exportMessageToRaw, isSkip, type MappedMessage } fro
 import { chatRefFromEntity, exportText, gramjsMessageToRaw } from "../../../../services/scraper/telegram/gramjs-mapping.ts";
 import { basicGroup, channel, peerOf, user } from "../../../helpers/fake-telegram.ts";
 
-
 const big = (n: number) => helpers.returnBigInt(n);
 const anna = user(5566778, "Anna", "Petrova");
 const tom = user(7788990, "Tom", "Becker");
@@ -45,7 +44,14 @@ const PAIRS: [string, Record<string, unknown>, Api.TypeMessage][] = [
     exported({
       id: 10,
       ...exportFromAnna,
-      text: ["see ", { type: "text_link", text: "the docs", href: "https://example.org/docs" }, ", ask ", { type: "mention", text: "@bob" }, " ", { type: "bold", text: "now" }],
+      text: [
+        "see ",
+        { type: "text_link", text: "the docs", href: "https://example.org/docs" },
+        ", ask ",
+        { type: "mention", text: "@bob" },
+        " ",
+        { type: "bold", text: "now" },
+      ],
     }),
     live({
       id: 10,
@@ -58,11 +64,20 @@ const PAIRS: [string, Record<string, unknown>, Api.TypeMessage][] = [
       ],
     }),
   ],
-  ["a reply", exported({ id: 11, ...exportFromAnna, reply_to_message_id: 10, text: "ouch" }), live({ id: 11, ...fromAnna, message: "ouch", replyTo: new Api.MessageReplyHeader({ replyToMsgId: 10 }) })],
+  [
+    "a reply",
+    exported({ id: 11, ...exportFromAnna, reply_to_message_id: 10, text: "ouch" }),
+    live({ id: 11, ...fromAnna, message: "ouch", replyTo: new Api.MessageReplyHeader({ replyToMsgId: 10 }) }),
+  ],
   [
     "a forward from a channel",
     exported({ id: 12, from: "Tom Becker", from_id: "user7788990", forwarded_from: "Berlin Kultur News", text: "Museum Sunday" }),
-    live({ id: 12, fromId: new Api.PeerUser({ userId: tom.id }), message: "Museum Sunday", fwdFrom: new Api.MessageFwdHeader({ fromId: new Api.PeerChannel({ channelId: news.id }), date: DATE - 100 }) }),
+    live({
+      id: 12,
+      fromId: new Api.PeerUser({ userId: tom.id }),
+      message: "Museum Sunday",
+      fwdFrom: new Api.MessageFwdHeader({ fromId: new Api.PeerChannel({ channelId: news.id }), date: DATE - 100 }),
+    }),
   ],
   [
     "a forward from someone who hides their account",
@@ -81,7 +96,20 @@ const PAIRS: [string, Record<string, unknown>, Api.TypeMessage][] = [
   ],
   [
     "a poll",
-    exported({ id: 16, ...exportFromAnna, poll: { question: "Where on Saturday?", closed: false, total_voters: 3, answers: [{ text: "Bar", voters: 2, chosen: true }, { text: "Park", voters: 1, chosen: false }] }, text: "" }),
+    exported({
+      id: 16,
+      ...exportFromAnna,
+      poll: {
+        question: "Where on Saturday?",
+        closed: false,
+        total_voters: 3,
+        answers: [
+          { text: "Bar", voters: 2, chosen: true },
+          { text: "Park", voters: 1, chosen: false },
+        ],
+      },
+      text: "",
+    }),
     live({
       id: 16,
       ...fromAnna,
@@ -96,7 +124,10 @@ const PAIRS: [string, Record<string, unknown>, Api.TypeMessage][] = [
         }),
         results: new Api.PollResults({
           totalVoters: 3,
-          results: [new Api.PollAnswerVoters({ option: Buffer.from("0"), voters: 2, chosen: true }), new Api.PollAnswerVoters({ option: Buffer.from("1"), voters: 1 })],
+          results: [
+            new Api.PollAnswerVoters({ option: Buffer.from("0"), voters: 2, chosen: true }),
+            new Api.PollAnswerVoters({ option: Buffer.from("1"), voters: 1 }),
+          ],
         }),
       }),
     }),
@@ -104,29 +135,82 @@ const PAIRS: [string, Record<string, unknown>, Api.TypeMessage][] = [
   [
     "a sticker",
     exported({ id: 17, ...exportFromAnna, file: "stickers/sticker.webp", media_type: "sticker", sticker_emoji: "😂", text: "" }),
-    live({ id: 17, ...fromAnna, media: documentWith([new Api.DocumentAttributeSticker({ alt: "😂", stickerset: new Api.InputStickerSetEmpty() }), new Api.DocumentAttributeImageSize({ w: 512, h: 512 })], "image/webp") }),
+    live({
+      id: 17,
+      ...fromAnna,
+      media: documentWith(
+        [
+          new Api.DocumentAttributeSticker({ alt: "😂", stickerset: new Api.InputStickerSetEmpty() }),
+          new Api.DocumentAttributeImageSize({ w: 512, h: 512 }),
+        ],
+        "image/webp",
+      ),
+    }),
   ],
   [
     "a voice message",
-    exported({ id: 18, ...exportFromAnna, file: "voice_messages/audio_1.ogg", media_type: "voice_message", mime_type: "audio/ogg", duration_seconds: 14, text: "" }),
+    exported({
+      id: 18,
+      ...exportFromAnna,
+      file: "voice_messages/audio_1.ogg",
+      media_type: "voice_message",
+      mime_type: "audio/ogg",
+      duration_seconds: 14,
+      text: "",
+    }),
     live({ id: 18, ...fromAnna, media: documentWith([new Api.DocumentAttributeAudio({ voice: true, duration: 14 })], "audio/ogg") }),
   ],
   [
     "a video with a caption",
-    exported({ id: 19, ...exportFromAnna, file: "video_files/IMG_4521.MP4", media_type: "video_file", mime_type: "video/mp4", text: "the speech 😂" }),
-    live({ id: 19, ...fromAnna, message: "the speech 😂", media: documentWith([new Api.DocumentAttributeVideo({ duration: 48, w: 1080, h: 1920 })], "video/mp4") }),
+    exported({
+      id: 19,
+      ...exportFromAnna,
+      file: "video_files/IMG_4521.MP4",
+      media_type: "video_file",
+      mime_type: "video/mp4",
+      text: "the speech 😂",
+    }),
+    live({
+      id: 19,
+      ...fromAnna,
+      message: "the speech 😂",
+      media: documentWith([new Api.DocumentAttributeVideo({ duration: 48, w: 1080, h: 1920 })], "video/mp4"),
+    }),
   ],
-  ["a deleted account", exported({ id: 20, from: null, from_id: "user4455667", text: "bye" }), live({ id: 20, fromId: new Api.PeerUser({ userId: gone.id }), message: "bye" })],
+  [
+    "a deleted account",
+    exported({ id: 20, from: null, from_id: "user4455667", text: "bye" }),
+    live({ id: 20, fromId: new Api.PeerUser({ userId: gone.id }), message: "bye" }),
+  ],
   [
     "a service message",
-    { id: 21, type: "service", date: "2024-01-08T19:05:09", date_unixtime: String(DATE), actor: "Anna Petrova", actor_id: "user5566778", action: "pin_message", message_id: 10, text: "" },
+    {
+      id: 21,
+      type: "service",
+      date: "2024-01-08T19:05:09",
+      date_unixtime: String(DATE),
+      actor: "Anna Petrova",
+      actor_id: "user5566778",
+      action: "pin_message",
+      message_id: 10,
+      text: "",
+    },
     new Api.MessageService({ id: 21, peerId: peerOf(crew), date: DATE, ...fromAnna, action: new Api.MessageActionPinMessage() }),
   ],
 ];
 
 function documentWith(attributes: Api.TypeDocumentAttribute[], mimeType: string): Api.MessageMediaDocument {
   return new Api.MessageMediaDocument({
-    document: new Api.Document({ id: big(3), accessHash: big(4), fileReference: Buffer.alloc(0), date: DATE, mimeType, size: big(1000), dcId: 2, attributes }),
+    document: new Api.Document({
+      id: big(3),
+      accessHash: big(4),
+      fileReference: Buffer.alloc(0),
+      date: DATE,
+      mimeType,
+      size: big(1000),
+      dcId: 2,
+      attributes,
+    }),
   });
 }
 
@@ -144,7 +228,9 @@ describe("GramJS messages map through the export mapping", () => {
       assert.ok(!isSkip(m));
       return m;
     };
-    const [links, reply, forward, hidden, edit, photo, poll, sticker, voice, video, deleted, service] = PAIRS.map(([, , m]) => gramjsMessageToRaw(m, crewRef, "j", { self: me }));
+    const [links, reply, forward, hidden, edit, photo, poll, sticker, voice, video, deleted, service] = PAIRS.map(([, , m]) =>
+      gramjsMessageToRaw(m, crewRef, "j", { self: me }),
+    );
     assert.equal(raw(links!).text, "see the docs (https://example.org/docs), ask @bob now");
     assert.deepEqual(raw(links!).sender, { id: "user5566778", name: "Anna Petrova" });
     assert.equal(raw(reply!).reply_to, 10);
@@ -179,7 +265,10 @@ describe("GramJS messages map through the export mapping", () => {
 
   it("keeps a text link whole when another entity nests inside it", () => {
     const text = "read the docs now";
-    const parts = exportText(text, [new Api.MessageEntityBold({ offset: 9, length: 4 }), new Api.MessageEntityTextUrl({ offset: 5, length: 8, url: "https://x.y" })]);
+    const parts = exportText(text, [
+      new Api.MessageEntityBold({ offset: 9, length: 4 }),
+      new Api.MessageEntityTextUrl({ offset: 5, length: 8, url: "https://x.y" }),
+    ]);
     assert.deepEqual(parts, ["read ", { type: "text_link", text: "the docs", href: "https://x.y" }, " now"]);
     assert.equal(exportText("plain", undefined), "plain");
   });
@@ -188,12 +277,22 @@ describe("GramJS messages map through the export mapping", () => {
 describe("chats map to the export's chat objects", () => {
   it("gives bare ids and the export's chat types, with the username of public chats", () => {
     assert.deepEqual(chatRefFromEntity(crew), crewRef);
-    assert.deepEqual(chatRefFromEntity(channel(42, "Open", { megagroup: true, username: "opengroup" })), { id: "42", name: "Open", type: "public_supergroup", username: "opengroup" });
+    assert.deepEqual(chatRefFromEntity(channel(42, "Open", { megagroup: true, username: "opengroup" })), {
+      id: "42",
+      name: "Open",
+      type: "public_supergroup",
+      username: "opengroup",
+    });
     assert.deepEqual(chatRefFromEntity(news), { id: "777", name: "Berlin Kultur News", type: "public_channel", username: "berlinkultur" });
     assert.deepEqual(chatRefFromEntity(channel(43, "Closed", { broadcast: true })), { id: "43", name: "Closed", type: "private_channel" });
     assert.deepEqual(chatRefFromEntity(basicGroup(587654321, "Book Club 📚")), { id: "587654321", name: "Book Club 📚", type: "private_group" });
     assert.deepEqual(chatRefFromEntity(anna), { id: "5566778", name: "Anna Petrova", type: "personal_chat" });
-    assert.deepEqual(chatRefFromEntity(user(99, "Helper", undefined, { bot: true, username: "helper_bot" })), { id: "99", name: "Helper", type: "bot_chat", username: "helper_bot" });
+    assert.deepEqual(chatRefFromEntity(user(99, "Helper", undefined, { bot: true, username: "helper_bot" })), {
+      id: "99",
+      name: "Helper",
+      type: "bot_chat",
+      username: "helper_bot",
+    });
     assert.deepEqual(chatRefFromEntity(me), { id: "1234", name: "Saved Messages", type: "saved_messages" });
   });
 

@@ -14,7 +14,17 @@ import type { JobEvent } from "../../../../services/common/schemas.ts";
 import { readCheckpoint } from "../../../../services/scraper/telegram/checkpoints.ts";
 import { FLOOD_WAIT_MARGIN_MS } from "../../../../services/scraper/telegram/flood-wait.ts";
 import { liveScrape, type LiveScrapeDeps, type LiveScrapeJob } from "../../../../services/scraper/telegram/live-scrape.ts";
-import { channel, FakeClock, FakeTelegram, floodWait, history, HISTORY_START, user, type FakeChat, type FakeFault } from "../../../helpers/fake-telegram.ts";
+import {
+  channel,
+  FakeClock,
+  FakeTelegram,
+  floodWait,
+  history,
+  HISTORY_START,
+  user,
+  type FakeChat,
+  type FakeFault,
+} from "../../../helpers/fake-telegram.ts";
 import { tempDir } from "../../../helpers/system.ts";
 import { rejectsWith } from "../../../helpers/errors.ts";
 
@@ -78,7 +88,8 @@ async function harness(): Promise<Harness> {
     }),
     async settle() {
       const deadline = Date.now() + 20_000;
-      while ((published.length < publishedCount || jobEvents.length < eventCount) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 5));
+      while ((published.length < publishedCount || jobEvents.length < eventCount) && Date.now() < deadline)
+        await new Promise((r) => setTimeout(r, 5));
     },
     async close() {
       await bus.close();
@@ -114,7 +125,6 @@ const range = (from: number, to: number) => Array.from({ length: to - from + 1 }
 const messageIds = (from: number, to: number) => range(from, to).filter((id) => id % 97 !== 0);
 const job = (jobId: string, extra: Partial<LiveScrapeJob> = {}): LiveScrapeJob => ({ jobId, chat: "@kreuzberg", ...extra });
 
-
 describe("live scrape", () => {
   it("reads a 5,000-message history with a FloodWait in the middle: every message once, in order", async () => {
     const h = await newHarness();
@@ -124,7 +134,10 @@ describe("live scrape", () => {
 
     assert.equal(outcome.kind, "scraped");
     assert.deepEqual(ids(h.published), messageIds(1, 5000), "every message once, oldest first, no gaps");
-    assert.ok(h.published.every((d) => d.meta.key === String(CREW_ID) && d.message.chat.id === String(CREW_ID)), "keyed and filed by the bare chat id");
+    assert.ok(
+      h.published.every((d) => d.meta.key === String(CREW_ID) && d.message.chat.id === String(CREW_ID)),
+      "keyed and filed by the bare chat id",
+    );
     assert.deepEqual(h.published[0]!.message.chat, { id: String(CREW_ID), name: "Kreuzberg Crew", type: "public_supergroup", username: "kreuzberg" });
 
     // Paced and slept, never hot: 50 full pages, the empty page that ends the history, one FloodWait.
@@ -146,15 +159,22 @@ describe("live scrape", () => {
 
     // Counted per message, the service messages as skipped; the phase says the source is read.
     const counted = { scraped: new Set<number>(), skipped: new Set<number>() };
-    for (const e of h.jobEvents) for (const k of ["scraped", "skipped"] as const) for (const id of e.ids?.[k]?.[String(CREW_ID)] ?? []) counted[k].add(id);
+    for (const e of h.jobEvents)
+      for (const k of ["scraped", "skipped"] as const) for (const id of e.ids?.[k]?.[String(CREW_ID)] ?? []) counted[k].add(id);
     assert.equal(counted.scraped.size, messageIds(1, 5000).length);
-    assert.deepEqual([...counted.skipped].sort((a, b) => a - b), range(1, 5000).filter((id) => id % 97 === 0));
+    assert.deepEqual(
+      [...counted.skipped].sort((a, b) => a - b),
+      range(1, 5000).filter((id) => id % 97 === 0),
+    );
     assert.equal(h.jobEvents.at(-1)?.phase, "scraped");
 
     const cp = await readCheckpoint(h.dataDir, String(CREW_ID));
     assert.equal(cp?.last_message_id, 5000);
     const raw = (await fs.readFile(path.join(h.dataDir, "raw", `${CREW_ID}.jsonl`), "utf8")).trim().split("\n");
-    assert.deepEqual(raw.map((l) => (JSON.parse(l) as { message_id: number }).message_id), messageIds(1, 5000));
+    assert.deepEqual(
+      raw.map((l) => (JSON.parse(l) as { message_id: number }).message_id),
+      messageIds(1, 5000),
+    );
   });
 
   it("resumes after a crash in the middle without gaps or duplicates", async () => {
@@ -172,7 +192,11 @@ describe("live scrape", () => {
     const outcome = await liveScrape(h.deps(second), job("job-crash"));
     await h.settle();
     assert.equal(outcome.kind, "scraped");
-    assert.equal((second.calls.find((c) => c.method === "getMessages")?.params as { minId: number }).minId, 2000, "it asks for what follows the checkpoint");
+    assert.equal(
+      (second.calls.find((c) => c.method === "getMessages")?.params as { minId: number }).minId,
+      2000,
+      "it asks for what follows the checkpoint",
+    );
     assert.deepEqual(ids(h.published), messageIds(1, 5000), "no gaps, no duplicates");
   });
 

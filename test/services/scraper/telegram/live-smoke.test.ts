@@ -37,7 +37,8 @@ async function smokeSetup(): Promise<{ config: Readonly<Config>; chat: string } 
   const missing = missingTelegramSettings(config.telegram, session !== undefined);
   const chat = process.env.TGLENS_SMOKE_CHAT;
   if (!chat) missing.push("TGLENS_SMOKE_CHAT");
-  if (missing.length > 0) return { skip: `live smoke test skipped: set ${missing.join(", ")} to run it (the session may also come from \`tglens login\`)` };
+  if (missing.length > 0)
+    return { skip: `live smoke test skipped: set ${missing.join(", ")} to run it (the session may also come from \`tglens login\`)` };
   return { config: { ...config, telegram: { ...config.telegram, session } }, chat: chat! };
 }
 
@@ -70,13 +71,20 @@ it("reads a real chat live, then only what is newer", { skip: "skip" in setup ? 
     assert.equal(first.chats.length, 1);
     await new Promise((r) => setTimeout(r, 200));
     const firstIds = published.map((d) => d.message.message_id);
-    assert.deepEqual(firstIds, [...firstIds].sort((a, b) => a - b), "oldest first");
+    assert.deepEqual(
+      firstIds,
+      [...firstIds].sort((a, b) => a - b),
+      "oldest first",
+    );
     assert.ok(published.every((d) => d.message.chat.id === first.chats[0]!.id));
 
     await read();
     await new Promise((r) => setTimeout(r, 200));
     const newer = published.slice(firstIds.length).map((d) => d.message.message_id);
-    assert.ok(newer.every((id) => id > Math.max(...firstIds)), "the second read brings only newer messages");
+    assert.ok(
+      newer.every((id) => id > Math.max(...firstIds)),
+      "the second read brings only newer messages",
+    );
   } finally {
     await scraper.stop();
     await bus.close();

@@ -54,12 +54,19 @@ after(async () => {
   for (const c of cleanup.reverse()) await c();
 });
 
-async function start(opts: { env?: Record<string, string>; factory?: TelegramClientFactory; clock?: FakeClock; bus?: MemoryBus; config?: Readonly<Config> } = {}): Promise<Running> {
+async function start(
+  opts: { env?: Record<string, string>; factory?: TelegramClientFactory; clock?: FakeClock; bus?: MemoryBus; config?: Readonly<Config> } = {},
+): Promise<Running> {
   const config = opts.config ?? (await testConfig({ TGLENS_SCRAPE_PAGE_DELAY_MS: "0", ...opts.env }));
   const bus = opts.bus ?? createMemoryBus({ retryBaseMs: 1 });
   const logs: string[] = [];
   const log = createLogger({ level: "trace", destination: { write: (line: string) => void logs.push(line) } as never });
-  const scraper = await createScraper({ bus, log, config, telegram: { ...(opts.factory ? { clientFactory: opts.factory } : {}), clock: opts.clock ?? new FakeClock() } });
+  const scraper = await createScraper({
+    bus,
+    log,
+    config,
+    telegram: { ...(opts.factory ? { clientFactory: opts.factory } : {}), clock: opts.clock ?? new FakeClock() },
+  });
   await scraper.start();
   const scrapeRequests: Delivery<"scrape-topic">[] = [];
   const published: Delivery<"preprocess-topic">[] = [];
@@ -72,7 +79,8 @@ async function start(opts: { env?: Record<string, string>; factory?: TelegramCli
     stopped = true;
     await scraper.stop();
   };
-  if (!opts.bus) cleanup.push(async () => (await stop(), await bus.close(), await fs.rm(path.dirname(config.dataDir), { recursive: true, force: true })));
+  if (!opts.bus)
+    cleanup.push(async () => (await stop(), await bus.close(), await fs.rm(path.dirname(config.dataDir), { recursive: true, force: true })));
   else cleanup.push(stop);
   const job = async (id: string) => (await scraper.app.inject({ method: "GET", url: `/jobs/${id}` })).json() as JobStatus;
   return {
@@ -97,7 +105,8 @@ async function start(opts: { env?: Record<string, string>; factory?: TelegramCli
   };
 }
 
-const post = (s: Running, payload: unknown) => s.scraper.app.inject({ method: "POST", url: "/scrape", payload: payload as object, headers: { "content-type": "application/json" } });
+const post = (s: Running, payload: unknown) =>
+  s.scraper.app.inject({ method: "POST", url: "/scrape", payload: payload as object, headers: { "content-type": "application/json" } });
 const scrapedAll = (job: JobStatus) => job.state === "failed" || (job.expected !== null && job.counters.scraped >= job.expected);
 const ids = (d: Delivery<"preprocess-topic">[]) => d.map((x) => x.message.message_id);
 const range = (n: number) => Array.from({ length: n }, (_, i) => i + 1);
@@ -117,7 +126,10 @@ describe("scraper: live reading", () => {
     assert.equal(job.expected, 250);
     assert.equal(job.counters.scraped, 250);
     assert.deepEqual(job.chats, [{ id: CREW_ID, name: "Kreuzberg Crew", type: "public_supergroup", username: "kreuzberg" }]);
-    assert.deepEqual(s.scrapeRequests.map((d) => d.message.source), [{ kind: "telegram", chat: "@kreuzberg" }]);
+    assert.deepEqual(
+      s.scrapeRequests.map((d) => d.message.source),
+      [{ kind: "telegram", chat: "@kreuzberg" }],
+    );
     await settle();
     assert.deepEqual(ids(s.published), range(250));
   });
@@ -185,7 +197,12 @@ describe("scraper: live reading", () => {
     const bus = createMemoryBus({ retryBaseMs: 1 });
     const config = await testConfig({ ...CREDENTIALS, TGLENS_SCRAPE_PAGE_DELAY_MS: "0", TGLENS_FLOOD_WAIT_MAX: "60" });
     cleanup.push(async () => (await bus.close(), await fs.rm(path.dirname(config.dataDir), { recursive: true, force: true })));
-    const first = await start({ config, bus, clock: new FakeClock(Date.UTC(2025, 0, 1), { holdAbove: 60_000 }), factory: () => fakeTelegram(300, [{ method: "getMessages", call: 2, error: floodWait(7200) }]) });
+    const first = await start({
+      config,
+      bus,
+      clock: new FakeClock(Date.UTC(2025, 0, 1), { holdAbove: 60_000 }),
+      factory: () => fakeTelegram(300, [{ method: "getMessages", call: 2, error: floodWait(7200) }]),
+    });
     const { job_id } = (await post(first, { chat: "@kreuzberg" })).json() as { job_id: string };
     await first.waitForJob(job_id, (j) => j.state === "parked");
     await first.stop();
@@ -226,8 +243,13 @@ describe("scraper: live reading", () => {
     const job = await s.waitForJob(job_id, (j) => j.state === "failed");
     assert.equal(job.error?.code, "TGLENS_TELEGRAM");
     assert.match(job.error?.message ?? "", /handshake failed for session \[REDACTED\]/);
-    const everything = [...s.logs, JSON.stringify(job), JSON.stringify((await s.scraper.app.inject({ method: "GET", url: "/jobs" })).json())].join("\n");
-    assert.ok(s.logs.some((l) => l.includes("connecting with [REDACTED]")), "the GramJS line was logged, scrubbed");
+    const everything = [...s.logs, JSON.stringify(job), JSON.stringify((await s.scraper.app.inject({ method: "GET", url: "/jobs" })).json())].join(
+      "\n",
+    );
+    assert.ok(
+      s.logs.some((l) => l.includes("connecting with [REDACTED]")),
+      "the GramJS line was logged, scrubbed",
+    );
     assert.ok(!everything.includes(SESSION), "the session leaked");
     assert.ok(!everything.includes(API_HASH), "the API hash leaked");
   });
@@ -250,7 +272,12 @@ describe("scraper: without Telegram credentials", () => {
 
   it("still imports exports", async () => {
     const s = await start();
-    const res = await s.scraper.app.inject({ method: "POST", url: "/scrape", payload: await fs.readFile(TEAM_EXPORT), headers: { "content-type": "application/json" } });
+    const res = await s.scraper.app.inject({
+      method: "POST",
+      url: "/scrape",
+      payload: await fs.readFile(TEAM_EXPORT),
+      headers: { "content-type": "application/json" },
+    });
     assert.equal(res.statusCode, 202, res.body);
     const job = await s.waitForJob((res.json() as { job_id: string }).job_id, scrapedAll);
     assert.equal(job.counters.scraped, 390);

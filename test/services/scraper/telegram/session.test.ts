@@ -18,7 +18,6 @@ import { rejectsWith } from "../../../helpers/errors.ts";
 
 const dataDir = scratchDirs("session");
 
-
 const API = { apiId: 12345, apiHash: "canary-api-hash-0123456789abcdef" };
 
 describe("telegram credentials", () => {
@@ -33,7 +32,8 @@ describe("telegram credentials", () => {
     for (const [telegram, missing] of cases) {
       const err = await rejectsWith(telegramCredentials(telegram, dir), "TGLENS_TELEGRAM_NOT_CONFIGURED");
       assert.deepEqual(err.details?.missing, missing);
-      for (const name of ["TELEGRAM_API_ID", "TELEGRAM_API_HASH"]) assert.equal(err.message.includes(name), missing.includes(name), `${name} in: ${err.message}`);
+      for (const name of ["TELEGRAM_API_ID", "TELEGRAM_API_HASH"])
+        assert.equal(err.message.includes(name), missing.includes(name), `${name} in: ${err.message}`);
       assert.equal(err.message.includes("tglens login"), missing.includes("TELEGRAM_SESSION"), err.message);
     }
     assert.deepEqual(await snapshotDir(dir), [], "nothing was written");
@@ -44,7 +44,10 @@ describe("telegram credentials", () => {
     const saved = "canary-saved-session-string-1";
     await saveSession(dir, saved);
     assert.deepEqual(await telegramCredentials({ ...API, session: undefined }, dir), { ...API, session: saved });
-    assert.deepEqual(await telegramCredentials({ ...API, session: "canary-env-session-string-2" }, dir), { ...API, session: "canary-env-session-string-2" });
+    assert.deepEqual(await telegramCredentials({ ...API, session: "canary-env-session-string-2" }, dir), {
+      ...API,
+      session: "canary-env-session-string-2",
+    });
     const line = scrubKnownSecrets(`hash ${API.apiHash} saved ${saved} env canary-env-session-string-2`);
     assert.equal(line, "hash [REDACTED] saved [REDACTED] env [REDACTED]");
   });

@@ -31,9 +31,22 @@ describe("semantic search", () => {
     assert.deepEqual(
       { ...top, score: 0 },
       {
-        chat_id: "100", chat_name: "Chat 100", chat_type: "private_supergroup", chat_username: null, message_id: 42, date: T0 + 42 * 60,
-        sender_id: "user1", sender: "Ann", text: msgs[41]!.text, clean_text: msgs[41]!.clean_text, lang: "en",
-        reply_to: null, forwarded_from: null, edited: null, media: null, score: 0,
+        chat_id: "100",
+        chat_name: "Chat 100",
+        chat_type: "private_supergroup",
+        chat_username: null,
+        message_id: 42,
+        date: T0 + 42 * 60,
+        sender_id: "user1",
+        sender: "Ann",
+        text: msgs[41]!.text,
+        clean_text: msgs[41]!.clean_text,
+        lang: "en",
+        reply_to: null,
+        forwarded_from: null,
+        edited: null,
+        media: null,
+        score: 0,
       },
     );
     await s.close();
@@ -89,7 +102,10 @@ describe("semantic search: filters", () => {
       }
       // Bounds are inclusive: exactly messages 100..130.
       const ranged = await s.searchSemantic(new Float32Array(unit(1)), 1000, { chat: "A", from: T0 + 100 * 60, to: T0 + 130 * 60 });
-      assert.deepEqual(ids(ranged).sort((x, y) => x - y), Array.from({ length: 31 }, (_, i) => 100 + i));
+      assert.deepEqual(
+        ids(ranged).sort((x, y) => x - y),
+        Array.from({ length: 31 }, (_, i) => 100 + i),
+      );
       assert.deepEqual(await s.searchSemantic(new Float32Array(unit(1)), 5, { chat: "nope" }), []);
       assert.deepEqual(await s.searchSemantic(new Float32Array(unit(1)), 5, { sender: "nobody" }), []);
       await s.close();
