@@ -32,7 +32,7 @@ import Database from "better-sqlite3";
 import type { Bus, Delivery, Subscription } from "./bus.ts";
 import { jobBookFile } from "./data-files.ts";
 import { TglensError } from "./errors.ts";
-import { isFinished, JobBook, type CountedIds, type JobBookJournal, type JobState, type JobStatus } from "./jobs.ts";
+import { JobBook, type CountedIds, type JobBookJournal, type JobState, type JobStatus } from "./jobs.ts";
 import type { Logger } from "./logger.ts";
 import { SCHEMA_VERSION, type JobEvent } from "./schemas.ts";
 
@@ -68,7 +68,7 @@ export interface JobTrackerOptions {
   capacity?: number;
   onChange?: (change: JobChange) => void | Promise<void>;
   /**
-   * Whether jobs the file holds unfinished can still get their events (default: `bus.durable`). On
+   * Whether jobs the file holds as running can still get their events (default: `bus.durable`). On
    * an in-memory bus they cannot, and are marked failed when the book is loaded.
    */
   unfinishedJobsResume?: boolean;
@@ -212,8 +212,9 @@ class SqliteJobTracker implements JobTracker {
     for (const { status } of this.#sql.jobs.all()) {
       const job = fromFile(status);
       book.restore(job, counted.get(job.job_id));
-      // On a bus that ended with the last process, an unfinished job's messages are gone with it.
-      if (!(this.#opts.unfinishedJobsResume ?? this.#opts.bus.durable) && !isFinished(job.state)) {
+      // On a bus that ended with the last process, a running job's messages are gone with it. A
+      // parked one is not: the scraper keeps it on disk (data/parked/) and re-arms it.
+      if (!(this.#opts.unfinishedJobsResume ?? this.#opts.bus.durable) && job.state === "running") {
         book.apply({ v: SCHEMA_VERSION, job_id: job.job_id, add: {}, phase: "failed", error: INTERRUPTED });
         interrupted.push(book.get(job.job_id)!);
       }

@@ -328,7 +328,7 @@ describe("job tracker: redeliveries and ownership", { timeout: 180_000 }, () => 
     }
   });
 
-  it("on a new in-memory bus, a job left unfinished is failed as interrupted, and stays so", async () => {
+  it("on a new in-memory bus, a job left running is failed as interrupted, and stays so; a parked one stays parked", async () => {
     const dataDir = await newDir();
     const role = newRole();
     const opened: JobTracker[] = [];
@@ -341,7 +341,8 @@ describe("job tracker: redeliveries and ownership", { timeout: 180_000 }, () => 
       counted("d", "scraped", [1]),
       counted("d", "stored", [1]),
     ]);
-    await until("job d done", () => first.jobs.get("d")?.state === "done");
+    await publish(bus1, [queued("p", null), { v: 1, job_id: "p", add: {}, phase: "parked", resume_at: "2030-01-01T00:00:00.000Z" }]);
+    await until("job d done, p parked", () => first.jobs.get("d")?.state === "done" && first.jobs.get("p")?.state === "parked");
     await first.close();
     await bus1.close();
     for (let round = 0; round < 2; round++) {
@@ -350,6 +351,7 @@ describe("job tracker: redeliveries and ownership", { timeout: 180_000 }, () => 
       assert.equal(t.jobs.get("r")?.state, "failed");
       assert.match(t.jobs.get("r")!.error!.message, /stopped before this job finished.*import it again/);
       assert.equal(t.jobs.get("d")?.state, "done", "a finished job stays as it was");
+      assert.equal(t.jobs.get("p")?.state, "parked", "a parked job is kept on disk by the scraper and re-armed: not interrupted");
       await t.close();
       await bus.close();
     }
