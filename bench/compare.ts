@@ -1,74 +1,19 @@
 /**
- * `npm run bench:compare [-- options]`: tglens side by side with the Python stack it replaces
- * (sentence-transformers on PyTorch CPU for embeddings, FAISS for vector search), on the same
- * machine, the same input and the same thread count, printed as one table
- * (figure | tglens | reference | ratio | target / met?) with every raw number in a JSON file.
+ * `npm run bench:compare [-- options]`: tglens side by side with the Python stack it replaces (sentence-transformers on
+ * PyTorch CPU, FAISS) on the same machine, texts, vectors and thread count, each measurement in a process of its own.
+ * Prints one table (figure | tglens | reference | ratio | target / met?) and writes every raw number to a JSON file.
+ * What each row measures, and the latest results: docs/performance.md ("bench:compare").
  *
  * Options:
  *   --messages N          texts for the embedding comparison (default 5000)
- *   --search-messages S   vectors indexed for the search comparison (default: the whole corpus less
- *                         the queries; the IRC corpus gives 193,854 texts after cleaning, of its 196,123 messages)
+ *   --search-messages S   vectors indexed for the search comparison (default: the whole corpus less the queries)
  *   --queries Q           held-out queries for search and the int8 overlap (default 200)
  *   --threads T           threads for ONNX Runtime, PyTorch, FAISS and the HNSW build (default: cores)
  *   --corpus PATH         a Telegram Desktop export (default ../shared/data/ubuntu-irc-train.json)
  *   --vectors FILE.f32    fp32 vectors of the corpus's cleaned texts, in order, instead of embedding them
  *   --no-import           skip the end-to-end import; --no-kafka: import in embedded mode only
  *   --json-out PATH       default bench/results/compare-<UTC timestamp>.json
- *   --reference-dir DIR   the Python side (default bench/reference)
- *
- * Input. The first messages of the corpus with type "message" and text left after tglens's own
- * cleaning (bench/lib/corpus.ts: the scraper's text flattening, then `preprocess`): the texts tglens
- * embeds. Both sides get the very same texts (a JSON-lines file) and the very same vectors (a raw
- * float32 file): nothing is re-tokenised or re-cleaned on either side.
- *
- * Measurements run one after another, never two at once, each in a process of its own, so each
- * peak RSS (VmHWM, the kernel's high-water mark) belongs to one measurement only:
- *
- *  1. Embedding throughput, messages/s over the N texts. tglens fp32 and int8
- *     (bench/compare/embed-worker.ts): the model as the embedder service loads it, T intra-op
- *     threads, batches of 256 through model.embed (which sorts by length and plans its ONNX calls as
- *     in production), one warm-up batch untimed. Reference: sentence-transformers
- *     `encode` at batch sizes 32 and 256, the best of the two compared (both reported). Ratios
- *     tglens ÷ ST. Targets: fp32 ≥ 1.5× ST; int8 ≥ 3× ST.
- *  2. int8 quality, from the vectors the two tglens runs wrote: cosine of each int8 vector to its
- *     fp32 vector (mean and min); top-10 overlap — the last Q texts as queries against the others,
- *     exact top-10 by dot product with fp32 vectors and with int8 vectors, mean |∩| / 10 (target
- *     ≥ 0.95): what a user would see change in search results by switching to int8. Also
- *     tie-aware: an int8 result whose fp32 score equals the fp32 10th's counts.
- *  3. Vector search over the first S texts of the corpus, the next Q as queries (held out, as real
- *     queries are). The fp32 vectors of those S + Q texts come from tglens fp32 and are cached in
- *     .cache/bench/corpus-<count>-fp32.f32 (+ .json: corpus path, size, texts count); a cache of
- *     more texts of the same corpus serves too (its rows are in corpus order). Embedding the whole
- *     corpus takes ~20 min on 2 cores (progress and ETA on stderr). In order:
- *       - reference (bench/reference/reference.py search): FAISS IndexFlat (exact) and IndexHNSWFlat
- *         with tglens's M / efConstruction / efSearch; it writes the exact top-10 of each query.
- *       - tglens exact (bench/compare/search-worker.ts): ExactIndex (usearch exactSearch, SIMD
- *         brute force), as the storage searches chats up to TGLENS_HNSW_THRESHOLD messages.
- *       - tglens HNSW: HnswIndex with the storage's DEFAULTS (connectivity, expansion_add,
- *         expansion_search, quantization), built on T threads, searched as searchSemantic does:
- *         with an f16 index, the top 20 re-ranked by their float32 vectors (what a user gets); the
- *         index alone (its top 10) is reported too, and is what FAISS's HNSW (f32) returns.
- *         recall@10 against FAISS's exact top-10 (tglens exact's when the reference is
- *         unavailable), also tie-aware (a result as similar as the true 10th counts: chat text
- *         repeats, so many vectors are equal and which of them make a top 10 is arbitrary).
- *     Build time (adds only), single-query latency p50 / p99 (k = 10, one thread, after 20 warm-up
- *     queries), recall@10, and the peak RSS of each process. Targets (tglens HNSW, on 196k): p99
- *     ≤ 10 ms, recall@10 ≥ 0.98; memory ≤ 1.5 × raw vector bytes (S × 384 × 4) + 200 MB, taken as
- *     the HNSW process's peak RSS (the index with its vectors and graph, and Node itself). The FAISS
- *     process holds the raw matrix, the flat index and the HNSW index at once, so its RSS is higher
- *     by construction: compare it with care.
- *  4. End-to-end import (tglens only; no Python equivalent): bench/import-bench.ts
- *     --messages N --mode both (--mode embedded with --no-kafka) --json as a child: messages/s of POST /scrape until
- *     the job is done, in embedded mode and over Kafka with 1 and 2 embedder processes, and its
- *     bare-embedder figure (the model alone). The ratio import ÷ bare embedder compares stored
- *     messages/s with embedded messages/s — what the rest of the pipeline costs (target ≥ 0.85 in
- *     embedded mode). The import bench uses every core (TGLENS_THREADS = 0), not --threads.
- *
- * The Python side is set up by `python3 <reference-dir>/setup.py` (a venv in .cache/parity-venv)
- * before its first step; if that fails, the bench says why in one line and reports tglens alone.
- * The machine line carries the load average at start and end: on a shared machine a run under load
- * is slower, and both sides of a row ran at about the same moment, so ratios hold better than
- * absolute figures. A benchmark, not a test: it prints figures and asserts nothing.
+ *   --reference-dir DIR   the Python side (default bench/reference; set up by its setup.py on first use)
  */
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
 import os from "node:os";

@@ -1,23 +1,15 @@
 /**
- * Read throughput of the export reader, against the library it is built on and the bounds around it.
+ * Read throughput of the export reader, against the library it is built on and the bounds around it, so the reader's
+ * own cost can be told apart. What each mode runs: docs/performance.md ("Export reader bench").
  *
  *   bash scripts/with-node.sh bench/export-reader-bench.ts [file] [--runs N] [--mode M]
  *
- * Without --mode, each mode runs in its own child process (so peak RSS is per mode), --runs times,
- * and the best run is reported. MB/s is from wall time; "CPU MB/s" from the process's CPU time
- * (user+sys, all threads), which is steadier on a shared machine. Modes:
- *   reader        readExport(): @streamparser/json Tokenizer + TokenParser, the reader's frame
- *                 tracking and checks, and mapping to RawMessage (what tglens uses)
- *   read-only     fs read stream alone (the ceiling)
- *   sp-tokenizer  @streamparser/json Tokenizer alone, tokens discarded (no values built)
- *   sp-parser     @streamparser/json JSONParser, paths ["$.messages.*"], keepStack false: the
- *                 library alone, so reader minus sp-parser is the reader's own cost
- *   json-parse    readFile + JSON.parse of the whole file (not streaming: the heap holds it all)
+ * Modes: reader (readExport, what tglens uses), read-only, sp-tokenizer, sp-parser, json-parse. Without --mode, each
+ * mode runs in its own child process (so peak RSS is per mode), --runs times, and the best run is reported.
  *
  *   bash scripts/with-node.sh bench/export-reader-bench.ts [file] --repeat N
  *
- * streams a single-chat export N times the size of `file` (its messages repeated N times, read
- * from disk each time) through readExport, to show that peak RSS does not grow with the input.
+ * streams a single-chat export N times the size of `file` through readExport, to show that peak RSS does not grow.
  */
 import { spawnSync } from "node:child_process";
 import { createReadStream, statSync } from "node:fs";

@@ -1,15 +1,14 @@
 /**
- * What forgetting a chat costs on a big database: MessageStore.deleteChat runs the delete with
- * secure_delete on, merges the FTS5 index into one segment ('optimize', so the chat's terms leave
- * the file) and truncates the WAL. The merge rewrites the whole FTS index whatever the chat's size,
- * so it is timed apart, and the insert rate with secure_delete on and off is compared.
+ * What forgetting a chat costs on a big database: MessageStore.deleteChat deletes with secure_delete on, merges the
+ * FTS5 index into one segment ('optimize', so the chat's terms leave the file) and truncates the WAL. The merge
+ * rewrites the whole FTS index whatever the chat's size, so it is timed apart, and the insert rate with secure_delete
+ * on and off is compared. Results: docs/performance.md ("Forgetting").
  *
  *   npm run bench:forget -- [export.json] [--copies K] [--dir DIR]
  *
- * Corpus: a Telegram export (default /work/shared/data/ubuntu-irc-train.json, 196k short lines),
- * written K times (default 1) as chats of 20,000 messages plus one of 1,000 (the one forgotten
- * first), with random vectors. Prints rows, file sizes, insert rate, and the timings of
- * deleteChat for the small chat and for one of 20,000, and of a bare 'optimize' and checkpoint.
+ * Corpus: a Telegram export (default /work/shared/data/ubuntu-irc-train.json), written K times (default 1) as chats
+ * of 20,000 messages plus one of 1,000 (forgotten first), with random vectors. Prints rows, file sizes, insert rate,
+ * and the timings of deleteChat for the small chat and one of 20,000, and of a bare 'optimize' and checkpoint.
  */
 import { mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";

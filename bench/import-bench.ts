@@ -1,20 +1,11 @@
 /**
- * `npm run bench [-- --messages N --queries Q --mode embedded|kafka|both --json]`: on a prefix of the
- * Ubuntu IRC corpus (../shared/data/ubuntu-irc-train.json, a Telegram export), measures
- *   1. bare embedding throughput (the model alone, messages/s),
- *   2. end-to-end import throughput in embedded mode (POST /scrape until every message is searchable),
- *   3. search latency p50/p99 over Q queries through the gateway (query embedding included),
- *   4. peak RSS of this process (which runs the whole embedded system).
- * That is `--mode embedded` (the default). `--mode kafka` measures instead the import throughput in
- * distributed mode: a Kafka broker of the bench's own (scripts/kafka.sh on KAFKA_BENCH_PORT, default
- * 19692, from empty state, stopped at the end), the five services as five processes
- * (`bin/tglens service <name>`), the same prefix imported through the gateway and timed until the
- * job is done; then the same with a second embedder process in the embedder group. `--mode both`
- * runs the two and prints them side by side with ratios, and how many messages each embedder
- * process embedded. Messages are keyed by chat id, so the one chat of the prefix sits on one
- * partition of embed-topic: the group gives it to one embedder, and a second embedder only helps
- * when an import spans several chats (or several imports run at once).
- * A benchmark, not a test: it prints figures and asserts nothing.
+ * `npm run bench [-- --messages N --queries Q --mode embedded|kafka|both --json]`: on a prefix of the Ubuntu IRC corpus
+ * (../shared/data/ubuntu-irc-train.json, a Telegram export). `--mode embedded` (the default) measures the model alone,
+ * the end-to-end import (POST /scrape until every message is searchable), search latency p50 / p99 over Q queries
+ * through the gateway, and the peak RSS of the process running the whole embedded system. `--mode kafka` measures the
+ * import in distributed mode (a broker of its own on KAFKA_BENCH_PORT, default 19692, and the five services as
+ * processes), with one and then two embedder processes; `--mode both` prints the two side by side.
+ * Method and results: docs/performance.md ("Import bench").
  */
 import { execFileSync } from "node:child_process";
 import fs from "node:fs/promises";

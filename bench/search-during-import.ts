@@ -1,16 +1,8 @@
 /**
- * `npm run bench:search-import [-- options]`: is search still fast while an import keeps the model
- * busy? On a prefix of the Ubuntu IRC corpus, in embedded mode with the real model, each round runs
- *   1. the import alone: POST /api/scrape of the prefix (one chat per concurrent import), timed until
- *      every job is done → messages/s;
- *   2. the same import on a fresh system with a searcher beside it: GET /api/search (query embedding
- *      included, through the gateway), one at a time with a pause between, for as long as the import
- *      runs → search p50 / p99 during the import, and the import's messages/s;
- *   3. then, on that system with the import done, the same searches idle → idle p50 / p99.
- * It reports the throughput lost to the searches (1 − with ÷ without). Target: p99 under 250 ms
- * during the import at a loss under 10%. Each phase runs in a process of its own (a fresh data
- * directory and model), so one phase's heap or threads cannot slow the next. The machine's load
- * average is recorded around each phase: figures from a shared machine move with it.
+ * `npm run bench:search-import [-- options]`: is search still fast while an import keeps the model busy? Imports a
+ * prefix of the Ubuntu IRC corpus in embedded mode with the real model, alone and then with searches through the
+ * gateway beside it, and reports search p50 / p99 during the import and idle, and the throughput the searches cost.
+ * Target: p99 under 250 ms during the import at a loss under 10%. Method and results: docs/performance.md.
  *
  * Options:
  *   --messages N     messages of the corpus per import (default 20000)
@@ -21,7 +13,6 @@
  *   --variant V      fp32 | int8 (default fp32)
  *   --corpus PATH    a Telegram Desktop export (default ../shared/data/ubuntu-irc-train.json)
  *   --json-out PATH  default bench/results/search-during-import-<UTC timestamp>.json
- * A benchmark, not a test: it prints figures and asserts nothing.
  */
 import fs from "node:fs/promises";
 import os from "node:os";

@@ -1,54 +1,17 @@
 /**
- * Storage benchmark: exact vs HNSW search latency, HNSW recall@10 by parameters, upsert throughput,
- * save / load times and RSS of the storage library.
+ * Storage benchmark: exact vs HNSW search latency, HNSW recall@10 by parameters, upsert throughput, save / load times
+ * and RSS of the storage library. What each phase measures and the results: docs/performance.md ("Storage bench").
  *
  *   bash scripts/with-node.sh --expose-gc bench/storage-bench.ts [options]
  *
- * Vectors: `--vectors FILE` is raw little-endian float32, N × 384 (unit vectors, e.g. the corpus
- * embedded with all-MiniLM-L6-v2), optionally `--corpus EXPORT.json` (a Telegram Desktop export whose
- * `type: "message"` entries with non-empty string `text`, in order, are the rows of FILE) for real
- * texts, senders and dates. Without `--vectors`, `--random N` random unit vectors (bench only: random
- * 384-d vectors are much harder for HNSW than real embeddings, so recall is a lower bound).
- *
- * Phases (`--phase`, comma-separated, default all but `rss`):
- *   exact  latency of the exact index (usearch exactSearch) by chat size → the HNSW threshold
- *   hnsw   build time, recall@10 vs exact and latency by connectivity / expansion_search / quantization
- *   store  openStorage end to end: upsert throughput, flush, search latencies (filters, keyword, hybrid)
- *   rss    (run alone, in a fresh process, after `store` with the same --dir) open + load + search, RSS
- * Other options: --n N (use the first N vectors), --queries Q (held-out queries, default 200),
- * --dir DIR (store phase directory, default a temp dir), --quant f32|f16|i8, --threshold T,
+ * Vectors: `--vectors FILE` is raw little-endian float32, N × 384 (unit vectors, e.g. the corpus embedded with
+ * all-MiniLM-L6-v2), optionally with `--corpus EXPORT.json` (a Telegram Desktop export whose `type: "message"` entries
+ * with non-empty string `text`, in order, are the rows of FILE) for real texts, senders and dates. Without `--vectors`,
+ * `--random N` random unit vectors (a lower bound for recall).
+ * Phases (`--phase`, comma-separated, default all but `rss`): exact, hnsw, store, rss (run alone, in a fresh process,
+ * after `store` with the same --dir). Other options: --n N (use the first N vectors), --queries Q (held-out queries,
+ * default 200), --dir DIR (store phase directory, default a temp dir), --quant f32|f16|i8, --threshold T,
  * --configs M/ef_add/quant,... (hnsw phase: only these of its parameter grid, e.g. 16/128/f32).
- *
- * Results, 2026-11-28, 2 cores shared with other work (load average 2-5, so latencies are high and
- * noisy), Node 24.21, usearch 2.26.2 (AVX2 kernels), the shared Ubuntu IRC corpus (196,123 messages)
- * embedded with all-MiniLM-L6-v2 (ONNX, mean pooling, L2-normalised): 195,923 indexed, 200 held out.
- *
- *   exact (one thread)  1k 0.17 ms · 2k 0.32 · 5k 0.91 · 10k 1.48 · 15k 4.1 · 20k 6.9 · 50k 15.7 (p50)
- *                       two threads is slower at every size here → threshold 10,000, exact on 1 thread
- *   HNSW recall@10 (ids / tie-aware) and p50, 196k:
- *     M16 ef_add128 f32  ef 32 .80/.84 0.42 ms · ef 64 .84/.89 0.85 · ef 128 .88/.93 1.53 · ef 256 .91/.96 2.69
- *     M16 ef_add64  f32  ef 64 .80 · ef 128 .84 (ids)                         build 2× faster, worse recall
- *     M8  ef_add128 f32  ef 64 .80 · ef 128 .84 (ids)
- *     M32 ef_add128 f32  ef 64 .88 · ef 128 .91 (ids) 1.50 ms                 file 339 MB
- *     M16 ef_add128 f16  ef 64 .84/.90 0.48 ms · ef 128 .89/.94 0.87 · ef 256 .91/.96 1.54   file 171 MB
- *     M32 ef_add128 f16  ef 32 .86/.91 0.37 ms · ef 64 .89/.94 0.68 · ef 128 .92/.97 0.95   file 195 MB
- *   the same M32 ef_add128 f16 index as storage searches it (top 20 re-scored with the f32 vectors),
- *   recall@10 ids / tie-aware, p50 / p99 (load average 1.5-2.5):
- *     ef 64 .879/.933 0.74/1.2 ms · ef 128 .910/.965 1.4/2.4 · ef 256 .923/.981 2.2/3.7
- *     ef 384 .928/.986 3.2/5.1 ← default (the 0.98 target with room) · ef 512 .929/.987 3.8/6.2
- *     M16 ef_add128 i8   ef 64 .83 · ef 128 .84 (ids), p99 up to 26 ms          file 99 MB
- *     build 1,100-2,200 vectors/s with 2 threads (f16 faster than f32); save 0.2-0.6 s, load 0.2-0.5 s
- *   store (defaults, one 196k chat, batches of 256, yielding between batches as the service does):
- *     upsert() 5.5k msg/s (SQLite + FTS + exact index; 36 s for 196k), wall 3.0k msg/s with the
- *     background HNSW slices; the build lags such a fast import and whenIdle() finished it (351 s at
- *     load ~5); a full save of the 196k index after an edit 612 ms; redelivery of 10k unchanged 0.5 s
- *     reopen: open 5-11 ms, first search (loads the 205 MB index) 0.3-0.45 s
- *     searchSemantic recall@10 (index + exact re-scoring) .90 ids / .96 tie-aware
- *     p50: semantic 2.3-3.1 ms · chat filter 2.2-2.8 · sender 1.1-1.4 · one week 8-11 · half the chat 10
- *          keyword (2 words) 1.6-2.2 · hybrid 7.7-12.7 (p99s 5-250 ms: shared machine)
- *     sender filter on HNSW, exact scan of the rows vs over-fetch: 1-2k rows 13 vs 80 ms, 2-4k 19 vs 218
- *     RSS share of the storage after reopen + searches: 370-395 MB for 287 MiB of raw f32 vectors
- *     (target 630 MB); SQLite file 427 MB (vectors kept as f32 BLOBs + FTS5)
  */
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";

@@ -1,16 +1,13 @@
 /**
- * One embedding measurement of `npm run bench:compare`, in a process of its own so that its peak
- * RSS is the model's and nothing else's:
+ * One embedding measurement of `npm run bench:compare`, in a process of its own so that its peak RSS is the model's
+ * and nothing else's:
  *
  *   embed-worker.ts --texts FILE.jsonl --variant fp32|int8 --threads T [--batch 256] [--out FILE.f32] [--progress LABEL]
  *
- * Loads all-MiniLM-L6-v2 as the embedder service does (loadOnnxEmbeddingModel, T intra-op
- * threads), embeds one batch untimed (ONNX Runtime allocates and tunes on its first calls), then
- * every text in batches of `--batch` through model.embed, which plans its own ONNX calls within a
- * batch as the service does. Only the model.embed calls are timed; writing the vectors to `--out`
- * (raw float32 rows, the order of the texts) happens between them. `--progress` logs the rate and
- * an ETA to stderr every 15 s (embedding the whole corpus takes ~20 min on 2 cores).
- * Prints {variant, threads, texts, batch_size, seconds, messages_per_s, peak_rss_mb} on stdout.
+ * Loads the model the embedder service runs on its worker thread (loadOnnxEmbeddingModel, T intra-op threads), here on
+ * the main thread, embeds one batch untimed, then every text in batches of `--batch` through model.embed. Only those
+ * calls are timed; `--out` gets the vectors (raw float32 rows, in text order), `--progress` logs the rate and an ETA to
+ * stderr every 15 s. Prints {variant, threads, texts, batch_size, seconds, messages_per_s, peak_rss_mb} on stdout.
  */
 import { closeSync, openSync, readFileSync } from "node:fs";
 import { join } from "node:path";

@@ -1,28 +1,16 @@
 /**
- * One vector-search measurement of `npm run bench:compare`, in a process of its own so that its
- * peak RSS is the index's (plus Node's ~50 MB baseline), not the bench's:
+ * One vector-search measurement of `npm run bench:compare`, in a process of its own so that its peak RSS is the index's
+ * (plus Node's baseline), not the bench's:
  *
  *   search-worker.ts --vectors FILE.f32 --n N --queries Q --index exact|hnsw --threads T
  *                    [--m 32 --ef-construction 128 --ef-search 128 --quantization f16 --rerank 2]
  *                    [--truth FILE.json] [--out-truth FILE.json]
  *
- * Rows [0, N) of FILE are the database (key = row number), rows [N, N + Q) the queries, as for the
- * Python reference. The database is streamed into the index in chunks of 8,192 rows, so the
- * process never holds a second full copy of the raw vectors: what it holds is what the index holds.
- *  - build: the time of the index's add calls only (file reads excluded), HNSW adds on T threads
- *    (HnswIndex.add, as the storage uses it for large batches).
- *  - latency: 20 warm-up queries, then each query alone, k = 10, on one thread — how the storage
- *    answers a search (vector-index.ts: a single query runs on 1 thread; ExactIndex is created with
- *    1 thread by the storage). Two passes: the index alone (`index_only`: its top 10), and the
- *    search as the storage's searchSemantic runs it (the top-level figures): with `--rerank F` > 1
- *    the index's top 10 × F, re-scored by the exact dot product with the float32 rows (read from
- *    the file, as the storage reads them from SQLite) and cut to 10 — what a quantized (f16) index
- *    needs to give exact scores and ranks.
- *  - recall@10 (with --truth, exact top-10 ids per query): |results ∩ truth| / 10, averaged; and
- *    tie-aware, counting a result as similar as the true 10th as correct (chat corpora repeat
- *    "thanks", "lol": many vectors are equal and any of them is a right answer).
- *  - --out-truth: the exact index writes its own top-10 ids per query (JSON array of arrays).
- * Prints one JSON object on stdout.
+ * Rows [0, N) of FILE are the database (key = row number), rows [N, N + Q) the queries, as for the Python reference;
+ * the database is streamed into the index, so the process holds no second copy of it. Measures build time, latency
+ * searched as the storage searches (with `--rerank F`: the top 10 × F re-scored with the float32 rows) and recall@10
+ * against --truth; --out-truth writes the exact index's top-10 ids. Prints one JSON object on stdout.
+ * Method in detail: docs/performance.md ("bench:compare").
  */
 import { closeSync, openSync, readFileSync, writeFileSync } from "node:fs";
 import { parseArgs } from "node:util";

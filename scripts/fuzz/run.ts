@@ -1,25 +1,16 @@
 /**
- * `npm run fuzz`: the hostile-input suite. Starts a real embedded tglens (temp data directory, free
- * ports, the real model), imports the demo chat, then runs, phase by phase: schemathesis against
- * every service's /openapi.json, against the gateway's /api routes through the upstream schemas,
- * against the upload routes with export bodies (specs.ts), and the hand-made cases (cases.ts).
- * After each phase it waits for jobs to end, snapshots the data (snapshot.ts) and compares it with
- * the snapshot before.
- *
- * Stored data may change only where a successful request asked for it: a 2xx DELETE of that chat,
- * a 2xx POST /store carrying it, a 202 import naming it (hand-made cases declare theirs). Random runs
- * keep DELETE out of schemathesis's stateful phase, whose links would feed it the ids GET /chats
- * returns and so forget the demo chat on which the later phases search; in the other phases DELETE
- * is fuzzed with made-up ids. Anything else that changed is a failure, as is any 5xx, a request
- * with no answer, an error body not in the one shape, a job that never ends, a failed
- * `PRAGMA integrity_check`, or a hand-made case's own expectation. Exit status 1 if any.
+ * `npm run fuzz`: the hostile-input suite. Starts a real embedded tglens (temp data directory, free ports, the real
+ * model), imports the demo chat, then runs phase by phase: schemathesis against every service's /openapi.json, against
+ * the gateway's /api routes, against the upload routes with export bodies (specs.ts), and the hand-made cases
+ * (cases.ts). After each phase it waits for jobs to end and compares a snapshot of the data (snapshot.ts) with the one
+ * before: a change no successful request asked for, a 5xx, an error body not in the one shape, a job that never ends or
+ * a failed integrity check fails the run (exit status 1). The rules in full: docs/performance.md ("Hostile input").
  *
  *   npm run fuzz [-- --examples 20 --seed 1 --only storage,cases --keep]
  *
- * --only takes phase names: gateway, scraper, preprocessor, embedder, storage, gateway-api,
- * scraper-upload, cases. Reports (schemathesis's output and HAR files, the server log, summary.json,
- * request bodies of the reproductions) go to .cache/fuzz/<time>/, the last few runs kept; HAR files
- * over 20 MB are dropped once read unless --keep, which also keeps the temp data directory.
+ * --only takes phase names: gateway, scraper, preprocessor, embedder, storage, gateway-api, scraper-upload, cases.
+ * Reports go to .cache/fuzz/<time>/ (the last few runs kept); HAR files over MAX_KEPT_HAR_BYTES are dropped once read
+ * unless --keep, which also keeps the temp data directory.
  */
 import { spawnSync } from "node:child_process";
 import fs from "node:fs/promises";

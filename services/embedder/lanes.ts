@@ -1,9 +1,10 @@
 /**
  * Two lanes in front of one model, so a search never waits behind an import: query work goes
  * ahead of bulk work. Work comes as jobs cut into steps (one ONNX call, or tokenizing a slice of
- * texts); one step runs at a time, and between two steps the scheduler lets the event loop turn, so
- * a query that arrives while a bulk job runs waits for at most the step under way. Within a lane,
- * jobs run in arrival order, each to its end.
+ * texts); one step runs at a time, and between two steps the scheduler lets the event loop turn (in
+ * the embedder, the model worker's: model-worker-thread.ts), so a query that arrives while a bulk
+ * job runs waits for at most the step under way. Within a lane, jobs run in arrival order, each to
+ * its end.
  */
 
 export type Priority = "query" | "bulk";

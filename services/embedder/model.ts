@@ -1,21 +1,13 @@
 /**
- * all-MiniLM-L6-v2 in-process: @huggingface/tokenizers for the WordPiece tokenizer, onnxruntime-node
- * for the transformer, then what sentence-transformers' Pooling + Normalize modules do (mean over
- * the real tokens, L2 norm). The vectors match Python sentence-transformers (see
- * test/services/embedder/model.test.ts and scripts/parity/).
+ * all-MiniLM-L6-v2 on ONNX Runtime: @huggingface/tokenizers for WordPiece, onnxruntime-node for the transformer, then
+ * what sentence-transformers' Pooling + Normalize modules do (mean over the real tokens, L2 norm), so the vectors match
+ * Python's (test/services/embedder/model.test.ts, scripts/parity/).
  *
- * Speed: the model is compute-bound (~0.29 ms of one core per token for fp32, ~0.16 ms for int8)
- * and chat messages are short (IRC corpus: 18.5 tokens on average with [CLS]/[SEP]) with lengths
- * that vary a lot, so a batch padded to its longest member is mostly padding. Texts are sorted by
- * token count and cut into sub-batches of similar length (planBatches) whose padded size stays
- * within a token budget.
- *
- * Latency: onnxruntime-node runs inference synchronously on the calling thread, so one ONNX call is
- * the smallest unit of work that cannot be interrupted. Each embed() is a job of steps (tokenizing
- * a slice of texts, then one call per sub-batch) run by a LaneScheduler: a query's job goes ahead of
- * bulk jobs and waits for at most the step under way, which the token budget keeps short. The plan
- * covers the whole request before any call runs, so a text's vector does not depend on what else
- * was queued (see lanes.ts).
+ * Chat messages are short and of very different lengths, so texts are sorted by token count and cut into sub-batches
+ * whose padded size stays within a token budget (planBatches). Each embed() is a job of steps (tokenizing a slice, then
+ * one ONNX call per sub-batch) run by a LaneScheduler (lanes.ts): a query waits behind bulk work for at most one step.
+ * ONNX calls block the thread they run on; the embedder runs this module on a worker thread (model-worker.ts), so its
+ * event loop never waits for them. Why, and the figures: docs/architecture.md ("Embedder"), docs/performance.md.
  */
 import { readFile } from "node:fs/promises";
 import { availableParallelism } from "node:os";
@@ -58,22 +50,21 @@ export interface OnnxModelOptions {
   /**
    * Let idle ONNX Runtime worker threads busy-wait for the next op (ORT's default). Off by default:
    * the embedder shares two cores with Kafka and the other services, and spinning threads then
-   * burn CPU they need; measured under load, 2 spinning threads took ~1.5× the CPU per message.
+   * burn CPU they need (measured: docs/performance.md, "Embedding model costs").
    */
   spinning?: boolean;
 }
 
 export const DEFAULT_MAX_TOKENS = 256;
 /**
- * The longest uninterruptible step, so the longest a query waits behind bulk work: 256 tokens (the
- * truncation length, so a long text still fits one call) is tens of milliseconds on 2 cores. Cost
- * per token is flat from ~200 tokens per call up, and on chat text the planner's cuts (padding
- * against per-call overhead) rarely make calls longer anyway: a larger budget gains under 1%
- * (docs/performance.md).
+ * The longest uninterruptible step, so the longest a query waits behind bulk work: 256 tokens, the
+ * truncation length, so a long text still fits one call. On chat text the planner's cuts (padding
+ * against per-call overhead) rarely make calls longer anyway, so a larger budget gains next to
+ * nothing (docs/performance.md, "Embedding model costs").
  */
 export const DEFAULT_BATCH_TOKEN_BUDGET = 256;
 export const DEFAULT_MAX_BATCH_SIZE = 128;
-/** What one ONNX call costs beyond its tokens, in tokens (measured: ~3 ms per call, ~0.29 ms per token). */
+/** What one ONNX call costs beyond its tokens, in tokens (measured: docs/performance.md, "Embedding model costs"). */
 export const DEFAULT_CALL_OVERHEAD_TOKENS = 12;
 /** Characters tokenized per step (a text longer than this is one step of its own): about as long as a call. */
 export const TOKENIZE_STEP_CHARS = 16_384;
@@ -242,9 +233,8 @@ export function meanPoolNormalize(hidden: Float32Array, offset: number, count: n
 /**
  * Groups text indices into ONNX calls: sorts them by token count and cuts the sorted run where it
  * minimises padded tokens + `callOverhead` per call (a call costs about as much as that many extra
- * tokens: ~3 ms ≈ 12 tokens for fp32 on one core here), with rows × longest ≤ `budget` and
- * rows ≤ `maxBatch`. Padding is what dominates for chat: in arrival order, batches of 64 IRC
- * messages are 77% padding. Exact, by dynamic programming over cut points (O(n × maxBatch)).
+ * tokens), with rows × longest ≤ `budget` and rows ≤ `maxBatch`. Padding is what dominates for
+ * chat text in arrival order. Exact, by dynamic programming over cut points (O(n × maxBatch)).
  * A text longer than the budget runs alone. Returns the indices of each call, shortest first.
  */
 export function planBatches(lengths: readonly number[], budget: number, maxBatch: number, callOverhead = DEFAULT_CALL_OVERHEAD_TOKENS): number[][] {

@@ -1,7 +1,7 @@
 /**
  * Defaults of the SQLite + usearch storage, in one place because several parts read them (index
  * registry, background build, saves, searches). Each was chosen by measurement on real chat text:
- * the figures are in bench/storage-bench.ts's header and README's Performance section.
+ * the figures are in docs/performance.md ("Storage bench").
  */
 import type { HnswParams, Quantization } from "./types.ts";
 

@@ -1,16 +1,12 @@
 /**
  * Turns what a person typed into an FTS5 MATCH expression that can never be a syntax error.
  *
- * Every chunk of the input becomes an FTS5 string ("..." with `"` doubled), so FTS5 operators
- * (AND OR NOT NEAR, `-`, `^`, `:`, `*`, parentheses) are ordinary text. FTS5 tokenizes a string
- * into a phrase, so `foo-bar` matches the phrase "foo bar", as the tokenizer sees it in messages.
- *
- * Kept from search-box habits:
- *  - "two words" in double quotes is one phrase;
- *  - a trailing `*` on a chunk is a prefix search (`ubunt*` → "ubunt" *).
- * Chunks without a letter or digit are dropped (they would tokenize to nothing). Control
- * characters separate chunks, as the tokenizer treats them in messages: FTS5 reads its query as a C
- * string, so a NUL inside a quoted string would end it there ("unterminated string").
+ * Every chunk of the input becomes an FTS5 string ("..." with `"` doubled), so FTS5 operators (AND OR NOT NEAR, `-`,
+ * `^`, `:`, `*`, parentheses) are ordinary text; FTS5 tokenizes a string into a phrase, so `foo-bar` matches the phrase
+ * "foo bar", as the tokenizer sees it in messages. Kept from search-box habits: "two words" in double quotes is one
+ * phrase, and a trailing `*` on a chunk is a prefix search (`ubunt*` → "ubunt" *). Chunks without a letter or digit
+ * are dropped (they would tokenize to nothing). Control characters separate chunks, as the tokenizer treats them in
+ * messages: FTS5 reads its query as a C string, so a NUL inside a quoted string would end it ("unterminated string").
  */
 
 export interface FtsQuery {

@@ -1,28 +1,11 @@
 /**
- * The message store: SQLite through better-sqlite3, the source of truth for messages and vectors.
+ * The message store: SQLite through better-sqlite3, the source of truth for messages and their vectors (every vector
+ * index can be rebuilt from it). The layout is versioned by PRAGMA user_version = DATABASE_SCHEMA_VERSION and changed only
+ * by MIGRATIONS; its tables and columns are described in docs/architecture.md ("Message store").
  *
- * Schema (PRAGMA user_version = SCHEMA_VERSION; MIGRATIONS[i] upgrades version i to i + 1):
- *  - meta(key, value): `next_seq`, the next value of the global change counter.
- *  - chats(chat_id PK, name, type, gen, username): `gen` is the seq taken when the chat row was
- *    created; an index file records it, so a file left from an earlier chat with the same id is
- *    never trusted. `username` is the public @username (without @) when live reading saw one.
- *  - messages(PK (chat_id, message_id), seq UNIQUE, ..., vec BLOB): `seq` is taken from the global
- *    counter on every insert or change of a row, so it is strictly increasing across all writes;
- *    `vec` is the unit-length float32 vector (little-endian, 384 × 4 bytes), enough to rebuild any
- *    index; `sender_key` is the lower-cased sender name (JS toLowerCase, so Unicode-aware) for the
- *    case-insensitive sender filter. `messages_chat_sender` covers (chat, sender id, sender key,
- *    date, sender name), so the per-sender counts of chat statistics read the index alone.
- *  - messages_fts: FTS5 over (text, clean_text), external content = messages, rowid = seq, kept in
- *    step by triggers (insert / delete / update).
- *
- * better-sqlite3 12 on Node ≥ 24.19 (nodejs/node#65446): its Statement, StatementIterator and
- * Database objects derive from the raw node::ObjectWrap, whose destructor aborts the process
- * (`Assertion failed: (env) != nullptr` in RemoveEnvironmentCleanupHook) when V8 collects one from
- * an idle GC task. Until the project moves to better-sqlite3 13 (node-addon-api) or builds 12
- * against ≤ 24.18 headers, this module never lets one become garbage: every Database and Statement
- * it creates is kept in RETAINED for the life of the process (a few dozen small objects per open),
- * `db.pragma()` (a fresh statement per call) is replaced by `exec` and retained statements, and
- * `iterate()` (a fresh iterator object per call) by paged `all()`.
+ * Every Database and Statement made here is kept alive for good (openDatabase, prepareRetained; `exec` rather than
+ * db.pragma(), paged all() rather than iterate()). That worked around better-sqlite3 12 aborting on Node ≥ 24.19 when V8
+ * collected one; the pinned 13 is not affected, so the retention is no longer needed but harmless (docs/architecture.md).
  */
 import Database from "better-sqlite3";
 import { TglensError } from "../common/errors.ts";
@@ -119,7 +102,8 @@ export const MIGRATIONS: ReadonlyArray<(db: DB) => void> = [
   },
 ];
 
-export const SCHEMA_VERSION = MIGRATIONS.length;
+/** The database layout version (PRAGMA user_version) the code expects: one per migration. */
+export const DATABASE_SCHEMA_VERSION = MIGRATIONS.length;
 
 /** Brings `db` to `migrations.length`; refuses a database newer than the code. */
 export function migrate(db: DB, migrations: ReadonlyArray<(db: DB) => void> = MIGRATIONS): number {

@@ -1,29 +1,14 @@
 /**
- * Vector indexes for one chat, keyed by indexKey(message_id): message ids can be negative (exports
- * of supergroups migrated from a group carry them) and usearch keys are unsigned, so ids are
- * zigzag-encoded (0, -1, 1, -2, … → 0, 1, 2, 3, …), which is injective and keeps keys below 2^53 for |id| ≤ MAX_ABS_MESSAGE_ID.
+ * Vector indexes for one chat. ExactIndex is a growable float32 matrix scanned with usearch's SIMD `exactSearch`, for
+ * small chats; it is never saved (rebuilt from SQLite, cheap at that size). HnswIndex is a usearch HNSW index, saved to
+ * disk and loaded back. Keys are indexKey(message_id): message ids can be negative (supergroups migrated from a group)
+ * and usearch keys are unsigned, so ids are zigzag-encoded (0, -1, 1, -2, … → 0, 1, 2, 3, …), injective and below 2^53
+ * for |id| ≤ MAX_ABS_MESSAGE_ID. Both return cosine distances (1 - cos); `add` replaces a key already present, so
+ * replaying rows is idempotent.
  *
- *  - ExactIndex: a growable float32 matrix scanned with usearch's SIMD `exactSearch`. Used while a
- *    chat is small; it is never saved (rebuilt from SQLite on load, which is cheap at that size).
- *  - HnswIndex: a usearch HNSW index (`Index`), saved to disk and loaded back.
- *
- * Both return cosine *distances* (1 - cos); callers turn them into similarities. `add` replaces a
- * key that is already present, so replaying rows is idempotent.
- *
- * usearch pitfalls handled here:
- *  - `exactSearch` reads the dataset and the queries from the start of their ArrayBuffer, ignoring
- *    `byteOffset`: the matrix always owns its buffer from offset 0, and queries are copied.
- *  - `exactSearch` throws when k exceeds the dataset size: k is clamped.
- *  - usearch's `multi: false` index rejects a duplicate key: `add` removes it first.
- *  - threads = 0 means "all cores" and spawns threads per call; a single query runs on 1 thread
- *    (measured faster: see bench/storage-bench.ts).
- *  - an add on several threads inserts concurrently, and usearch's concurrent insertion can strand
- *    a vector: stored (`contains` is true) but linked from nowhere, so no search ever returns it,
- *    however large ef_search (unum-cloud/USearch#735, open in 2.26). The storage adds on one thread
- *    (HnswConfig.threads unset); more threads are for benchmarks of build speed only.
- *  - an add reserves room (capacity and one slot per adding thread) only when the index must grow,
- *    with the thread count of that call; an add with more threads than the last reservation made
- *    slots for fails ("Reserve capacity ahead of insertions!"). HnswIndex.add keeps within them.
+ * Several usearch behaviours are worked around here (offset-0 buffers, k above the size, duplicate keys, per-call
+ * threads, vectors stranded by concurrent adds, reserved add slots): each is commented where it is handled, and
+ * docs/architecture.md ("usearch pitfalls") explains them.
  */
 import { availableParallelism } from "node:os";
 import usearch from "usearch";
@@ -70,7 +55,7 @@ function toKey(id: number): bigint {
   return BigInt(id);
 }
 
-/** Copies a query into a fresh, offset-0 Float32Array (see the exactSearch pitfall above). */
+/** Copies a query into a fresh, offset-0 Float32Array: usearch reads a query from the start of its buffer. */
 export function freshQuery(query: Float32Array): Float32Array {
   const q = new Float32Array(DIMENSIONS);
   q.set(query.subarray(0, DIMENSIONS));
@@ -130,7 +115,7 @@ export class ExactIndex implements VectorIndex {
 
   search(query: Float32Array, k: number): IndexMatches {
     const n = this.#n;
-    const want = Math.min(Math.floor(k), n);
+    const want = Math.min(Math.floor(k), n); // exactSearch throws when k exceeds the dataset
     if (want <= 0) return { keys: [], distances: [] };
     // A view from offset 0 of the matrix's own buffer: exactSearch reads from the buffer start.
     const dataset = new Float32Array(this.#matrix.buffer, 0, n * DIMENSIONS);
@@ -164,7 +149,7 @@ export interface HnswConfig extends HnswParams {
   quantization: Quantization;
   /**
    * Threads for batch adds; 1 when unset, as the storage leaves it. More build faster but may strand
-   * vectors where no search finds them (see the header): set it only to measure build speed.
+   * vectors where no search finds them (unum-cloud/USearch#735): set it only to measure build speed.
    */
   threads?: number;
 }
@@ -173,7 +158,10 @@ export class HnswIndex implements VectorIndex {
   readonly kind = "hnsw" as const;
   readonly config: HnswConfig;
   #index: UsearchIndex;
-  /** Adding threads the index's last reservation made room for (see the header). */
+  /**
+   * Adding threads the index's last reservation made room for: usearch reserves slots only when the index grows, and an
+   * add with more threads than that fails ("Reserve capacity ahead of insertions!").
+   */
   #addSlots = 0;
 
   constructor(config: HnswConfig) {
@@ -205,6 +193,7 @@ export class HnswIndex implements VectorIndex {
     if (keys.length === 0) return;
     if (vectors.length !== keys.length * DIMENSIONS) throw new Error("vectors/keys length mismatch");
     const big = BigUint64Array.from(keys, (k) => toKey(k));
+    // A `multi: false` index rejects a key it already holds: remove those first.
     if (this.#index.size() > 0) {
       const present = this.#index.contains(big) as boolean[];
       const stale: bigint[] = [];
@@ -227,6 +216,7 @@ export class HnswIndex implements VectorIndex {
     const size = this.#index.size();
     const want = Math.min(Math.floor(k), size);
     if (want <= 0) return { keys: [], distances: [] };
+    // One thread: threads = 0 would spawn one per core for each call, slower for a single query.
     const m = this.#index.search(freshQuery(query), want, 1);
     const keys: number[] = [];
     const distances: number[] = [];

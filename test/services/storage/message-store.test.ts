@@ -11,12 +11,12 @@ import { after, describe, test } from "node:test";
 import type { EmbeddedMessage } from "../../../services/common/schemas.ts";
 import {
   BY_MONTH_SQL,
+  DATABASE_SCHEMA_VERSION,
   MessageStore,
   MIGRATIONS,
   migrate,
   openDatabase,
   prepareRetained,
-  SCHEMA_VERSION,
   TOP_SENDERS_SQL,
 } from "../../../services/storage/message-store.ts";
 import { openStorage } from "../../../services/storage/sqlite-storage.ts";
@@ -127,7 +127,7 @@ test("a database of schema v1 gains chats.username and the covering sender index
     rows(dbPath, "SELECT * FROM chats ORDER BY chat_id"),
     chatsBefore.map((c) => ({ ...c, username: c.chat_id === "-100" ? "oldgroup" : null })),
   );
-  assert.deepEqual(rows(dbPath, "PRAGMA user_version"), [{ user_version: SCHEMA_VERSION }]);
+  assert.deepEqual(rows(dbPath, "PRAGMA user_version"), [{ user_version: DATABASE_SCHEMA_VERSION }]);
   assert.deepEqual(
     rows(dbPath, "PRAGMA index_info(messages_chat_sender)").map((r) => r.name),
     ["chat_id", "sender_id", "sender_key", "date", "sender"],
