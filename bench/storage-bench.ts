@@ -22,6 +22,7 @@ import { openStorage, type StorageHandle } from "../services/storage/sqlite-stor
 import type { Quantization } from "../services/storage/types.ts";
 import { DIMENSIONS as D, ExactIndex, HnswIndex } from "../services/storage/vector-index.ts";
 import { mulberry32 } from "../test/helpers/random.ts";
+import { embeddedRecord } from "../test/helpers/records.ts";
 import type { ExportMessage } from "./lib/corpus.ts";
 import { mb, percentile as pct, time, timeAsync } from "./lib/stats.ts";
 
@@ -209,23 +210,13 @@ if (phases.has("hnsw")) {
 
 function makeMessage(i: number): EmbeddedMessage {
   const c = corpus?.[i];
-  const text = c && typeof c.text === "string" ? c.text : `synthetic message ${i} about topic ${i % 97}`;
-  return {
-    v: 1,
+  return embeddedRecord("900001", c?.id ?? i + 1, Array.from(base.subarray(i * D, (i + 1) * D)), {
     job_id: "bench",
     chat: { id: "900001", name: "Ubuntu IRC (train)", type: "public_supergroup" },
-    message_id: c?.id ?? i + 1,
     date: c?.date_unixtime ? Number(c.date_unixtime) : 1_100_000_000 + i * 60,
     sender: { id: c?.from_id ?? `user${i % 5000}`, name: c?.from ?? `nick${i % 5000}` },
-    reply_to: null,
-    forwarded_from: null,
-    edited: null,
-    media: null,
-    text,
-    clean_text: text,
-    lang: "en",
-    vector: Array.from(base.subarray(i * D, (i + 1) * D)),
-  };
+    text: c && typeof c.text === "string" ? c.text : `synthetic message ${i} about topic ${i % 97}`,
+  });
 }
 
 /** Latency of each query (awaited one at a time), as p50 and p99. */

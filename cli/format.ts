@@ -1,5 +1,13 @@
 /** Plain-text output of the CLI: short, aligned, readable in a terminal. */
-import type { ChatStats, ChatSummary, ImportAccepted, JobStatus, LiveImportAccepted, SearchHit } from "../services/gateway/api/client.ts";
+import type {
+  ChatStats,
+  ChatSummary,
+  ForgetAnswer,
+  ImportAccepted,
+  JobStatus,
+  LiveImportAccepted,
+  SearchHit,
+} from "../services/gateway/api/client.ts";
 
 const oneLine = (text: string, max: number) => {
   const flat = text.replace(/\s+/g, " ").trim();
@@ -91,4 +99,19 @@ function outcomeLines(job: JobStatus, messages: number, skipped: number): string
     lines.push(`  ${which}${e.message} (${e.code})`);
   }
   return lines;
+}
+
+/**
+ * What `tglens forget` prints: `out` when every service confirmed; with services still pending,
+ * which did confirm, and `warning` (for stderr) naming the others.
+ */
+export function formatForget(answer: ForgetAnswer): { out: string; warning?: string } {
+  const head = `forgot chat ${answer.chat_id} (${answer.messages} messages)`;
+  if (answer.pending.length === 0) return { out: `${head}\n` };
+  const confirmed = Object.keys(answer.services);
+  const [have, forget] = answer.pending.length > 1 ? ["have", "they forget"] : ["has", "it forgets"];
+  return {
+    out: `${head}${confirmed.length > 0 ? ` in ${confirmed.join(" and ")}` : ""}\n`,
+    warning: `${answer.pending.join(" and ")} ${have} not confirmed yet: ${forget} the chat when back\n`,
+  };
 }

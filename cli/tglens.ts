@@ -17,7 +17,7 @@ import { TGLENS_VERSION } from "../services/common/service.ts";
 import { gatewayClient, GatewayClient, gatewayUrl } from "./client.ts";
 import { importDemoOnFirstStart } from "./demo.ts";
 import { login, terminalPrompter } from "./login.ts";
-import { formatChats, formatChatStats, formatLiveSummary, formatResults, formatSummary } from "./format.ts";
+import { formatChats, formatChatStats, formatForget, formatLiveSummary, formatResults, formatSummary } from "./format.ts";
 import { DATE_FORMS, parseOptionalTimeBound } from "../services/common/dates.ts";
 import { SearchQuery, type SearchMode } from "../services/storage/index.ts";
 import { resolveChat } from "./chat-lookup.ts";
@@ -281,8 +281,13 @@ program
         process.exitCode = 1;
         return;
       }
-      const res = await client.forget(chat.chat_id);
-      process.stdout.write(`forgot chat ${res.chat_id} (${res.messages} messages)\n`);
+      const { out, warning } = formatForget(await client.forget(chat.chat_id));
+      process.stdout.write(out);
+      // Not gone everywhere yet: a script should know (the rest follows when those services are back).
+      if (warning) {
+        process.stderr.write(`tglens: ${warning}`);
+        process.exitCode = 1;
+      }
     });
   });
 

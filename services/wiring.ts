@@ -31,7 +31,7 @@ export async function buildService(name: ServiceName, ctx: ServiceContext): Prom
   const { bus, config } = ctx;
   switch (name) {
     case "telegram-bot":
-      return createGateway({ log, config });
+      return createGateway({ bus, log, config });
     case "scraper":
       return createScraper({ bus, log, config, ...(ctx.telegram ? { telegram: ctx.telegram } : {}) });
     case "preprocessor":

@@ -15,7 +15,7 @@ import fs from "node:fs/promises";
 import path from "node:path";
 import { brotliCompressSync, deflateSync, gzipSync } from "node:zlib";
 import type { ServiceName } from "../../services/common/config.ts";
-import { EMBEDDING_DIM } from "../../services/common/schemas.ts";
+import { axis, embeddedRecord } from "../../test/helpers/records.ts";
 import { json, type Exchange } from "./exchange.ts";
 
 export interface CaseContext {
@@ -63,30 +63,14 @@ export function exportOf(id: number | string, name: string, messages: Msg[]): st
 
 /** A POST /store body: one embedded message (the vector is a unit vector, as the embedder makes). */
 export function storeBody(chatId: string, overrides: Record<string, unknown> = {}): string {
-  const vector = new Array<number>(EMBEDDING_DIM).fill(0);
-  vector[0] = 1;
-  const text = `stored directly ${chatId}`;
-  return JSON.stringify({
-    messages: [
-      {
-        v: 1,
-        job_id: "fuzz",
-        chat: { id: chatId, name: "Fuzz store", type: "private_group" },
-        message_id: 1,
-        date: 1_704_740_709,
-        sender: { id: "user4242", name: "Fuzz Tester" },
-        reply_to: null,
-        forwarded_from: null,
-        edited: null,
-        media: null,
-        text,
-        clean_text: text,
-        lang: "en",
-        vector,
-        ...overrides,
-      },
-    ],
+  const message = embeddedRecord(chatId, 1, axis(0), {
+    job_id: "fuzz",
+    chat: { id: chatId, name: "Fuzz store", type: "private_group" },
+    date: 1_704_740_709,
+    sender: { id: "user4242", name: "Fuzz Tester" },
+    text: `stored directly ${chatId}`,
   });
+  return JSON.stringify({ messages: [{ ...message, ...overrides }] });
 }
 
 const describe = (ex: Exchange) =>

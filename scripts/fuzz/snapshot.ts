@@ -50,6 +50,9 @@ async function listFiles(root: string): Promise<Map<string, string>> {
         continue;
       }
       const rel = path.relative(root, p);
+      // data/jobs/ is the scraper's job book: every job changes it, and jobs are checked through
+      // their API instead (a job that never ends fails the run).
+      if (rel.split(path.sep)[0] === "jobs") continue;
       if (e.name.startsWith(DB_FILE)) {
         out.set(rel, "sqlite");
         continue;

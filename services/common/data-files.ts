@@ -1,13 +1,16 @@
 /**
- * The data directory's layout, in one place:
+ * The data directory's layout, in one place. Each service owns its part and touches no other, so
+ * the services can run with data directories of their own, on five hosts; in embedded mode one
+ * directory holds every part.
  *   data/raw/<chat_id>.jsonl           raw records as read (scraper)
- *   data/preprocessed/<chat_id>.jsonl  cleaned records (preprocessor)
- *   data/storage/                      SQLite database and one vector index per chat (storage)
- *   data/uploads/                      exports received as request bodies, until imported
  *   data/checkpoints/<chat_id>.json    how far live reading of a chat got (scraper)
  *   data/parked/<job_id>.json          live jobs waiting out a long FloodWait (scraper)
- *   data/jobs/<role>.sqlite            the job book of a tracker's owner and its instance id (job-tracker.ts)
- *   data/session, data/session.lock    the Telegram session (`tglens login`) and its lock
+ *   data/uploads/                      exports received as request bodies, until imported (scraper)
+ *   data/jobs/<role>.sqlite            the job book of a tracker's owner and its instance id (scraper; job-tracker.ts)
+ *   data/session, data/session.lock    the Telegram session (`tglens login`) and its lock (scraper)
+ *   data/preprocessed/<chat_id>.jsonl  cleaned records (preprocessor)
+ *   data/storage/                      SQLite database and one vector index per chat (storage)
+ * Forgetting a chat is a message on control-topic that each owner handles for its own part.
  */
 import fs from "node:fs/promises";
 import path from "node:path";
@@ -42,6 +45,11 @@ export function uploadsDir(dataDir: string): string {
   return path.join(dataDir, "uploads");
 }
 
+/** An export received as the body of job `jobId`'s request, kept until the job has read it. */
+export function uploadFile(dataDir: string, jobId: string): string {
+  return path.join(uploadsDir(dataDir), `${jobId}.json`);
+}
+
 export function jobsDir(dataDir: string): string {
   return path.join(dataDir, "jobs");
 }
@@ -52,19 +60,31 @@ export function jobBookFile(dataDir: string, role: string): string {
   return path.join(jobsDir(dataDir), `${role}.sqlite`);
 }
 
-/**
- * Removes a chat's raw and preprocessed files and its live-reading checkpoint (so indexing it again
- * reads its whole history); true when something was there.
- */
-export async function deleteChatFiles(dataDir: string, chatId: string): Promise<boolean> {
-  let removed = false;
-  for (const file of [chatFile(dataDir, "raw", chatId), chatFile(dataDir, "preprocessed", chatId), checkpointFile(dataDir, chatId)]) {
+/** Removes the files that are there; how many were. */
+export async function removeFiles(files: readonly string[]): Promise<number> {
+  let removed = 0;
+  for (const file of files) {
     try {
       await fs.unlink(file);
-      removed = true;
+      removed++;
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== "ENOENT") throw err;
     }
   }
   return removed;
+}
+
+/**
+ * The scraper's files of a chat: its raw records and its live-reading checkpoint (so reading it
+ * again reads its whole history). Removes them; how many of each were there.
+ */
+export async function deleteScraperChatFiles(dataDir: string, chatId: string): Promise<{ raw: number; checkpoints: number }> {
+  const raw = chatFile(dataDir, "raw", chatId);
+  const checkpoint = checkpointFile(dataDir, chatId);
+  return { raw: await removeFiles([raw]), checkpoints: await removeFiles([checkpoint]) };
+}
+
+/** The preprocessor's file of a chat, its cleaned records: removed; 1 when it was there. */
+export async function deletePreprocessorChatFile(dataDir: string, chatId: string): Promise<number> {
+  return removeFiles([chatFile(dataDir, "preprocessed", chatId)]);
 }

@@ -19,8 +19,10 @@
  * at each start), so that event counts.
  *
  * Chat names and @usernames are not written: forgetting a chat must leave no byte of it in any file
- * (test/e2e/forget.test.ts), and no forget reaches the tracker. A job read back from the file shows
- * its chats' ids and types, with an empty name.
+ * (test/e2e/forget.test.ts). A job read back from the file shows its chats' ids and types, with an
+ * empty name. When the owner forgets a chat (forgetChat, the scraper's part of a forget), the jobs
+ * that name only that chat go and the chat is taken out of the others; deleted rows are zeroed
+ * (secure_delete) and the WAL is checkpointed, so not even the chat's id stays behind.
  *
  * What the owner does when a job changes (the scraper removes a failed job's upload) is an
  * `onChange` hook, called after the batch is in the file; a failing hook is logged, never retried.
@@ -32,7 +34,7 @@ import Database from "better-sqlite3";
 import type { Bus, Delivery, Subscription } from "./bus.ts";
 import { jobBookFile } from "./data-files.ts";
 import { TglensError } from "./errors.ts";
-import { JobBook, type CountedIds, type JobBookJournal, type JobState, type JobStatus } from "./jobs.ts";
+import { JobBook, type ChatForgotten, type CountedIds, type JobBookJournal, type JobState, type JobStatus } from "./jobs.ts";
 import type { Logger } from "./logger.ts";
 import { SCHEMA_VERSION, type JobEvent } from "./schemas.ts";
 
@@ -83,13 +85,16 @@ export interface JobTracker {
   readonly jobs: JobBookView;
   /** Starts reading job-topic (from where the group committed). */
   follow(): Promise<Subscription>;
+  /** Takes a forgotten chat out of the book and its file (JobBook.forgetChat). */
+  forgetChat(chatId: string): ChatForgotten;
   /** Stops reading (the batch in flight is written and committed), then closes the file. */
   close(): Promise<void>;
 }
 
 type JournalEntry =
   | { kind: "counted"; jobId: string; counter: string; chatId: string; ids: readonly number[] }
-  | { kind: "forgot"; jobId: string; why: "finished" | "evicted" };
+  | { kind: "forgot"; jobId: string; why: Parameters<JobBookJournal["forgot"]>[1] }
+  | { kind: "scrubbed"; jobId: string; chatId: string };
 
 interface Applied {
   partition: number;
@@ -123,7 +128,9 @@ export function openJobTracker(opts: JobTrackerOptions): JobTracker {
 /** Takes the file for this process for as long as it is open, and gives its instance id. */
 function lockAndMigrate(db: Database.Database, file: string, role: string): string {
   try {
-    db.exec("PRAGMA locking_mode = EXCLUSIVE; PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; BEGIN EXCLUSIVE; COMMIT;");
+    db.exec(
+      "PRAGMA locking_mode = EXCLUSIVE; PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA secure_delete = ON; BEGIN EXCLUSIVE; COMMIT;",
+    );
   } catch (err) {
     if ((err as { code?: string }).code !== "SQLITE_BUSY") throw err;
     throw new TglensError("TGLENS_CONFIG", `another ${role} process keeps its job book in ${file}: give each ${role} a data directory of its own`);
@@ -162,6 +169,7 @@ class SqliteJobTracker implements JobTracker {
       counted: db.prepare<[], [string, string, string, number]>("SELECT job_id, counter, chat_id, message_id FROM counted").raw(),
       count: db.prepare("INSERT OR IGNORE INTO counted (job_id, counter, chat_id, message_id) VALUES (?, ?, ?, ?)"),
       uncount: db.prepare("DELETE FROM counted WHERE job_id = ?"),
+      uncountChat: db.prepare("DELETE FROM counted WHERE job_id = ? AND chat_id = ?"),
       drop: db.prepare("DELETE FROM jobs WHERE job_id = ?"),
       upsert: db.prepare(
         "INSERT INTO jobs (job_id, created_at, status) VALUES (?, ?, ?) ON CONFLICT (job_id) DO UPDATE SET status = excluded.status",
@@ -187,6 +195,24 @@ class SqliteJobTracker implements JobTracker {
     return this.#subscription;
   }
 
+  forgetChat(chatId: string): ChatForgotten {
+    if (this.#closed) throw new TglensError("TGLENS_NOT_READY", "the job tracker is closed");
+    const result = this.#book.forgetChat(chatId);
+    if (result.removed.length + result.scrubbed.length === 0) return result;
+    try {
+      this.#write(
+        result.scrubbed.map((id) => this.#book.get(id)!),
+        [],
+      );
+    } catch (err) {
+      this.#book = this.#load();
+      throw err;
+    }
+    // The old rows' pages may still sit in the WAL: write them back (zeroed) and empty it.
+    this.#db.exec("PRAGMA wal_checkpoint(TRUNCATE)");
+    return result;
+  }
+
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
@@ -200,6 +226,7 @@ class SqliteJobTracker implements JobTracker {
     const journal: JobBookJournal = {
       counted: (jobId, counter, chatId, ids) => this.#journal.push({ kind: "counted", jobId, counter, chatId, ids }),
       forgot: (jobId, why) => this.#journal.push({ kind: "forgot", jobId, why }),
+      scrubbed: (jobId, chatId) => this.#journal.push({ kind: "scrubbed", jobId, chatId }),
     };
     const book = new JobBook(this.#opts.capacity, journal);
     const counted = new Map<string, CountedIds>();
@@ -268,8 +295,12 @@ class SqliteJobTracker implements JobTracker {
           for (const id of entry.ids) sql.count.run(entry.jobId, entry.counter, entry.chatId, id);
           continue;
         }
+        if (entry.kind === "scrubbed") {
+          sql.uncountChat.run(entry.jobId, entry.chatId);
+          continue;
+        }
         sql.uncount.run(entry.jobId);
-        if (entry.why === "evicted") sql.drop.run(entry.jobId);
+        if (entry.why !== "finished") sql.drop.run(entry.jobId);
       }
       for (const job of jobs) sql.upsert.run(job.job_id, job.created_at, toFile(job));
       for (const a of applied) sql.apply.run(a.partition, a.offset, a.digest);

@@ -137,8 +137,19 @@ export type CountedIds = Record<string, MessageIds>;
 export interface JobBookJournal {
   /** `ids` of chat `chatId` were counted under `counter` for the first time. */
   counted(jobId: string, counter: string, chatId: string, ids: readonly number[]): void;
-  /** The job's counted ids were let go: it finished, or it was pushed out of the book (then it is gone). */
-  forgot(jobId: string, why: "finished" | "evicted"): void;
+  /**
+   * The job's counted ids were let go: it finished, or it was pushed out of the book or named only
+   * a chat that was forgotten (then the job is gone).
+   */
+  forgot(jobId: string, why: "finished" | "evicted" | "chat-forgotten"): void;
+  /** A forgotten chat was taken out of a job that names other chats too: its counted ids go. */
+  scrubbed(jobId: string, chatId: string): void;
+}
+
+/** What JobBook.forgetChat did: jobs removed (they named only the chat) and jobs the chat was taken out of. */
+export interface ChatForgotten {
+  removed: string[];
+  scrubbed: string[];
 }
 
 /**
@@ -210,9 +221,35 @@ export class JobBook {
     }
   }
 
-  private forget(jobId: string, why: "finished" | "evicted"): void {
+  private forget(jobId: string, why: "finished" | "evicted" | "chat-forgotten"): void {
     this.seen.delete(jobId);
     this.journal?.forgot(jobId, why);
+  }
+
+  /**
+   * Forgets a chat: a job that names only this chat (in its chats, errors or counted ids) is
+   * removed, and the chat is taken out of a job that names others too (its counters stay: numbers
+   * name nothing).
+   */
+  forgetChat(chatId: string): ChatForgotten {
+    const result: ChatForgotten = { removed: [], scrubbed: [] };
+    for (const job of [...this.jobs.values()]) {
+      const named = new Set([...job.chats.map((c) => c.id), ...job.errors.flatMap((e) => e.chat_id ?? [])]);
+      for (const byChat of this.seen.get(job.job_id)?.values() ?? []) for (const id of byChat.keys()) named.add(id);
+      if (!named.has(chatId)) continue;
+      if (named.size === 1) {
+        this.jobs.delete(job.job_id);
+        this.forget(job.job_id, "chat-forgotten");
+        result.removed.push(job.job_id);
+        continue;
+      }
+      job.chats = job.chats.filter((c) => c.id !== chatId);
+      job.errors = job.errors.filter((e) => e.chat_id !== chatId);
+      for (const byChat of this.seen.get(job.job_id)?.values() ?? []) byChat.delete(chatId);
+      this.journal?.scrubbed(job.job_id, chatId);
+      result.scrubbed.push(job.job_id);
+    }
+    return result;
   }
 
   get(jobId: string): JobStatus | undefined {

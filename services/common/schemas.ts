@@ -6,6 +6,9 @@
  * Topics are named for the stage that consumes them:
  *   scrape-topic → scraper → preprocess-topic → preprocessor → embed-topic → embedder
  *   → store-topic → storage.   job-topic carries job progress counters to whoever tracks jobs.
+ * control-topic carries work that touches every service that keeps chat data: the gateway asks to
+ * forget a chat, and the scraper, the preprocessor and storage each forget their own traces of it
+ * and confirm on the same topic (keyed by chat id, so a chat's request and answers stay in order).
  */
 import { Type, type Static, type TSchema } from "@sinclair/typebox";
 
@@ -167,12 +170,58 @@ export const JobEvent = Type.Object({
 });
 export type JobEvent = Static<typeof JobEvent>;
 
+/** The services that keep data of a chat, and so take part in forgetting one (the embedder keeps none). */
+export const FORGETTING_SERVICES = ["scraper", "preprocessor", "storage"] as const;
+export type ForgettingService = (typeof FORGETTING_SERVICES)[number];
+
+const ChatId = ChatRef.properties.id;
+const RequestId = Type.String({ minLength: 1, maxLength: 100, description: "names one forget request; its answers repeat it" });
+const ForgettingServiceName = Type.Union(FORGETTING_SERVICES.map((s) => Type.Literal(s)));
+
+/** Forget a chat: each service that keeps data of it (or each of `services`) removes its own, then answers. */
+export const ForgetRequest = Type.Object({
+  v: Type.Literal(SCHEMA_VERSION),
+  kind: Type.Literal("forget"),
+  request_id: RequestId,
+  chat_id: ChatId,
+  /** Only these services (the gateway asks storage last); all of them when absent. */
+  services: Type.Optional(Type.Array(ForgettingServiceName, { minItems: 1, maxItems: FORGETTING_SERVICES.length, uniqueItems: true })),
+});
+export type ForgetRequest = Static<typeof ForgetRequest>;
+
+/** What every answer to a forget names: the request, its chat and the service answering. */
+const forgetReply = <K extends string>(kind: K) => ({
+  v: Type.Literal(SCHEMA_VERSION),
+  kind: Type.Literal(kind),
+  request_id: RequestId,
+  chat_id: ChatId,
+  service: ForgettingServiceName,
+});
+
+/** A service has no trace of the chat left; `removed` counts what it removed (files, rows, jobs), 0 on a redelivery. */
+export const ForgetConfirmation = Type.Object({
+  ...forgetReply("forgotten"),
+  removed: Type.Record(Type.String(), Type.Integer({ minimum: 0 })),
+});
+export type ForgetConfirmation = Static<typeof ForgetConfirmation>;
+
+/** A service could not forget the chat (a disk error, say): why. Asking again is safe. */
+export const ForgetFailure = Type.Object({
+  ...forgetReply("forget-failed"),
+  error: Type.Object({ code: Type.String(), message: Type.String() }),
+});
+export type ForgetFailure = Static<typeof ForgetFailure>;
+
+export const ControlMessage = Type.Union([ForgetRequest, ForgetConfirmation, ForgetFailure]);
+export type ControlMessage = Static<typeof ControlMessage>;
+
 export const TOPICS = {
   "scrape-topic": ScrapeRequest,
   "preprocess-topic": RawMessage,
   "embed-topic": CleanMessage,
   "store-topic": EmbeddedMessage,
   "job-topic": JobEvent,
+  "control-topic": ControlMessage,
 } as const satisfies Record<string, TSchema>;
 
 export type Topic = keyof typeof TOPICS;

@@ -2,11 +2,14 @@
  * The preprocessor service: cleans raw messages for embedding (URLs, emojis, special characters
  * out; letters of every script kept; NFKC; a language tag). The original text travels on for
  * display; only `clean_text` is embedded. Messages empty after cleaning are dropped and counted.
+ * Cleaned records are kept per chat (preprocessed-log.ts); a forget on control-topic removes a
+ * chat's file (common/forget.ts).
  */
 import { Type } from "@sinclair/typebox";
 import { Counter } from "prom-client";
 import type { Bus, Delivery } from "../common/bus.ts";
 import type { Config } from "../common/config.ts";
+import { followForgets } from "../common/forget.ts";
 import { createHttpApp } from "../common/http.ts";
 import { reportMessages } from "../common/jobs.ts";
 import type { Logger } from "../common/logger.ts";
@@ -111,7 +114,10 @@ export async function createPreprocessor(deps: PreprocessorDeps): Promise<Servic
   return busService(
     "preprocessor",
     app,
-    async () => [await bus.subscribe("preprocess-topic", "preprocessor", handle, { batchSize: 500, maxWaitMs: 10 })],
+    async () => [
+      await bus.subscribe("preprocess-topic", "preprocessor", handle, { batchSize: 500, maxWaitMs: 10 }),
+      await followForgets({ bus, service: "preprocessor", log, forget: async (chatId) => ({ files: await files.forget(chatId) }) }),
+    ],
     () => files.close(),
   );
 }

@@ -1,14 +1,14 @@
 /**
  * data/preprocessed/<chat_id>.jsonl: one line per cleaned message. Redelivery and re-import must
  * not grow the file, so each chat's written (message id, edit date) pairs are remembered — read
- * back from the file the first time a chat is seen, forgotten when the file disappears (the chat
- * was forgotten).
+ * back from the file the first time a chat is seen, forgotten with the file (forget(), or the file
+ * removed by hand).
  */
 import { createReadStream, existsSync } from "node:fs";
 import fs from "node:fs/promises";
 import path from "node:path";
 import readline from "node:readline";
-import { chatFile } from "../common/data-files.ts";
+import { chatFile, deletePreprocessorChatFile } from "../common/data-files.ts";
 import type { CleanMessage } from "../common/schemas.ts";
 
 const versionOf = (m: { message_id: number; edited: number | null }) => `${m.message_id}:${m.edited ?? 0}`;
@@ -52,6 +52,13 @@ export class PreprocessedLog {
       await fs.appendFile(file, fresh.map((m) => JSON.stringify({ ...m, job_id: undefined }) + "\n").join(""));
       for (const m of fresh) set.add(versionOf(m));
     }
+  }
+
+  /** Removes a chat's file (the preprocessor's part of forgetting it); 1 when it was there. */
+  async forget(chatId: string): Promise<number> {
+    const removed = await deletePreprocessorChatFile(this.dataDir, chatId);
+    this.written.delete(chatId);
+    return removed;
   }
 
   async close(): Promise<void> {

@@ -6,15 +6,17 @@
  * `POST /scrape {"chat": ...}` queues a live read of a chat through the Telegram API
  * (telegram/live-reader.ts); without Telegram credentials it answers 503 naming what is missing.
  * It also keeps the job book (`GET /jobs/:id`), fed by every stage's reports on job-topic
- * (common/job-tracker.ts: kept in data/jobs/, so it survives a restart).
+ * (common/job-tracker.ts: kept in data/jobs/, so it survives a restart). A forget on control-topic
+ * removes the scraper's traces of a chat (forget.ts).
  */
 import fs from "node:fs/promises";
 import path from "node:path";
 import type { Readable } from "node:stream";
 import type { Bus, Delivery } from "../common/bus.ts";
 import type { Config } from "../common/config.ts";
-import { uploadsDir } from "../common/data-files.ts";
+import { uploadFile } from "../common/data-files.ts";
 import { TglensError } from "../common/errors.ts";
+import { followForgets } from "../common/forget.ts";
 import { createHttpApp, documentedOnly, errorBody, parseJsonBody } from "../common/http.ts";
 import { openJobTracker } from "../common/job-tracker.ts";
 import { JobStatusSchema, newJobId, reportJob } from "../common/jobs.ts";
@@ -23,6 +25,7 @@ import { SCHEMA_VERSION, type ScrapeRequest } from "../common/schemas.ts";
 import { busService, TGLENS_VERSION, type Service } from "../common/service.ts";
 import { EXPORT_FILE_NAME, summariseExport } from "./export-reader.ts";
 import { JobParams, JobsAnswer, ScrapeAnswer, ScrapeBody } from "./http-schemas.ts";
+import { forgetScrapedChat } from "./forget.ts";
 import { importExport } from "./import-export.ts";
 import { UploadGate } from "./upload.ts";
 import type { TelegramClientFactory } from "./telegram/client.ts";
@@ -91,7 +94,7 @@ export async function createScraper(deps: ScraperDeps): Promise<Service> {
     clock: deps.telegram?.clock,
   });
   /** An uploaded export is kept until its job has read it, or has failed for good. */
-  const removeUpload = (jobId: string) => fs.rm(path.join(uploadsDir(config.dataDir), `${jobId}.json`), { force: true });
+  const removeUpload = (jobId: string) => fs.rm(uploadFile(config.dataDir, jobId), { force: true });
   const tracker = openJobTracker({
     bus,
     dataDir: config.dataDir,
@@ -147,7 +150,7 @@ export async function createScraper(deps: ScraperDeps): Promise<Service> {
       },
       async (req, reply) => {
         const jobId = newJobId();
-        const upload = path.join(uploadsDir(config.dataDir), `${jobId}.json`);
+        const upload = uploadFile(config.dataDir, jobId);
         let file = upload;
         let source = "upload";
         try {
@@ -242,7 +245,11 @@ export async function createScraper(deps: ScraperDeps): Promise<Service> {
     "scraper",
     app,
     async () => {
-      const subscriptions = [await tracker.follow(), await bus.subscribe("scrape-topic", "scraper", handleScrape)];
+      const subscriptions = [
+        await tracker.follow(),
+        await bus.subscribe("scrape-topic", "scraper", handleScrape),
+        await followForgets({ bus, service: "scraper", log, forget: (chatId) => forgetScrapedChat({ dataDir: config.dataDir, tracker }, chatId) }),
+      ];
       await live.start();
       return subscriptions;
     },

@@ -1,14 +1,17 @@
 /**
  * The storage service: consumes store-topic into SQLite and the per-chat vector indexes, and
  * answers searches. Semantic search embeds the query through the embedder service's HTTP API.
+ * A forget on control-topic removes a chat's rows, vectors and index files — storage's part only;
+ * the other services forget theirs (common/forget.ts).
  */
 import { Type } from "@sinclair/typebox";
 import { Counter } from "prom-client";
 import type { Bus, Delivery } from "../common/bus.ts";
 import type { Config } from "../common/config.ts";
-import { assertChatId, deleteChatFiles } from "../common/data-files.ts";
+import { assertChatId } from "../common/data-files.ts";
 import { callJson } from "../common/http-client.ts";
 import { TglensError } from "../common/errors.ts";
+import { followForgets, type Removed } from "../common/forget.ts";
 import { createHttpApp, errorBody, strictBodyValidator } from "../common/http.ts";
 import { reportMessages } from "../common/jobs.ts";
 import type { Logger } from "../common/logger.ts";
@@ -30,7 +33,7 @@ export interface StorageServiceDeps {
   storage: Storage;
   queryEmbedder: QueryEmbedder;
   log: Logger;
-  config: Pick<Config, "maxBodyBytes" | "dataDir"> & Partial<Pick<Config, "access">>;
+  config: Pick<Config, "maxBodyBytes"> & Partial<Pick<Config, "access">>;
 }
 
 export const SEARCH_MODES = ["semantic", "keyword", "hybrid"] as const;
@@ -225,11 +228,21 @@ export async function createStorageService(deps: StorageServiceDeps): Promise<Se
     },
   );
 
+  /** Storage's part of forgetting a chat: its rows (SQLite wiped with secure_delete), vectors and index files. */
+  async function forgetChat(chatId: string): Promise<Removed> {
+    const chat = await storage.chat(assertChatId(chatId));
+    const existed = await storage.deleteChat(chatId);
+    return { chats: existed || chat ? 1 : 0, messages: chat?.messages ?? 0 };
+  }
+
   app.delete(
     "/chats/:id",
     {
       schema: {
-        summary: "Forget a chat everywhere: index, database, raw and preprocessed files",
+        summary: "Forget a chat in storage only: its rows, vectors and index files",
+        description:
+          "Storage's own part of forgetting: the raw and preprocessed files of the chat stay with the scraper and the preprocessor. " +
+          "The gateway's DELETE /api/chats/:id forgets the chat everywhere, over control-topic.",
         tags: ["storage"],
         params: ChatParams,
         response: {
@@ -240,12 +253,10 @@ export async function createStorageService(deps: StorageServiceDeps): Promise<Se
     },
     async (req, reply) => {
       const { id } = req.params as { id: string };
-      const chat = await storage.chat(assertChatId(id));
-      const removedRows = await storage.deleteChat(id);
-      const removedFiles = await deleteChatFiles(deps.config.dataDir, id);
-      if (!chat && !removedRows && !removedFiles) return reply.status(404).send(errorBody("TGLENS_NOT_FOUND", `no chat ${id}`));
-      log.info({ chat_id: id, messages: chat?.messages ?? 0 }, "chat forgotten");
-      return { chat_id: id, deleted: true, messages: chat?.messages ?? 0 };
+      const removed = await forgetChat(id);
+      if (!removed.chats) return reply.status(404).send(errorBody("TGLENS_NOT_FOUND", `no chat ${id}`));
+      log.info({ chat_id: id, messages: removed.messages }, "chat forgotten in storage");
+      return { chat_id: id, deleted: true, messages: removed.messages };
     },
   );
 
@@ -276,7 +287,10 @@ export async function createStorageService(deps: StorageServiceDeps): Promise<Se
   return busService(
     "storage",
     app,
-    async () => [await bus.subscribe("store-topic", "storage", handle, { batchSize: 1000, maxWaitMs: 10 })],
+    async () => [
+      await bus.subscribe("store-topic", "storage", handle, { batchSize: 1000, maxWaitMs: 10 }),
+      await followForgets({ bus, service: "storage", log, forget: forgetChat }),
+    ],
     () => storage.close(),
   );
 }

@@ -13,7 +13,8 @@ import type { UserAuthParams } from "telegram/client/auth.js";
 import { login, terminalPrompter, type LoginClientFactory, type Prompter } from "../../cli/login.ts";
 import { acquireSessionLock, sessionFile } from "../../services/scraper/telegram/session.ts";
 import { user } from "../helpers/fake-telegram.ts";
-import { scratchDirs, snapshotDir } from "../helpers/system.ts";
+import { snapshotDir } from "../helpers/system.ts";
+import { scratchDirs } from "../helpers/temp.ts";
 import { rejectsWith } from "../helpers/errors.ts";
 
 const SESSION = "canary-login-session-1AgAOMTQ5LjE1NC4xNjcuNTAB";
@@ -65,7 +66,7 @@ const config = (dir: string, telegram: Partial<{ apiId: number; apiHash: string;
 
 describe("tglens login", () => {
   it("asks phone, code and the 2FA password (hidden), saves the session with mode 0600 and never shows it", async () => {
-    const dir = await dataDir();
+    const dir = dataDir();
     const prompt = scripted(["+491511234567", "12345", "hunter2"]);
     const seen: string[] = [];
     const factory = fakeLogin(async (p) => {
@@ -94,7 +95,7 @@ describe("tglens login", () => {
   });
 
   it("asks again after a mistyped code", async () => {
-    const dir = await dataDir();
+    const dir = dataDir();
     const prompt = scripted(["+491511234567", "00000", "12345"]);
     const factory = fakeLogin(async (p) => {
       await (p.phoneNumber as () => Promise<string>)();
@@ -109,7 +110,7 @@ describe("tglens login", () => {
   });
 
   it("names the missing variables and asks nothing, writes nothing", async () => {
-    const dir = await dataDir();
+    const dir = dataDir();
     for (const [telegram, missing, present] of [
       [{}, ["TELEGRAM_API_ID", "TELEGRAM_API_HASH"], []],
       [{ apiId: 1 }, ["TELEGRAM_API_HASH"], ["TELEGRAM_API_ID"]],
@@ -130,7 +131,7 @@ describe("tglens login", () => {
   });
 
   it("refuses while another tglens uses the session, asking nothing", async () => {
-    const dir = await dataDir();
+    const dir = dataDir();
     const lock = await acquireSessionLock(dir);
     try {
       const prompt = scripted([]);
@@ -143,7 +144,7 @@ describe("tglens login", () => {
   });
 
   it("stops on a FloodWait, saying how long to wait, and saves nothing", async () => {
-    const dir = await dataDir();
+    const dir = dataDir();
     const factory = fakeLogin(async (p) => {
       await (p.phoneNumber as () => Promise<string>)();
       if (await p.onError(new errors.FloodWaitError({ capture: 600 }))) throw new Error("AUTH_USER_CANCEL");
@@ -175,7 +176,7 @@ describe("tglens login", () => {
   });
 
   it("as a command, prints one line naming the missing variables and exits non-zero", async () => {
-    const dir = await dataDir();
+    const dir = dataDir();
     const run = await new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
       execFile(
         "bin/tglens",

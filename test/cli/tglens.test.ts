@@ -9,7 +9,8 @@ import fs from "node:fs/promises";
 import path from "node:path";
 import type { ChatStats as ChatStatsRow } from "../../services/gateway/api/client.ts";
 import { SERVICE_NAMES } from "../../services/common/config.ts";
-import { freePort, snapshotDir, startTestSystem, tempDir, type TestSystem } from "../helpers/system.ts";
+import { freePort, snapshotDir, startTestSystem, type TestSystem } from "../helpers/system.ts";
+import { testDir } from "../helpers/temp.ts";
 import { TEAM_CHAT_EXPORT } from "../helpers/fixtures.ts";
 
 const TEAM = TEAM_CHAT_EXPORT;
@@ -107,9 +108,9 @@ describe("tglens CLI against a running server", { timeout: 600_000 }, () => {
     for (const m of api.by_month) assert.match(text.stdout, new RegExp(`\n${m.month} +${m.messages}\\b`));
   });
 
-  it("refuses bad input with one line and a non-zero exit, changing nothing", async () => {
+  it("refuses bad input with one line and a non-zero exit, changing nothing", async (ctx) => {
     const before = await snapshotDir(t.config.dataDir);
-    const dir = await tempDir("cli-bad");
+    const dir = testDir(ctx, "cli-bad");
     const notExport = path.join(dir, "not-export.json");
     await fs.writeFile(notExport, JSON.stringify({ hello: "world" }));
     const cases: [string[], RegExp][] = [
@@ -148,11 +149,10 @@ describe("tglens CLI against a running server", { timeout: 600_000 }, () => {
       assert.equal(run.stdout, "");
     }
     assert.deepEqual(await snapshotDir(t.config.dataDir), before);
-    await fs.rm(dir, { recursive: true, force: true });
   });
 
-  it("names the candidates when a part of a name fits several chats", async () => {
-    const dir = await tempDir("cli-two");
+  it("names the candidates when a part of a name fits several chats", async (ctx) => {
+    const dir = testDir(ctx, "cli-two");
     const runners = path.join(dir, "result.json");
     const message = {
       id: 1,
@@ -164,20 +164,16 @@ describe("tglens CLI against a running server", { timeout: 600_000 }, () => {
       text: "running tonight",
     };
     await fs.writeFile(runners, JSON.stringify({ name: "Kreuzberg Runners", type: "private_group", id: 5550001, messages: [message] }));
-    try {
-      assert.equal((await tglens(["import", runners], env)).code, 0);
-      const run = await tglens(["stats", "kreuzberg"], env);
-      assert.notEqual(run.code, 0);
-      assert.equal(
-        run.stderr,
-        `tglens: "kreuzberg" matches 2 chats: Kreuzberg Crew 🍻 [${TEAM_ID}], Kreuzberg Runners [5550001]; give the id or more of the name (TGLENS_BAD_REQUEST)\n`,
-      );
-      assert.equal(run.stdout, "");
-      const forgot = await tglens(["forget", "runners", "--yes"], env);
-      assert.match(forgot.stdout, /^forgot chat 5550001 \(1 messages\)\n$/);
-    } finally {
-      await fs.rm(dir, { recursive: true, force: true });
-    }
+    assert.equal((await tglens(["import", runners], env)).code, 0);
+    const run = await tglens(["stats", "kreuzberg"], env);
+    assert.notEqual(run.code, 0);
+    assert.equal(
+      run.stderr,
+      `tglens: "kreuzberg" matches 2 chats: Kreuzberg Crew 🍻 [${TEAM_ID}], Kreuzberg Runners [5550001]; give the id or more of the name (TGLENS_BAD_REQUEST)\n`,
+    );
+    assert.equal(run.stdout, "");
+    const forgot = await tglens(["forget", "runners", "--yes"], env);
+    assert.match(forgot.stdout, /^forgot chat 5550001 \(1 messages\)\n$/);
   });
 
   it("asks before forgetting on a terminal, and keeps the chat unless told yes", { skip: !hasScript && "needs util-linux script" }, async () => {
@@ -199,34 +195,30 @@ describe("tglens CLI against a running server", { timeout: 600_000 }, () => {
 });
 
 describe("tglens CLI on its own", { timeout: 600_000 }, () => {
-  it("runs the pipeline itself when no server answers, and reports a bad config at once", async () => {
-    const root = await tempDir("cli-local");
+  it("runs the pipeline itself when no server answers, and reports a bad config at once", async (ctx) => {
+    const root = testDir(ctx, "cli-local");
     const env: Record<string, string> = { TGLENS_DATA_DIR: path.join(root, "data"), TGLENS_MODEL_CACHE: path.resolve(".cache/models") };
     for (const name of SERVICE_NAMES) env[`TGLENS_${name === "telegram-bot" ? "GATEWAY" : name.toUpperCase()}_PORT`] = String(await freePort());
-    try {
-      const run = await tglens(["import", TEAM], env);
-      assert.equal(run.code, 0, run.stderr);
-      assert.match(run.stdout, /indexed: 366/);
-      assert.equal(
-        run.stderr,
-        `tglens: no server answers at http://127.0.0.1:${env.TGLENS_GATEWAY_PORT}; running the pipeline in this process, on the data in ${env.TGLENS_DATA_DIR}\n`,
-      );
-      // An expected refusal: the CLI's one line after that note, no log line, no stack trace.
-      const live = await tglens(["import", "@some_public_group"], env);
-      assert.equal(live.code, 1);
-      assert.deepEqual(live.stderr.trim().split("\n").slice(1), [
-        "tglens: live Telegram reading is not configured: TELEGRAM_API_ID and TELEGRAM_API_HASH are not set (an application id and hash from https://my.telegram.org); there is no session: run `tglens login`, or set TELEGRAM_SESSION (TGLENS_TELEGRAM_NOT_CONFIGURED)",
-      ]);
-      const search = await tglens(["search", "airport arrival time", "--k", "1", "--json"], env);
-      assert.equal(search.code, 0, search.stderr);
-      assert.match(JSON.parse(search.stdout).results[0].text, /lands/);
-      const bad = await tglens(["chats"], { ...env, TGLENS_GATEWAY_PORT: "eighty", TGLENS_MODEL_VARIANT: "fp64" });
-      assert.equal(bad.code, 1);
-      assert.match(bad.stderr, /TGLENS_GATEWAY_PORT/);
-      assert.match(bad.stderr, /TGLENS_MODEL_VARIANT/);
-    } finally {
-      await fs.rm(root, { recursive: true, force: true });
-    }
+    const run = await tglens(["import", TEAM], env);
+    assert.equal(run.code, 0, run.stderr);
+    assert.match(run.stdout, /indexed: 366/);
+    assert.equal(
+      run.stderr,
+      `tglens: no server answers at http://127.0.0.1:${env.TGLENS_GATEWAY_PORT}; running the pipeline in this process, on the data in ${env.TGLENS_DATA_DIR}\n`,
+    );
+    // An expected refusal: the CLI's one line after that note, no log line, no stack trace.
+    const live = await tglens(["import", "@some_public_group"], env);
+    assert.equal(live.code, 1);
+    assert.deepEqual(live.stderr.trim().split("\n").slice(1), [
+      "tglens: live Telegram reading is not configured: TELEGRAM_API_ID and TELEGRAM_API_HASH are not set (an application id and hash from https://my.telegram.org); there is no session: run `tglens login`, or set TELEGRAM_SESSION (TGLENS_TELEGRAM_NOT_CONFIGURED)",
+    ]);
+    const search = await tglens(["search", "airport arrival time", "--k", "1", "--json"], env);
+    assert.equal(search.code, 0, search.stderr);
+    assert.match(JSON.parse(search.stdout).results[0].text, /lands/);
+    const bad = await tglens(["chats"], { ...env, TGLENS_GATEWAY_PORT: "eighty", TGLENS_MODEL_VARIANT: "fp64" });
+    assert.equal(bad.code, 1);
+    assert.match(bad.stderr, /TGLENS_GATEWAY_PORT/);
+    assert.match(bad.stderr, /TGLENS_MODEL_VARIANT/);
   });
 });
 
@@ -243,31 +235,24 @@ describe("tglens CLI against a server with API tokens", { timeout: 600_000 }, ()
     await t?.close();
   });
 
-  it("sends TGLENS_API_TOKEN (or the read-only token) and says in one line when it has none or the wrong one", async () => {
-    const dir = await tempDir("cli-token");
+  it("sends TGLENS_API_TOKEN (or the read-only token) and says in one line when it has none or the wrong one", async (ctx) => {
+    const dir = testDir(ctx, "cli-token");
     const notExport = path.join(dir, "not-export.json");
     await fs.writeFile(notExport, JSON.stringify({ hello: "world" }));
-    try {
-      const admin = await tglens(["import", notExport], { ...base, TGLENS_API_TOKEN: ADMIN });
-      assert.match(admin.stderr, /\(TGLENS_NOT_AN_EXPORT\)/, "the server read the upload: the token was accepted");
-      const reader = await tglens(["chats", "--json"], { ...base, TGLENS_API_READ_TOKEN: READ });
-      assert.equal(reader.code, 0, reader.stderr);
-      assert.deepEqual(JSON.parse(reader.stdout), { chats: [] });
-      const readOnly = await tglens(["import", notExport], { ...base, TGLENS_API_READ_TOKEN: READ });
-      assert.notEqual(readOnly.code, 0);
-      assert.match(readOnly.stderr, /^tglens: .*\(TGLENS_FORBIDDEN\)\n$/);
-      for (const env of [base, { ...base, TGLENS_API_TOKEN: `${ADMIN}-wrong` }]) {
-        const run = await tglens(["chats"], env);
-        assert.notEqual(run.code, 0);
-        assert.match(
-          run.stderr,
-          /^tglens: .*TGLENS_API_TOKEN.*\(TGLENS_UNAUTHORIZED\)\n$|^tglens: the API token is wrong \(TGLENS_UNAUTHORIZED\)\n$/,
-        );
-        assert.doesNotMatch(run.stderr, new RegExp(ADMIN));
-      }
-      assert.deepEqual(await snapshotDir(path.join(t.config.dataDir, "uploads")), []);
-    } finally {
-      await fs.rm(dir, { recursive: true, force: true });
+    const admin = await tglens(["import", notExport], { ...base, TGLENS_API_TOKEN: ADMIN });
+    assert.match(admin.stderr, /\(TGLENS_NOT_AN_EXPORT\)/, "the server read the upload: the token was accepted");
+    const reader = await tglens(["chats", "--json"], { ...base, TGLENS_API_READ_TOKEN: READ });
+    assert.equal(reader.code, 0, reader.stderr);
+    assert.deepEqual(JSON.parse(reader.stdout), { chats: [] });
+    const readOnly = await tglens(["import", notExport], { ...base, TGLENS_API_READ_TOKEN: READ });
+    assert.notEqual(readOnly.code, 0);
+    assert.match(readOnly.stderr, /^tglens: .*\(TGLENS_FORBIDDEN\)\n$/);
+    for (const env of [base, { ...base, TGLENS_API_TOKEN: `${ADMIN}-wrong` }]) {
+      const run = await tglens(["chats"], env);
+      assert.notEqual(run.code, 0);
+      assert.match(run.stderr, /^tglens: .*TGLENS_API_TOKEN.*\(TGLENS_UNAUTHORIZED\)\n$|^tglens: the API token is wrong \(TGLENS_UNAUTHORIZED\)\n$/);
+      assert.doesNotMatch(run.stderr, new RegExp(ADMIN));
     }
+    assert.deepEqual(await snapshotDir(path.join(t.config.dataDir, "uploads")), []);
   });
 });

@@ -4,7 +4,8 @@
  * Compose Specification's JSON schema (test/deploy/compose-spec.schema.json: the compose-spec
  * project's schema as vendored by dclint 3.1.0, Apache-2.0; ajv validates), then its structure is
  * checked: Kafka in KRaft mode from apache/kafka with a healthcheck; the five services with
- * healthchecks on their own /health, resource limits, the one data volume, the env file, service
+ * healthchecks on their own /health, resource limits, a data volume of its own for each service
+ * that keeps data (none shared), the env file, service
  * URLs on the compose network; only the gateway publishes a port; every tglens variable used
  * exists in config.ts's settingsTable(). The Dockerfile is checked for what the build relies on:
  * multi-stage, BuildKit cache mount for npm, model fetched at build time, node:24-slim runtime,
@@ -148,14 +149,28 @@ describe("deploy/docker-compose.yml", () => {
     }
   });
 
-  it("keeps data in one named volume shared by the five services, and reads secrets from an env file", async () => {
-    assert.deepEqual(Object.keys(compose.volumes), ["tglens-data"]);
+  it("gives each service that keeps data a named volume of its own (none shared), and reads secrets from an env file", async () => {
+    const OWN: Record<ServiceName, string | undefined> = {
+      "telegram-bot": undefined,
+      scraper: "tglens-scraper",
+      preprocessor: "tglens-preprocessor",
+      embedder: undefined,
+      storage: "tglens-storage",
+    };
+    assert.deepEqual(Object.keys(compose.volumes).sort(), ["tglens-preprocessor", "tglens-scraper", "tglens-storage"]);
+    const mounted: string[] = [];
     for (const name of SERVICE_NAMES) {
       const s = compose.services[name];
-      assert.deepEqual(s.volumes, ["tglens-data:/data"], name);
+      // The gateway and the embedder keep nothing (the model is in the image): no volume at all.
+      assert.deepEqual(s.volumes, OWN[name] ? [`${OWN[name]}:/data`] : undefined, name);
+      mounted.push(...(s.volumes ?? []).map((v: string) => v.split(":")[0]));
+      assert.equal(envOf(s).TGLENS_DATA_DIR, "/data", name);
       const files = (Array.isArray(s.env_file) ? s.env_file : [s.env_file]).map((f: any) => (typeof f === "string" ? f : f.path));
       assert.deepEqual(files, [".env"], name);
     }
+    assert.equal(new Set(mounted).size, mounted.length, "no volume is mounted by two services");
+    assert.doesNotMatch(composeText, /tglens-data/);
+    assert.doesNotMatch(dockerfile, /^VOLUME\b/m, "no anonymous volume for the services that keep nothing");
     // .env.example is committed, .env is not; every variable the example names is a tglens setting.
     const example = await fs.readFile(path.join(DEPLOY, ".env.example"), "utf8");
     const names = [...example.matchAll(/^#?\s*([A-Z][A-Z0-9_]*)=/gm)].map((m) => m[1]!);

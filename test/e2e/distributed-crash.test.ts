@@ -135,7 +135,7 @@ describe(`distributed mode: kill -9 and SIGTERM in mid-stream (${SIZE} messages,
   it("kill -9 of the preprocessor in mid-stream, restarted: every message stored exactly once", async () => {
     const chatId = 910003;
     const preprocessor = sys.proc("preprocessor");
-    const file = chatFile(sys.dataDir, "preprocessed", String(chatId));
+    const file = chatFile(sys.dataDirOf("preprocessor"), "preprocessed", String(chatId));
     const t0 = Date.now();
     jobs.push(await startImport(sys, chatId));
     // The preprocessor cleans thousands of messages a second: kill it as soon as its first batch is on disk.

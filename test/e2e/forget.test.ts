@@ -1,13 +1,15 @@
 /**
  * Forget means gone: after DELETE /api/chats/:id no file under the data directory holds a byte of
  * the chat's text — not the raw and preprocessed logs, not SQLite's free pages or WAL, not FTS5's
- * index segments — while another chat's messages are still found. Through the real embedded
- * system, as a user would do it.
+ * index segments, not even its id in the scraper's job book — while another chat's messages are
+ * still found. Through the real embedded system, as a user would do it: the one data directory
+ * holds every service's part, and the forget goes to each over the memory bus (control-topic).
  */
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
-import fs from "node:fs/promises";
-import path from "node:path";
+import { jobsDir } from "../../services/common/data-files.ts";
+import { api as apiAt } from "../helpers/distributed.ts";
+import { exportOf, filesContaining, importExport as importAt, keywordHits as hitsAt } from "../helpers/forget.ts";
 import { startTestSystem, type TestSystem } from "../helpers/system.ts";
 
 /** Words that occur nowhere else (SQLite stores text as UTF-8, and FTS5 folds tokens to lower case). */
@@ -15,65 +17,9 @@ const CANARY = "zqxvorpelcanary";
 const KEEPER = "wumbleflintkeeper";
 
 let t: TestSystem;
-
-async function api(method: string, url: string, body?: unknown): Promise<{ status: number; json: any }> {
-  const res = await fetch(t.url + url, {
-    method,
-    headers: body === undefined ? {} : { "content-type": "application/json" },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  return { status: res.status, json: await res.json() };
-}
-
-/** A Telegram Desktop single-chat export of `count` messages, `word` in every fifth one. */
-function exportOf(id: number, name: string, word: string, count: number) {
-  const t0 = 1_704_000_000;
-  return {
-    name,
-    type: "private_group",
-    id,
-    messages: Array.from({ length: count }, (_, i) => ({
-      id: i + 1,
-      type: "message",
-      date: new Date((t0 + i * 60) * 1000).toISOString().slice(0, 19),
-      date_unixtime: String(t0 + i * 60),
-      from: `Person ${i % 7}`,
-      from_id: `user${1000 + (i % 7)}`,
-      text: i % 5 === 0 ? `message ${i} says ${word} about the plan for day ${i}` : `message ${i} is about the plan for day ${i} in ${name}`,
-    })),
-  };
-}
-
-/** Imports an export sent as the request body (kept in data/uploads while it is read), or by its path in the import directory. */
-async function importExport(how: "upload" | "path", file: string, data: unknown): Promise<void> {
-  if (how === "path") await fs.writeFile(path.join(t.config.importDir, file), JSON.stringify(data));
-  const res = await api("POST", "/api/scrape", how === "upload" ? data : { export_path: file });
-  assert.equal(res.status, 202, JSON.stringify(res.json));
-  const deadline = Date.now() + 120_000;
-  for (;;) {
-    const { json } = await api("GET", `/api/jobs/${res.json.job_id}`);
-    if (json.state !== "running") return assert.equal(json.state, "done", JSON.stringify(json));
-    if (Date.now() > deadline) assert.fail(`job still running: ${JSON.stringify(json)}`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-}
-
-async function keywordHits(word: string): Promise<any[]> {
-  const { status, json } = await api("GET", `/api/search?${new URLSearchParams({ q: word, mode: "keyword", k: "100" })}`);
-  assert.equal(status, 200, JSON.stringify(json));
-  return json.results;
-}
-
-/** Every file under `dir` (recursively) whose bytes contain `needle`. */
-async function filesContaining(dir: string, needle: string): Promise<string[]> {
-  const found: string[] = [];
-  for (const entry of await fs.readdir(dir, { recursive: true, withFileTypes: true })) {
-    if (!entry.isFile()) continue;
-    const file = path.join(entry.parentPath, entry.name);
-    if ((await fs.readFile(file)).includes(Buffer.from(needle, "utf8"))) found.push(path.relative(dir, file));
-  }
-  return found;
-}
+const api = (method: string, url: string) => apiAt(t.url, method, url);
+const importExport = (how: "upload" | "path", file: string, data: unknown) => importAt(t.url, t.config.importDir, how, file, data);
+const keywordHits = (word: string) => hitsAt(t.url, word);
 
 describe("forgetting a chat", { timeout: 300_000 }, () => {
   before(async () => {
@@ -95,6 +41,15 @@ describe("forgetting a chat", { timeout: 300_000 }, () => {
     const res = await api("DELETE", "/api/chats/777001");
     assert.equal(res.status, 200, JSON.stringify(res.json));
     assert.equal(res.json.messages, 600);
+    assert.equal(res.json.deleted, true);
+    assert.deepEqual(res.json.pending, []);
+    const { scraper, preprocessor, storage } = res.json.services;
+    assert.deepEqual([scraper.raw_files, scraper.jobs, preprocessor.files, storage.messages], [1, 1, 1, 600], JSON.stringify(res.json));
+    assert.deepEqual(await filesContaining(jobsDir(t.config.dataDir), "777001"), [], "the job book keeps not even the chat's id");
+    assert.ok(
+      (await api("GET", "/api/jobs")).json.jobs.every((j: any) => j.chats.every((c: any) => c.id !== "777001")),
+      "its job is gone",
+    );
     assert.deepEqual(await filesContaining(t.config.dataDir, CANARY), []);
     assert.deepEqual(await filesContaining(t.config.dataDir, "Forgotten chat"), []);
     assert.deepEqual(await keywordHits(CANARY), []);

@@ -9,6 +9,7 @@ import assert from "node:assert/strict";
 import fs from "node:fs/promises";
 import net from "node:net";
 import path from "node:path";
+import { embeddedRecord } from "../helpers/records.ts";
 import { snapshotDir, startTestSystem, type TestSystem } from "../helpers/system.ts";
 
 let t: TestSystem;
@@ -142,23 +143,7 @@ describe("exports as Telegram writes them", { timeout: 300_000 }, () => {
   });
 
   it("refuses a stored message whose chat id is not an integer (POST /store)", async () => {
-    const vector = Array.from({ length: 384 }, (_, i) => (i === 0 ? 1 : 0));
-    const stored = {
-      v: 1,
-      job_id: "j",
-      chat: { id: "notanumber", name: "x", type: "private_group" },
-      message_id: 1,
-      date: 1,
-      sender: { id: null, name: null },
-      reply_to: null,
-      forwarded_from: null,
-      edited: null,
-      media: null,
-      text: "t",
-      clean_text: "t",
-      lang: "en",
-      vector,
-    };
+    const stored = embeddedRecord("notanumber", 1);
     await unchanged(() => api("POST", "/store", { messages: [stored] }, t.config.urls.storage), 400, "TGLENS_BAD_REQUEST");
     await unchanged(
       () => api("POST", "/store", { messages: [{ ...stored, chat: { ...stored.chat, id: "5" }, date: 8640000000001 }] }, t.config.urls.storage),

@@ -2,7 +2,8 @@
  * Distributed mode for tests: a fresh Kafka broker of the test's own (scripts/kafka.sh on a
  * dedicated port, its state wiped first so no earlier run's messages or offsets leak in), and the
  * five services as separate `bin/tglens service <name>` processes that a test can kill -9, SIGTERM
- * and restart one by one. Logs of every process go to files under the test's directory.
+ * and restart one by one, each with a data directory of its own (data/<service>/), as on five hosts:
+ * no service can lean on another's files. Logs of every process go to files under the test's directory.
  */
 import { spawn, execFile, type ChildProcess } from "node:child_process";
 import { createWriteStream } from "node:fs";
@@ -191,8 +192,14 @@ export class DistributedSystem {
     return this.env.TGLENS_IMPORT_DIR!;
   }
 
-  get dataDir(): string {
+  /** The folder that holds the five data directories. */
+  get dataRoot(): string {
     return this.env.TGLENS_DATA_DIR!;
+  }
+
+  /** The data directory of one service's process (the same across its restarts). */
+  dataDirOf(name: ServiceName): string {
+    return path.join(this.dataRoot, name);
   }
 
   proc(name: ServiceName): ServiceProcess {
@@ -200,7 +207,8 @@ export class DistributedSystem {
   }
 
   spawn(name: ServiceName): ServiceProcess {
-    const p = new ServiceProcess(name, this.env, this.ports[name], path.join(this.root, "logs", `${name}.log`));
+    const env = { ...this.env, TGLENS_DATA_DIR: this.dataDirOf(name) };
+    const p = new ServiceProcess(name, env, this.ports[name], path.join(this.root, "logs", `${name}.log`));
     this.procs.set(name, p);
     return p;
   }
@@ -273,12 +281,12 @@ export async function topicOffsets(brokers: string, group: string, topic: string
 }
 
 /** JSON over HTTP against a base URL. */
-export async function api(base: string, method: string, url: string, body?: unknown): Promise<{ status: number; json: any }> {
+export async function api(base: string, method: string, url: string, body?: unknown, timeoutMs = 30_000): Promise<{ status: number; json: any }> {
   const res = await fetch(base + url, {
     method,
     headers: body === undefined ? {} : { "content-type": "application/json" },
     body: body === undefined ? undefined : JSON.stringify(body),
-    signal: AbortSignal.timeout(30_000),
+    signal: AbortSignal.timeout(timeoutMs),
   });
   return { status: res.status, json: await res.json() };
 }

@@ -3,13 +3,12 @@
  * model, quiet logs. Everything it made is removed by close().
  */
 import fs from "node:fs/promises";
-import { after } from "node:test";
 import net from "node:net";
-import os from "node:os";
 import path from "node:path";
 import { loadConfig, SERVICE_NAMES, type Config } from "../../services/common/config.ts";
 import { createLogger } from "../../services/common/logger.ts";
 import { startEmbedded, type EmbeddedSystem } from "../../services/embedded.ts";
+import { tempDir } from "./temp.ts";
 
 export async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -22,22 +21,8 @@ export async function freePort(): Promise<number> {
   });
 }
 
-export async function tempDir(prefix: string): Promise<string> {
-  return fs.mkdtemp(path.join(os.tmpdir(), `tglens-${prefix}-`));
-}
-
-/** A maker of fresh temp directories for one test file, all removed after it (call at module level). */
-export function scratchDirs(prefix: string): () => Promise<string> {
-  const dirs: string[] = [];
-  after(async () => {
-    for (const d of dirs) await fs.rm(d, { recursive: true, force: true });
-  });
-  return async () => {
-    const d = await tempDir(prefix);
-    dirs.push(d);
-    return d;
-  };
-}
+// Temp directories live in temp.ts; these names stay importable from here.
+export { scratchDirs, tempDir } from "./temp.ts";
 
 /** A config on free ports with fresh directories; `env` overrides any variable. */
 export async function testConfig(env: Record<string, string> = {}): Promise<Readonly<Config>> {

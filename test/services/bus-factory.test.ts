@@ -9,6 +9,7 @@ import { createBus } from "../../services/bus-factory.ts";
 import { JobBook } from "../../services/common/jobs.ts";
 import { createLogger } from "../../services/common/logger.ts";
 import type { JobEvent } from "../../services/common/schemas.ts";
+import { axis, embeddedRecord } from "../helpers/records.ts";
 import { testConfig } from "../helpers/system.ts";
 
 async function until(check: () => boolean, what: string): Promise<void> {
@@ -38,20 +39,7 @@ describe("dead letters and jobs", () => {
       throw new Error("export vanished");
     });
     book.create("j1", "upload", 1);
-    const raw = {
-      v: 1 as const,
-      job_id: "j1",
-      chat: { id: "-1005", name: "c", type: "private_supergroup" },
-      message_id: -7,
-      date: 1,
-      sender: { id: null, name: null },
-      reply_to: null,
-      forwarded_from: null,
-      edited: null,
-      media: null,
-      text: "t",
-    };
-    await bus.publish("store-topic", { ...raw, clean_text: "t", lang: "en", vector: Array.from({ length: 384 }, () => 0.05) }, { key: "-1005" });
+    await bus.publish("store-topic", embeddedRecord("-1005", -7, axis(7), { job_id: "j1" }), { key: "-1005" });
     book.apply({ v: 1, job_id: "j1", add: { scraped: 1 }, ids: { scraped: { "-1005": [-7] } } });
     await until(() => book.get("j1")!.state !== "running", "job j1 to finish");
     const job = book.get("j1")!;

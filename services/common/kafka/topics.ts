@@ -1,5 +1,5 @@
 /**
- * The bus's topics on the broker. The broker runs with auto-create off, so the bus creates the five
+ * The bus's topics on the broker. The broker runs with auto-create off, so the bus creates the
  * topics of schemas.ts and their `<topic>.dlq` itself at start (with `partitions` partitions, when
  * missing) and waits until each has a leader; readiness is "the broker answers and knows them all".
  * Also which broker leads which partition, since fetches go to a partition's leader.

@@ -3,10 +3,12 @@
  * derived from the route schemas (schemas.ts: the upstream services' own), so an answer that
  * changes shape changes every caller's type with it. It calls either a gateway (`/api/...`, as the
  * CLI and a web app do) or the services behind it directly (as the bot inside the gateway does):
- * the same paths either way (endpoints.ts). Errors keep the service's code (common/http-client.ts).
+ * the same paths either way (endpoints.ts). What the gateway answers itself (forgetting a chat)
+ * needs a gateway. Errors keep the service's code (common/http-client.ts).
  * Only type imports of the schemas: a bundle of this file carries no server code.
  */
 import type { Static } from "@sinclair/typebox";
+import { TglensError } from "../../common/errors.ts";
 import { callJson, type CallOptions } from "../../common/http-client.ts";
 import { isFinished, type JobStatus } from "../../common/jobs.ts";
 import type { LiveScrapeAccepted, ScrapeAccepted, ScrapeChatBody, ScrapeExportPathBody, ScrapeJsonBody } from "../../scraper/http-schemas.ts";
@@ -35,6 +37,8 @@ export type SearchParams = Pick<SearchFields, "q"> &
 export type ApiLocation = { gateway: string } | { services: Readonly<Record<Upstream, string>> };
 
 const SCRAPE_TIMEOUT_MS = 60_000;
+/** The gateway waits up to 30 s for each of the two steps of a forget. */
+const FORGET_TIMEOUT_MS = 90_000;
 const UPLOAD_TIMEOUT_MS = 60 * 60_000;
 
 export class ApiClient {
@@ -47,9 +51,17 @@ export class ApiClient {
     this.token = token;
   }
 
-  private call<N extends EndpointName>(name: N, opts: CallOptions & { id?: string; query?: string } = {}): Promise<AnswerOf<N>> {
+  private async call<N extends EndpointName>(name: N, opts: CallOptions & { id?: string; query?: string } = {}): Promise<AnswerOf<N>> {
     const { method, upstream } = ENDPOINTS[name];
-    const [base, prefix] = "gateway" in this.location ? [this.location.gateway, API_PREFIX] : [this.location.services[upstream], ""];
+    let base: string;
+    let prefix = "";
+    if ("gateway" in this.location) {
+      [base, prefix] = [this.location.gateway, API_PREFIX];
+    } else if (upstream === "gateway") {
+      throw new TglensError("TGLENS_CONFIG", `${name} is answered by the gateway: this client calls the services behind it`);
+    } else {
+      base = this.location.services[upstream];
+    }
     const path = prefix + endpointPath(name, opts.id) + (opts.query ? `?${opts.query}` : "");
     return callJson<AnswerOf<N>>(base, path, { ...opts, method, token: this.token });
   }
@@ -72,9 +84,12 @@ export class ApiClient {
     return this.call("chatStats", { id: chatId });
   }
 
-  /** Forgets a chat everywhere: its messages, vectors and files. */
+  /**
+   * Forgets a chat everywhere: its messages, vectors, files and jobs, each service its own. Through
+   * a gateway only; `pending` names the services that have not confirmed yet.
+   */
   forget(chatId: string): Promise<ForgetAnswer> {
-    return this.call("forget", { id: chatId });
+    return this.call("forget", { id: chatId, timeoutMs: FORGET_TIMEOUT_MS });
   }
 
   /**

@@ -1,6 +1,7 @@
 /**
  * The gateway's API, route by route: each `/api<path>` forwards to the same `<path>` on the
- * service that owns the answer. The gateway registers its routes from this table and the API
+ * service that owns the answer — or, for work that spans the services (forgetting a chat), is
+ * answered by the gateway itself. The gateway registers its routes from this table and the API
  * client finds its URLs in it (through a gateway, or straight to the services). Plain data with no
  * schemas, so a web app's bundle can import it; the schemas are in schemas.ts.
  */
@@ -12,7 +13,8 @@ export interface Endpoint {
   method: "GET" | "POST" | "DELETE";
   /** The upstream's path (Fastify syntax); the gateway serves it under API_PREFIX. */
   path: string;
-  upstream: Upstream;
+  /** Who answers: a service behind the gateway (forwarded), or the gateway itself. */
+  upstream: Upstream | "gateway";
 }
 
 export const API_PREFIX = "/api";
@@ -22,7 +24,7 @@ export const ENDPOINTS = {
   chats: { method: "GET", path: "/chats", upstream: "storage" },
   chat: { method: "GET", path: "/chats/:id", upstream: "storage" },
   chatStats: { method: "GET", path: "/chats/:id/stats", upstream: "storage" },
-  forget: { method: "DELETE", path: "/chats/:id", upstream: "storage" },
+  forget: { method: "DELETE", path: "/chats/:id", upstream: "gateway" },
   scrape: { method: "POST", path: "/scrape", upstream: "scraper" },
   job: { method: "GET", path: "/jobs/:id", upstream: "scraper" },
   jobs: { method: "GET", path: "/jobs", upstream: "scraper" },

@@ -1,24 +1,43 @@
 /**
  * The gateway's API as /openapi.json shows it: for each endpoint, the parameters, body and answers
  * of the upstream route it forwards to, built from the upstream's own schemas (storage's search
- * and chat schemas, the scraper's scrape and job schemas), with every status it can answer.
+ * and chat schemas, the scraper's scrape and job schemas), with every status it can answer; and
+ * the answer of what the gateway does itself (forgetting a chat in every service).
  * The API client derives its types from the same objects.
  */
 import { Type, type TObject, type TSchema } from "@sinclair/typebox";
 import type { FastifySchema } from "fastify";
 import { ERROR_CODES } from "../../common/errors.ts";
 import { JobStatusSchema } from "../../common/jobs.ts";
-import { ChatRef } from "../../common/schemas.ts";
+import { ChatRef, FORGETTING_SERVICES } from "../../common/schemas.ts";
 import { JobParams, JobsAnswer, ScrapeAnswer, ScrapeBody } from "../../scraper/http-schemas.ts";
 import { ChatStatsSchema, ChatSummarySchema, SearchQuery, SearchResult } from "../../storage/index.ts";
 import { ENDPOINTS, type EndpointName } from "./endpoints.ts";
 
 export const SearchAnswer = Type.Object({ results: Type.Array(SearchResult) }, { description: "The best matches, best first" });
 export const ChatsAnswer = Type.Object({ chats: Type.Array(ChatSummarySchema) }, { description: "Indexed chats with message counts" });
-/** Storage's answer to DELETE /chats/:id (storage keeps that schema to itself, so it is stated here). */
+const Removed = (service: string, what: string) =>
+  Type.Record(Type.String(), Type.Integer({ minimum: 0 }), { description: `what the ${service} removed, by kind (${what})` });
+
+/** The gateway's answer to DELETE /api/chats/:id: what each service that keeps chat data confirmed. */
 export const ForgetAnswer = Type.Object(
-  { chat_id: Type.String(), deleted: Type.Boolean(), messages: Type.Integer({ description: "messages the chat had" }) },
-  { description: "The chat is gone: index, database, raw and preprocessed files" },
+  {
+    chat_id: Type.String(),
+    deleted: Type.Boolean({ description: "true when every service confirmed: the chat is gone everywhere" }),
+    messages: Type.Integer({ description: "messages the chat had" }),
+    services: Type.Object(
+      {
+        scraper: Type.Optional(Removed("scraper", "raw_files, checkpoints, jobs, jobs_scrubbed, parked, uploads")),
+        preprocessor: Type.Optional(Removed("preprocessor", "files")),
+        storage: Type.Optional(Removed("storage", "chats, messages")),
+      },
+      { description: "the services that confirmed, each with what it removed" },
+    ),
+    pending: Type.Array(Type.Union(FORGETTING_SERVICES.map((s) => Type.Literal(s))), {
+      description: "services that had not confirmed in time (202): they forget the chat when they next read control-topic",
+    }),
+  },
+  { description: "The chat is gone: index, database, raw and preprocessed files, its jobs; each service confirmed" },
 );
 export const ChatParams = Type.Object({ id: ChatRef.properties.id });
 
@@ -39,6 +58,8 @@ interface EndpointDoc {
   /** The success status and its answer. */
   status: 200 | 202;
   answer: TSchema;
+  /** Another success status it can answer, and that answer. */
+  also?: { status: 202; answer: TSchema };
   /** The error statuses it can answer, each with the one error body. */
   refusals: readonly number[];
 }
@@ -72,7 +93,18 @@ export const API_DOCS = {
     answer: described(ChatStatsSchema, "The chat's counts, dates, top senders and messages per month"),
     refusals: [400, ...ANY, 404],
   },
-  forget: { summary: "Forget a chat everywhere", params: ChatParams, status: 200, answer: ForgetAnswer, refusals: [400, ...ANY, 404] },
+  forget: {
+    summary: "Forget a chat everywhere",
+    description:
+      "The gateway asks the services that keep chat data (scraper, preprocessor, then storage) on control-topic to forget it, " +
+      "and answers 200 once each confirmed, or 202 when some had not within 30 s (named in `pending`: they forget it when they are back). " +
+      "404 for a chat storage does not know; 502 when a service could not forget its part (storage then keeps the chat: ask again).",
+    params: ChatParams,
+    status: 200,
+    answer: ForgetAnswer,
+    also: { status: 202, answer: described(ForgetAnswer, "Forgotten where confirmed; the services in `pending` have not confirmed yet") },
+    refusals: [400, ...ANY, 404, 503],
+  },
   scrape: {
     summary: "Import a Telegram Desktop export, or read a chat live from Telegram",
     description:
@@ -108,11 +140,15 @@ export function routeSchema(name: EndpointName): FastifySchema {
   const { method, path, upstream } = ENDPOINTS[name];
   return {
     summary: doc.summary,
-    description: `${doc.description ? `${doc.description} ` : ""}Forwarded to ${upstream} ${method} ${path}.`,
+    description: `${doc.description ? `${doc.description} ` : ""}${upstream === "gateway" ? "Answered by the gateway." : `Forwarded to ${upstream} ${method} ${path}.`}`,
     tags: ["api"],
     ...(doc.querystring ? { querystring: doc.querystring } : {}),
     ...(doc.params ? { params: doc.params } : {}),
     ...(doc.body ? { body: doc.body } : {}),
-    response: { [doc.status]: doc.answer, ...Object.fromEntries(doc.refusals.map((status) => [status, refusal(status)])) },
+    response: {
+      [doc.status]: doc.answer,
+      ...(doc.also ? { [doc.also.status]: doc.also.answer } : {}),
+      ...Object.fromEntries(doc.refusals.map((status) => [status, refusal(status)])),
+    },
   };
 }

@@ -33,6 +33,8 @@ export function attachTelegramBot(
     config: Pick<Config, "telegram" | "urls"> & Partial<Pick<Config, "access">>;
     log: Logger;
     backend?: BotBackend;
+    /** The gateway's forget, for the default backend. */
+    forget?: BotBackend["forget"];
     progressIntervalMs?: number;
   },
 ): AttachedBot {
@@ -50,7 +52,7 @@ export function attachTelegramBot(
     token: telegram.botToken,
     apiRoot: telegram.botApiRoot,
     allowedUserIds: telegram.allowedUserIds,
-    backend: deps.backend ?? httpBackend(deps.config.urls, deps.config.access?.adminToken),
+    backend: deps.backend ?? httpBackend(deps.config.urls, deps.config.access?.adminToken, deps.forget),
     log,
     ...(deps.progressIntervalMs ? { progressIntervalMs: deps.progressIntervalMs } : {}),
   });

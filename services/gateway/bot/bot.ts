@@ -27,7 +27,7 @@ import type { JobStatus, SearchHit } from "../api/client.ts";
 import type { BotBackend } from "./backend.ts";
 import { matchChat, type ChatMatch } from "../../common/chat-match.ts";
 import { openTelegramFile } from "./files.ts";
-import { escapeHtml, formatAllStats, formatChats, formatJob, formatResults, formatStats, PAGE_SIZE } from "./format.ts";
+import { escapeHtml, formatAllStats, formatChats, formatForgotten, formatJob, formatResults, formatStats, PAGE_SIZE } from "./format.ts";
 import { pageData, parsePageData, SearchPages, type PagedSearch } from "./search-pages.ts";
 
 export const REFUSAL = "Sorry, this is a private bot: it only answers the people its owner has allowed.";
@@ -221,8 +221,7 @@ export function createTelegramBot(opts: TelegramBotOptions): TelegramBot {
   bot.command("forget", async (ctx) => {
     const chat = await chatFromArgument(ctx, ctx.match.trim(), "Which chat? For example: /forget Team chat (or its id from /chats)");
     if (!chat) return;
-    const { messages } = await backend.forget(chat.chat_id);
-    await ctx.reply(`Forgot <b>${escapeHtml(chat.name)}</b>: ${messages.toLocaleString("en")} messages, its index and its files are gone.`, html);
+    await ctx.reply(formatForgotten(chat.name, await backend.forget(chat.chat_id)), html);
   });
 
   bot.command("index", async (ctx) => {

@@ -2,7 +2,7 @@
  * The bot's replies as Telegram HTML (the parse mode that needs the least escaping: &, < and >).
  * Pure functions, so every reply can be tested without a Bot API.
  */
-import type { ChatStats, ChatSummary, JobStatus, SearchHit } from "../api/client.ts";
+import type { ChatStats, ChatSummary, ForgetAnswer, JobStatus, SearchHit } from "../api/client.ts";
 
 export const PAGE_SIZE = 5;
 const SNIPPET_CHARS = 220;
@@ -107,4 +107,12 @@ export function formatJob(label: string, job: JobStatus): string {
   const lines = [`Indexing ${name}…`, `read ${n(c.scraped)}${of} · cleaned ${n(c.cleaned)} · embedded ${n(c.embedded)} · stored ${n(c.stored)}`];
   if (job.state === "parked") lines.push(`Telegram asked to wait; resuming at ${shortDate(job.resume_at)}.`);
   return lines.join("\n");
+}
+
+/** The reply to /forget: gone, or gone where confirmed with the services that have not confirmed named. */
+export function formatForgotten(name: string, answer: ForgetAnswer): string {
+  const head = `Forgot <b>${escapeHtml(name)}</b>: ${answer.messages.toLocaleString("en")} messages`;
+  if (answer.pending.length === 0) return `${head}, its index and its files are gone.`;
+  const pending = answer.pending.join(" and ");
+  return `${head}. Not confirmed yet by the ${pending}: ${answer.pending.length > 1 ? "they forget" : "it forgets"} the chat when back.`;
 }

@@ -7,7 +7,8 @@
  *
  * Resuming claims the file first by renaming it (only one of several scraper processes sharing the
  * data directory can win the rename), then publishes, then deletes the claim. A claim left by a
- * process that died in between is taken again after CLAIM_TIMEOUT_MS.
+ * process that died in between is taken again after CLAIM_TIMEOUT_MS. Forgetting a chat removes its
+ * parked jobs' files (removeParkedJobs): a timer that fires later finds no file and resumes nothing.
  */
 import fs from "node:fs/promises";
 import path from "node:path";
@@ -36,6 +37,43 @@ export function parkedDir(dataDir: string): string {
 /** Job ids become file names: keep them to what newJobId makes (and nothing that climbs out). */
 function parkedFile(dataDir: string, jobId: string): string {
   return path.join(parkedDir(dataDir), `${encodeURIComponent(jobId)}.json`);
+}
+
+/** The names in the parked folder (none when it does not exist yet). */
+async function parkedNames(dataDir: string): Promise<string[]> {
+  try {
+    return await fs.readdir(parkedDir(dataDir));
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === "ENOENT") return [];
+    throw err;
+  }
+}
+
+/** The parked job files (claimed ones included) and what each holds; files that cannot be read are left out. */
+async function parkedEntries(dataDir: string): Promise<{ file: string; entry: ParkedScrape }[]> {
+  const dir = parkedDir(dataDir);
+  const out: { file: string; entry: ParkedScrape }[] = [];
+  for (const name of await parkedNames(dataDir)) {
+    if (!name.endsWith(".json") && !name.includes(CLAIM)) continue;
+    const file = path.join(dir, name);
+    try {
+      out.push({ file, entry: JSON.parse(await fs.readFile(file, "utf8")) as ParkedScrape });
+    } catch {
+      // gone meanwhile (resumed), or not ours to read
+    }
+  }
+  return out;
+}
+
+/** Removes the parked jobs `matches` picks (a forgotten chat's); how many there were. */
+export async function removeParkedJobs(dataDir: string, matches: (request: ScrapeRequest) => boolean): Promise<number> {
+  let removed = 0;
+  for (const { file, entry } of await parkedEntries(dataDir)) {
+    if (!matches(entry.request)) continue;
+    await fs.rm(file, { force: true });
+    removed++;
+  }
+  return removed;
 }
 
 export class ParkedJobs {
@@ -68,15 +106,8 @@ export class ParkedJobs {
   /** Arms a timer for every parked job on disk (at start); returns how many there were. */
   async rearm(): Promise<number> {
     const dir = parkedDir(this.dataDir);
-    let names: string[];
-    try {
-      names = await fs.readdir(dir);
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === "ENOENT") return 0;
-      throw err;
-    }
     let armed = 0;
-    for (const name of names) {
+    for (const name of await parkedNames(this.dataDir)) {
       const claimedAt = name.includes(CLAIM) ? Number(name.slice(name.lastIndexOf(CLAIM) + CLAIM.length)) : undefined;
       if (claimedAt !== undefined && !(this.clock.now() - claimedAt > CLAIM_TIMEOUT_MS)) continue;
       if (claimedAt === undefined && !name.endsWith(".json")) continue;

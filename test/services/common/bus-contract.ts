@@ -1,6 +1,6 @@
 /**
  * The bus contract suite: every Bus implementation must pass it unchanged. The memory bus runs it
- * in memory-bus.test.ts; the Kafka bus runs it against a real broker (kafka/kafka-bus.test.ts).
+ * in memory-bus.test.ts; the Kafka bus runs it against a real broker (kafka/kafka-bus.kafka.test.ts).
  * Failures are asserted by error code, so both buses fail alike.
  */
 import { describe, it } from "node:test";
@@ -8,6 +8,7 @@ import assert from "node:assert/strict";
 import type { Bus, Delivery } from "../../../services/common/bus.ts";
 import type { DeadLetter, RawMessage, Topic } from "../../../services/common/schemas.ts";
 import { rejectsWith } from "../../helpers/errors.ts";
+import { rawRecord } from "../../helpers/records.ts";
 
 export interface ContractTarget {
   bus: Bus;
@@ -20,20 +21,9 @@ export interface ContractTarget {
   close(): Promise<void>;
 }
 
-export function rawMessage(chatId: string, messageId: number, text = `message ${messageId}`): RawMessage {
-  return {
-    v: 1,
-    job_id: "job-contract",
-    chat: { id: chatId, name: `Chat ${chatId}`, type: "private_group" },
-    message_id: messageId,
-    date: 1_700_000_000 + messageId,
-    sender: { id: "user1", name: "Ann" },
-    reply_to: null,
-    forwarded_from: null,
-    edited: null,
-    media: null,
-    text,
-  };
+/** The bus suites' shorthand: a preprocess-topic record (test/helpers/records.ts) with its own text. */
+export function rawMessage(chatId: string, messageId: number, text?: string): RawMessage {
+  return rawRecord(chatId, messageId, text === undefined ? {} : { text });
 }
 
 /** Collects deliveries until `count` arrived (or fails after `timeoutMs`). */

@@ -3,12 +3,12 @@ import assert from "node:assert/strict";
 import path from "node:path";
 import { createLogger } from "../../../services/common/logger.ts";
 import { createMemoryBus, type MemoryBus } from "../../../services/common/memory-bus.ts";
-import type { CleanMessage } from "../../../services/common/schemas.ts";
 import type { Service } from "../../../services/common/service.ts";
 import { createEmbedder, vectorToJson } from "../../../services/embedder/index.ts";
 import { resolveModelDir } from "../../../services/embedder/model-files.ts";
 import { loadOnnxEmbeddingModel, type EmbeddingModel } from "../../../services/embedder/model.ts";
-import { collector, rawMessage } from "../common/bus-contract.ts";
+import { cleanRecord } from "../../helpers/records.ts";
+import { collector } from "../common/bus-contract.ts";
 
 const norm = (v: number[]) => Math.sqrt(v.reduce((s, x) => s + x * x, 0));
 const cosine = (a: number[], b: number[]) => a.reduce((s, x, i) => s + x * b[i]!, 0) / (norm(a) * norm(b));
@@ -66,8 +66,7 @@ describe("embedder service", () => {
     const store = collector<"store-topic">(40);
     await bus.subscribe("store-topic", "test-store", store.handler);
     const items = Array.from({ length: 40 }, (_, i) => {
-      const raw = rawMessage("5", i, `message number ${i} ${"about the weather ".repeat(i % 5)}`);
-      const message: CleanMessage = { ...raw, clean_text: raw.text, lang: "en" };
+      const message = cleanRecord("5", i, { text: `message number ${i} ${"about the weather ".repeat(i % 5)}` });
       return { key: "5", message };
     });
     await bus.publishMany("embed-topic", items);

@@ -3,17 +3,17 @@
  * local HTTP server on 127.0.0.1 that plays the Hugging Face Hub and Maven Central (its jars are
  * built here with adm-zip, the library the code reads them with).
  */
-import { test, describe, before, after } from "node:test";
+import { test, describe, before } from "node:test";
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
 import { createServer, type Server } from "node:http";
-import { mkdtemp, mkdir, readdir, readFile, rm, writeFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { mkdir, readdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import type { AddressInfo } from "node:net";
 import AdmZip from "adm-zip";
 import { isTglensError, type TglensError } from "../../../services/common/errors.ts";
 import { CACHE_SUBDIR, MAVEN_VERSION, requiredFiles, resolveModelDir, type ModelVariant } from "../../../services/embedder/model-files.ts";
+import { scratchDirs } from "../../helpers/temp.ts";
 
 const HUB_FILES: Record<string, string> = {
   "/sentence-transformers/all-MiniLM-L6-v2/resolve/main/config.json": '{"hidden_size":384}',
@@ -100,14 +100,10 @@ function configError(code: string, ...mentions: string[]) {
   };
 }
 
-let tmp: string;
+const tmp = scratchDirs("model-files")();
 let dead: string;
 before(async () => {
-  tmp = await mkdtemp(join(tmpdir(), "tglens-model-files-"));
   dead = await deadBase();
-});
-after(async () => {
-  await rm(tmp, { recursive: true, force: true });
 });
 
 describe("explicit model directory", () => {

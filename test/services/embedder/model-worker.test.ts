@@ -8,7 +8,7 @@ import path from "node:path";
 import { resolveModelDir } from "../../../services/embedder/model-files.ts";
 import { loadEmbeddingModelInWorker } from "../../../services/embedder/model-worker.ts";
 import { loadOnnxEmbeddingModel, type EmbeddingModel } from "../../../services/embedder/model.ts";
-import { tempDir } from "../../helpers/system.ts";
+import { testDir } from "../../helpers/temp.ts";
 
 const TEXTS = ["where did we decide on the venue", "Привет, как дела?", "the wifi driver keeps dropping", "🎉", "a".repeat(3000)];
 
@@ -59,8 +59,8 @@ describe("embedding model on a worker thread", { timeout: 120_000 }, () => {
     assert.deepEqual(Array.from(during!), Array.from(alone!), "the query's vector does not depend on the bulk work beside it");
   });
 
-  it("fails to load a model that is not there, with its error, and refuses work after close", async () => {
-    const empty = await tempDir("no-model");
+  it("fails to load a model that is not there, with its error, and refuses work after close", async (t) => {
+    const empty = testDir(t, "no-model");
     await assert.rejects(
       loadEmbeddingModelInWorker({ dir: empty, variant: "fp32" }),
       (err: Error & { code?: string }) => typeof err.code === "string" && err.code.startsWith("TGLENS_"),

@@ -6,6 +6,7 @@ import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { loadConfig } from "../../../services/common/config.ts";
 import { createLogger } from "../../../services/common/logger.ts";
+import { createMemoryBus } from "../../../services/common/memory-bus.ts";
 import { createGateway } from "../../../services/gateway/index.ts";
 import { fakeUpstream } from "../../helpers/fake-upstream.ts";
 import { freePort } from "../../helpers/system.ts";
@@ -19,7 +20,7 @@ describe("gateway", () => {
       TGLENS_EMBEDDER_URL: `http://127.0.0.1:${port}`,
       TGLENS_PREPROCESSOR_URL: `http://127.0.0.1:${port}`,
     });
-    const gateway = await createGateway({ log: createLogger({ level: "silent" }), config });
+    const gateway = await createGateway({ bus: createMemoryBus(), log: createLogger({ level: "silent" }), config });
     assert.equal((await gateway.app.inject({ url: "/health" })).statusCode, 200);
     const ready = await gateway.app.inject({ url: "/ready" });
     assert.equal(ready.statusCode, 503);
@@ -43,7 +44,7 @@ describe("gateway: access", () => {
       TGLENS_API_TOKEN: ADMIN,
       TGLENS_API_READ_TOKEN: READ,
     });
-    const gateway = await createGateway({ log: createLogger({ level: "silent" }), config });
+    const gateway = await createGateway({ bus: createMemoryBus(), log: createLogger({ level: "silent" }), config });
     try {
       const read = { authorization: `Bearer ${READ}` };
       assert.equal((await gateway.app.inject({ url: "/api/search?q=x", headers: read })).statusCode, 200);

@@ -7,6 +7,7 @@ import { createMemoryBus, type MemoryBus } from "../../../services/common/memory
 import type { Service } from "../../../services/common/service.ts";
 import { createPreprocessor } from "../../../services/preprocessor/index.ts";
 import { collector, rawMessage } from "../common/bus-contract.ts";
+import { askToForget } from "../../helpers/forget.ts";
 import { tempDir } from "../../helpers/system.ts";
 
 describe("preprocessor service", () => {
@@ -83,5 +84,27 @@ describe("preprocessor service", () => {
       [1, 3],
       "redelivery adds no lines",
     );
+  });
+
+  it("forgets a chat's file when asked on control-topic, confirms, and writes it afresh when the chat comes again", async () => {
+    const embed = collector<"embed-topic">(1);
+    await bus.subscribe("embed-topic", "test-embed-78", embed.handler);
+    await bus.publish("preprocess-topic", rawMessage("78", 1, "Another chat's message"), { key: "78" });
+    await embed.done;
+    const file = (chat: string) => path.join(dataDir, "preprocessed", `${chat}.jsonl`);
+    const answer = await askToForget(bus, "preprocessor", "77");
+    assert.deepEqual(answer.kind === "forgotten" && answer.removed, { files: 1 });
+    await assert.rejects(fs.stat(file("77")), { code: "ENOENT" });
+    assert.ok((await fs.stat(file("78"))).size > 0, "another chat's file stays");
+    const again = await askToForget(bus, "preprocessor", "77");
+    assert.deepEqual(again.kind === "forgotten" && again.removed, { files: 0 });
+    // Imported again after the forget, its messages are written again (the remembered ids went with the file).
+    await bus.publish("preprocess-topic", rawMessage("77", 1, "Booked the hall 🎉 https://x.y/z"), { key: "77" });
+    const deadline = Date.now() + 10_000;
+    while (!(await fs.stat(file("77")).catch(() => undefined))) {
+      assert.ok(Date.now() < deadline, "the chat's file is written again");
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+    assert.equal((await fs.readFile(file("77"), "utf8")).trim().split("\n").length, 1);
   });
 });

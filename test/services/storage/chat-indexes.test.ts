@@ -6,9 +6,10 @@ import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { openStorage } from "../../../services/storage/sqlite-storage.ts";
 import type { Storage } from "../../../services/storage/types.ts";
-import { batch, captureLog, ids, msg, sampleAnswers, T0, tempDirs, unit } from "./helpers.ts";
+import { scratchDirs } from "../../helpers/temp.ts";
+import { batch, captureLog, ids, msg, sampleAnswers, T0, unit } from "./helpers.ts";
 
-const tempDir = tempDirs("tglens-chat-indexes-");
+const tempDir = scratchDirs("chat-indexes");
 
 describe("chat indexes: loading", () => {
   test("reopening after close gives identical results, without rebuilding", async () => {

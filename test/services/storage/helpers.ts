@@ -1,31 +1,15 @@
 /**
  * What the storage tests share: deterministic synthetic unit vectors (tests only), messages built
- * from them, brute-force ground truth, a log that records, and temp directories removed at the end.
+ * from them, brute-force ground truth and a log that records.
  */
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { after } from "node:test";
 import type { EmbeddedMessage } from "../../../services/common/schemas.ts";
 import type { SearchHit, Storage, StorageLogger } from "../../../services/storage/types.ts";
 import { mulberry32 } from "../../helpers/random.ts";
+import { embeddedRecord } from "../../helpers/records.ts";
 
 export const DIM = 384;
 /** The date of message 0; message `id` is `id` minutes later. */
 export const T0 = 1_700_000_000;
-
-/** A `tempDir()` for this test file: each call a fresh directory, all removed after the file's tests. */
-export function tempDirs(prefix: string): () => string {
-  const roots: string[] = [];
-  after(() => {
-    for (const r of roots) rmSync(r, { recursive: true, force: true });
-  });
-  return () => {
-    const d = mkdtempSync(join(tmpdir(), prefix));
-    roots.push(d);
-    return d;
-  };
-}
 
 function normalize(v: number[]): number[] {
   const n = Math.sqrt(v.reduce((s, x) => s + x * x, 0));
@@ -60,23 +44,14 @@ export const SENDERS = [
 export function msg(chat: string, id: number, over: Partial<EmbeddedMessage> = {}): EmbeddedMessage {
   const s = SENDERS[Math.abs(id) % 3]!;
   const text = `message ${id} in chat ${chat} word${id} topic${id % 7}`;
-  return {
-    v: 1,
-    job_id: "job-1",
+  return embeddedRecord(chat, id, unit(id + chat.length * 100_000), {
     chat: { id: chat, name: `Chat ${chat}`, type: "private_supergroup" },
-    message_id: id,
     date: T0 + id * 60,
     sender: { id: s.id, name: s.name },
-    reply_to: null,
-    forwarded_from: null,
-    edited: null,
-    media: null,
     text,
     clean_text: text,
-    lang: "en",
-    vector: unit(id + chat.length * 100_000),
     ...over,
-  };
+  });
 }
 
 /** Messages `from`..`to` (inclusive) of `chat`. */

@@ -9,9 +9,10 @@ import { join } from "node:path";
 import { describe, test } from "node:test";
 import type { EmbeddedMessage } from "../../../services/common/schemas.ts";
 import { openStorage } from "../../../services/storage/sqlite-storage.ts";
-import { batch, bruteForce, captureLog, ids, msg, near, T0, tempDirs, unit } from "./helpers.ts";
+import { scratchDirs } from "../../helpers/temp.ts";
+import { batch, bruteForce, captureLog, ids, msg, near, T0, unit } from "./helpers.ts";
 
-const tempDir = tempDirs("tglens-hnsw-build-");
+const tempDir = scratchDirs("hnsw-build");
 
 describe("background HNSW build", () => {
   test("a chat crossing the HNSW threshold keeps returning correct results", async () => {

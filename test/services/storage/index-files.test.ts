@@ -9,9 +9,10 @@ import { join } from "node:path";
 import { describe, test } from "node:test";
 import { chatFileStem } from "../../../services/storage/index-files.ts";
 import { openStorage } from "../../../services/storage/sqlite-storage.ts";
-import { batch, captureLog, tempDirs, unit } from "./helpers.ts";
+import { scratchDirs } from "../../helpers/temp.ts";
+import { batch, captureLog, unit } from "./helpers.ts";
 
-const tempDir = tempDirs("tglens-index-files-");
+const tempDir = scratchDirs("index-files");
 
 describe("index files", () => {
   test("a chat id becomes a file name of safe characters, one per id", () => {

@@ -1,6 +1,6 @@
 /**
  * The storage service over HTTP: chats with their username, chat statistics, search results with
- * the chat's username. Queries are embedded by a stand-in (the axis of the message to find), so
+ * the chat's username; and its part of forgetting a chat (on control-topic, or storage-only over HTTP). Queries are embedded by a stand-in (the axis of the message to find), so
  * no model is loaded.
  */
 import { after, before, describe, it } from "node:test";
@@ -14,6 +14,7 @@ import type { ChatRef, EmbeddedMessage } from "../../../services/common/schemas.
 import type { Service } from "../../../services/common/service.ts";
 import { createStorageService } from "../../../services/storage/index.ts";
 import { openStorage, type StorageHandle } from "../../../services/storage/sqlite-storage.ts";
+import { askToForget } from "../../helpers/forget.ts";
 
 const DIM = 384;
 /** 2024-05-01T00:00:00Z */
@@ -46,9 +47,33 @@ function message(chat: ChatRef, id: number, sender: { id: string | null; name: s
   };
 }
 
+/** The storage service on a memory bus and a fresh directory; queries embed to the axis 2. */
+async function storageService(label: string) {
+  const dir = mkdtempSync(join(tmpdir(), `tglens-storage-${label}-`));
+  const bus = createMemoryBus();
+  const storage = await openStorage({ dir: join(dir, "storage") });
+  const service = await createStorageService({
+    bus,
+    storage,
+    queryEmbedder: { embed: async () => Float32Array.from(axis(2)), ready: async () => true },
+    log: createLogger({ level: "silent" }),
+    config: { maxBodyBytes: 1 << 20 },
+  });
+  return {
+    bus,
+    storage,
+    service,
+    async close() {
+      await service.stop();
+      await service.app.close();
+      await bus.close();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
 describe("storage service over HTTP", () => {
-  let dir: string;
-  let bus: MemoryBus;
+  let system: Awaited<ReturnType<typeof storageService>>;
   let storage: StorageHandle;
   let service: Service;
   const get = async (url: string) => {
@@ -57,26 +82,15 @@ describe("storage service over HTTP", () => {
   };
 
   before(async () => {
-    dir = mkdtempSync(join(tmpdir(), "tglens-storage-http-"));
-    bus = createMemoryBus();
-    storage = await openStorage({ dir: join(dir, "storage") });
-    service = await createStorageService({
-      bus,
-      storage,
-      queryEmbedder: { embed: async () => Float32Array.from(axis(2)), ready: async () => true },
-      log: createLogger({ level: "silent" }),
-      config: { maxBodyBytes: 1 << 20, dataDir: dir },
-    });
+    system = await storageService("http");
+    ({ storage, service } = system);
     const ann = { id: "user1", name: "Ann" };
     const bob = { id: "user2", name: "Bob" };
     // As the store-topic consumer does.
     await storage.upsert([message(LIVE, 1, ann), message(LIVE, 2, bob), message(LIVE, 3, ann), message(EXPORTED, 4, { id: null, name: "Ghost" })]);
   });
   after(async () => {
-    await service.stop();
-    await service.app.close();
-    await bus.close();
-    rmSync(dir, { recursive: true, force: true });
+    await system?.close();
   });
 
   it("POST /store keeps a JSON body's nulls as nulls (no type coercion of bodies)", async () => {
@@ -256,4 +270,43 @@ describe("storage service over HTTP", () => {
       assert.deepEqual(await storage.stats(), countsBefore);
     });
   }
+});
+
+describe("storage service: forgetting a chat", () => {
+  let system: Awaited<ReturnType<typeof storageService>>;
+  let bus: MemoryBus;
+  let storage: StorageHandle;
+  let service: Service;
+  const ann = { id: "user1", name: "Ann" };
+
+  before(async () => {
+    system = await storageService("forget");
+    ({ bus, storage, service } = system);
+    await service.start();
+    await storage.upsert([message(LIVE, 1, ann), message(LIVE, 2, ann), message(EXPORTED, 4, ann)]);
+  });
+  after(async () => {
+    await system?.close();
+  });
+
+  it("forgets a chat's rows and vectors when asked on control-topic, confirms what it removed, and 0 when asked again", async () => {
+    const answer = await askToForget(bus, "storage", LIVE.id);
+    assert.deepEqual(answer.kind === "forgotten" && answer.removed, { chats: 1, messages: 2 });
+    assert.equal(await storage.chat(LIVE.id), undefined);
+    assert.deepEqual(await storage.searchSemantic(Float32Array.from(axis(1)), 5, { chat: LIVE.id }), []);
+    assert.equal((await storage.chat(EXPORTED.id))?.messages, 1, "another chat stays");
+    const again = await askToForget(bus, "storage", LIVE.id);
+    assert.deepEqual(again.kind === "forgotten" && again.removed, { chats: 0, messages: 0 });
+  });
+
+  it("DELETE /chats/:id forgets a chat in storage only, then answers 404", async () => {
+    const res = await service.app.inject({ method: "DELETE", url: `/chats/${EXPORTED.id}` });
+    assert.equal(res.statusCode, 200, res.body);
+    assert.deepEqual(res.json(), { chat_id: EXPORTED.id, deleted: true, messages: 1 });
+    assert.equal(await storage.chat(EXPORTED.id), undefined);
+    const again = await service.app.inject({ method: "DELETE", url: `/chats/${EXPORTED.id}` });
+    assert.equal(again.statusCode, 404);
+    assert.equal(again.json().error.code, "TGLENS_NOT_FOUND");
+    assert.equal((await service.app.inject({ method: "DELETE", url: "/chats/kreuzberg" })).statusCode, 400);
+  });
 });

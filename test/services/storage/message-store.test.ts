@@ -4,11 +4,10 @@
  * and a deletion that leaves none of the chat's text in the files.
  */
 import assert from "node:assert/strict";
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import { after, describe, test } from "node:test";
-import type { EmbeddedMessage } from "../../../services/common/schemas.ts";
+import { describe, test } from "node:test";
+import { EMBEDDING_DIM } from "../../../services/common/schemas.ts";
 import {
   BY_MONTH_SQL,
   DATABASE_SCHEMA_VERSION,
@@ -21,24 +20,11 @@ import {
 } from "../../../services/storage/message-store.ts";
 import { openStorage } from "../../../services/storage/sqlite-storage.ts";
 import { rejectsWith } from "../../helpers/errors.ts";
+import { axis, embeddedRecord, T0 } from "../../helpers/records.ts";
+import { scratchDirs } from "../../helpers/temp.ts";
 import { batch, msg } from "./helpers.ts";
 
-const DIM = 384;
-const T0 = 1_700_000_000;
-const roots: string[] = [];
-after(() => {
-  for (const r of roots) rmSync(r, { recursive: true, force: true });
-});
-function tempDir(): string {
-  const d = mkdtempSync(join(tmpdir(), "tglens-message-store-"));
-  roots.push(d);
-  return d;
-}
-
-/** The unit vector along axis `i`: message i is the exact answer to query i. */
-function axis(i: number): number[] {
-  return Array.from({ length: DIM }, (_, j) => (j === i ? 1 : 0));
-}
+const tempDir = scratchDirs("message-store");
 
 type Row = Record<string, unknown>;
 function rows(dbPath: string, sql: string): Row[] {
@@ -99,22 +85,12 @@ test("a database of schema v1 gains chats.username and the covering sender index
     ["Ann", "Bob"],
   );
   // Live reading of the old chat now records its username.
-  const live: EmbeddedMessage = {
-    v: 1,
+  const live = embeddedRecord("-100", 3, axis(3), {
     job_id: "live",
     chat: { id: "-100", name: "Old group", type: "private_supergroup", username: "oldgroup" },
-    message_id: 3,
     date: T0 + 600,
-    sender: { id: "user1", name: "Ann" },
-    reply_to: null,
-    forwarded_from: null,
-    edited: null,
-    media: null,
     text: "new message",
-    clean_text: "new message",
-    lang: "en",
-    vector: axis(3),
-  };
+  });
   assert.deepEqual(await s.upsert([live]), { inserted: 1, updated: 0, unchanged: 0 });
   assert.equal((await s.chat("-100"))!.username, "oldgroup");
   await s.close();
@@ -165,25 +141,11 @@ test("deleting a chat leaves none of its text in the database files: free pages,
   const dir = tempDir();
   const canary = "zqxvorpelcanary";
   const keeper = "wumbleflintkeeper";
-  const message = (chat: string, id: number, word: string): EmbeddedMessage => {
-    const text = id % 3 === 0 ? `note ${id}: ${word} was mentioned at the meeting` : `note ${id}: the meeting was moved to room ${id}`;
-    return {
-      v: 1,
+  const message = (chat: string, id: number, word: string) =>
+    embeddedRecord(chat, id, axis(id % EMBEDDING_DIM), {
       job_id: "j",
-      chat: { id: chat, name: `Chat ${chat}`, type: "private_group" },
-      message_id: id,
-      date: T0 + id,
-      sender: { id: "user1", name: "Ann" },
-      reply_to: null,
-      forwarded_from: null,
-      edited: null,
-      media: null,
-      text,
-      clean_text: text,
-      lang: "en",
-      vector: axis(id % DIM),
-    };
-  };
+      text: id % 3 === 0 ? `note ${id}: ${word} was mentioned at the meeting` : `note ${id}: the meeting was moved to room ${id}`,
+    });
   const block = (chat: string, from: number, word: string) => Array.from({ length: 500 }, (_, i) => message(chat, from + i, word));
   const filesWith = (word: string) =>
     readdirSync(dir, { recursive: true, withFileTypes: true })

@@ -14,10 +14,11 @@ import { openDatabase, prepareRetained } from "../../../services/storage/message
 import { openStorage, type StorageHandle } from "../../../services/storage/sqlite-storage.ts";
 import type { StorageOptions } from "../../../services/storage/types.ts";
 import { rejectsWith } from "../../helpers/errors.ts";
-import { DIM, batch, msg, T0, tempDirs, unit } from "./helpers.ts";
+import { scratchDirs } from "../../helpers/temp.ts";
+import { DIM, batch, msg, T0, unit } from "./helpers.ts";
 import { storageContract, type StorageContractTarget } from "./storage-contract.ts";
 
-const tempDir = tempDirs("tglens-sqlite-storage-");
+const tempDir = scratchDirs("sqlite-storage");
 
 function sqliteTarget(options: Omit<StorageOptions, "dir">): () => Promise<StorageContractTarget<StorageHandle>> {
   return async () => {

@@ -6,9 +6,10 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { openStorage } from "../../../services/storage/sqlite-storage.ts";
-import { batch, ids, msg, T0, tempDirs, unit } from "./helpers.ts";
+import { scratchDirs } from "../../helpers/temp.ts";
+import { batch, ids, msg, T0, unit } from "./helpers.ts";
 
-const tempDir = tempDirs("tglens-upsert-");
+const tempDir = scratchDirs("upsert");
 
 describe("upsert", () => {
   test("redelivery of the same batch changes nothing and duplicates nothing", async () => {

@@ -1,9 +1,8 @@
 import assert from "node:assert/strict";
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, it, test } from "node:test";
 import { DIMENSIONS, ExactIndex, HnswIndex, indexKey, messageIdOfKey, type VectorIndex } from "../../../services/storage/vector-index.ts";
+import { testDir } from "../../helpers/temp.ts";
 
 function vectors(n: number, seed: number): Float32Array {
   let s = seed >>> 0;
@@ -54,53 +53,45 @@ for (const make of [
   });
 }
 
-test("hnsw: a big add on two threads after small ones on one, and after a load, never runs out of thread slots", () => {
-  const dir = mkdtempSync(join(tmpdir(), "tglens-vi-"));
-  try {
-    const cfg = { connectivity: 16, expansionAdd: 64, expansionSearch: 64, quantization: "f32" as const, threads: 2 };
-    const v = vectors(1200, 4);
-    let next = 0;
-    const add = (idx: HnswIndex, n: number) => {
-      idx.add(
-        Array.from({ length: n }, (_, i) => next + i),
-        v.subarray(next * DIMENSIONS, (next + n) * DIMENSIONS),
-      );
-      next += n;
-    };
-    // 255 + 255 + 3 rows on one thread leave room for 511 more: the 300 that follow fit without growing.
-    const a = new HnswIndex(cfg);
-    for (const n of [255, 255, 3, 300]) add(a, n);
-    assert.equal(a.size(), 813);
-    a.save(join(dir, "x.usearch"));
-    const b = new HnswIndex(cfg);
-    b.load(join(dir, "x.usearch"));
-    add(b, 300);
-    assert.equal(b.size(), 1113);
-    assert.equal(b.search(row(v, 1000), 1).keys[0], 1000);
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
+test("hnsw: a big add on two threads after small ones on one, and after a load, never runs out of thread slots", (t) => {
+  const dir = testDir(t, "vi");
+  const cfg = { connectivity: 16, expansionAdd: 64, expansionSearch: 64, quantization: "f32" as const, threads: 2 };
+  const v = vectors(1200, 4);
+  let next = 0;
+  const add = (idx: HnswIndex, n: number) => {
+    idx.add(
+      Array.from({ length: n }, (_, i) => next + i),
+      v.subarray(next * DIMENSIONS, (next + n) * DIMENSIONS),
+    );
+    next += n;
+  };
+  // 255 + 255 + 3 rows on one thread leave room for 511 more: the 300 that follow fit without growing.
+  const a = new HnswIndex(cfg);
+  for (const n of [255, 255, 3, 300]) add(a, n);
+  assert.equal(a.size(), 813);
+  a.save(join(dir, "x.usearch"));
+  const b = new HnswIndex(cfg);
+  b.load(join(dir, "x.usearch"));
+  add(b, 300);
+  assert.equal(b.size(), 1113);
+  assert.equal(b.search(row(v, 1000), 1).keys[0], 1000);
 });
 
-test("hnsw: save and load round-trip", () => {
-  const dir = mkdtempSync(join(tmpdir(), "tglens-vi-"));
-  try {
-    const cfg = { connectivity: 16, expansionAdd: 128, expansionSearch: 64, quantization: "f16" as const, threads: 2 };
-    const a = new HnswIndex(cfg);
-    const v = vectors(500, 3);
-    a.add(
-      Array.from({ length: 500 }, (_, i) => i * 1000),
-      v,
-    );
-    a.save(join(dir, "x.usearch"));
-    const b = new HnswIndex(cfg);
-    b.load(join(dir, "x.usearch"));
-    assert.equal(b.size(), 500);
-    assert.deepEqual(b.search(row(v, 42), 5), a.search(row(v, 42), 5));
-    assert.equal(b.search(row(v, 42), 1).keys[0], 42_000);
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
+test("hnsw: save and load round-trip", (t) => {
+  const dir = testDir(t, "vi");
+  const cfg = { connectivity: 16, expansionAdd: 128, expansionSearch: 64, quantization: "f16" as const, threads: 2 };
+  const a = new HnswIndex(cfg);
+  const v = vectors(500, 3);
+  a.add(
+    Array.from({ length: 500 }, (_, i) => i * 1000),
+    v,
+  );
+  a.save(join(dir, "x.usearch"));
+  const b = new HnswIndex(cfg);
+  b.load(join(dir, "x.usearch"));
+  assert.equal(b.size(), 500);
+  assert.deepEqual(b.search(row(v, 42), 5), a.search(row(v, 42), 5));
+  assert.equal(b.search(row(v, 42), 1).keys[0], 42_000);
 });
 
 describe("index keys of message ids", () => {

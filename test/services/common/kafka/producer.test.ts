@@ -1,6 +1,6 @@
 /**
  * How the producer splits a publishMany into produce requests the broker accepts (without a broker;
- * kafka-bus.test.ts and the contract suite send real ones).
+ * kafka-bus.kafka.test.ts and the contract suite send real ones).
  */
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";

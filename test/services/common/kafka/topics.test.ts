@@ -1,6 +1,6 @@
 /**
  * The bus's topic names on the wire and the grouping of partitions by leader, without a broker.
- * Creating topics on a real broker is tested through the bus (kafka-bus.test.ts).
+ * Creating topics on a real broker is tested through the bus (kafka-bus.kafka.test.ts).
  */
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";

@@ -31,7 +31,7 @@ describe("gateway /api: forwarding", () => {
     const upstream = await fakeUpstream((req) =>
       req.url!.startsWith("/chats/-100123/") ? { status: 200, body: stats } : { status: 404, body: NOT_FOUND },
     );
-    const gateway = await createGateway({ log: silent, config: loadConfig({ TGLENS_STORAGE_URL: upstream.url }) });
+    const gateway = await createGateway({ bus: createMemoryBus(), log: silent, config: loadConfig({ TGLENS_STORAGE_URL: upstream.url }) });
     try {
       const ok = await gateway.app.inject({ url: "/api/chats/-100123/stats?fresh=1" });
       assert.equal(ok.statusCode, 200);
@@ -61,17 +61,20 @@ describe("gateway /api: forwarding", () => {
     const answers: Record<string, { status: number; body: string; headers?: Record<string, string> }> = {
       "GET /search?q=x": { status: 200, body: '{"results":[{"chat_id":"1","score":0.5,"future_field":true}],  "took_ms":3}' },
       "GET /chats": { status: 200, body: '{"chats":[],"extra":{"nested":[1,2]}}' },
-      "DELETE /chats/42": { status: 200, body: '{"messages":7,"chat_id":"42","deleted":true,"note":"kept"}' },
       "GET /jobs/j1": { status: 200, body: '{"job_id":"j1","state":"running","counters":{"new_counter":4}}' },
       "GET /jobs": { status: 200, body: '{"jobs":[{"job_id":"j1","shape":"not a job status"}]}' },
       "POST /scrape": { status: 202, body: '{"job_id":"j2","chat":"@crew","queued_behind":0}' },
       "GET /chats/9": { status: 429, body: '{"error":{"code":"TGLENS_BUSY","message":"later","retry_in":5}}', headers: { "retry-after": "5" } },
     };
     const upstream = await fakeUpstream((req) => answers[`${req.method} ${req.url}`] ?? { status: 500, body: "{}" });
-    const gateway = await createGateway({ log: silent, config: loadConfig({ TGLENS_STORAGE_URL: upstream.url, TGLENS_SCRAPER_URL: upstream.url }) });
+    const gateway = await createGateway({
+      bus: createMemoryBus(),
+      log: silent,
+      config: loadConfig({ TGLENS_STORAGE_URL: upstream.url, TGLENS_SCRAPER_URL: upstream.url }),
+    });
     try {
       for (const [call, expected] of Object.entries(answers)) {
-        const [method, path] = call.split(" ") as ["GET" | "POST" | "DELETE", string];
+        const [method, path] = call.split(" ") as ["GET" | "POST", string];
         const res = await gateway.app.inject({
           method,
           url: `/api${path}`,
@@ -91,7 +94,7 @@ describe("gateway /api: forwarding", () => {
 
   it("answers POST /api/scrape without a body with 400 TGLENS_BAD_JSON (415 without a content type), not a 500", async () => {
     const upstream = await fakeUpstream(() => ({ status: 500, body: {} }));
-    const gateway = await createGateway({ log: silent, config: loadConfig({ TGLENS_SCRAPER_URL: upstream.url }) });
+    const gateway = await createGateway({ bus: createMemoryBus(), log: silent, config: loadConfig({ TGLENS_SCRAPER_URL: upstream.url }) });
     try {
       const none = await gateway.app.inject({ method: "POST", url: "/api/scrape" });
       assert.equal(none.statusCode, 415);
@@ -114,12 +117,12 @@ describe("gateway /api: forwarding", () => {
 });
 
 describe("gateway /api: validation is storage's", () => {
-  it("answers a bad search query with the very body storage gives", async () => {
+  it("answers a bad search query, and a forget of a bad chat id, with the very body storage gives", async () => {
     const config = await testConfig();
     const bus = createMemoryBus();
     const storage = await buildService("storage", { bus, config, log: silent });
     await storage.app.listen({ host: "127.0.0.1", port: config.ports.storage });
-    const gateway = await createGateway({ log: silent, config });
+    const gateway = await createGateway({ bus, log: silent, config });
     try {
       const queries = ["q=x&k=0", "q=x&k=abc", "q=x&k=101", "k=3", "q=x&mode=fuzzy", "q=x&chat=abc", "q=x&unknown=1", "q=&k=2", "q=x&from=someday"];
       for (const query of queries) {
@@ -131,6 +134,11 @@ describe("gateway /api: validation is storage's", () => {
       }
       const k0 = await gateway.app.inject({ url: "/api/search?q=x&k=0" });
       assert.deepEqual(k0.json(), { error: { code: "TGLENS_BAD_REQUEST", message: "querystring.k must be >= 1" } });
+      // A forget is the gateway's own, but storage checks the chat id first: its very refusal.
+      const direct = await storage.app.inject({ url: "/chats/kreuzberg" });
+      const forget = await gateway.app.inject({ method: "DELETE", url: "/api/chats/kreuzberg" });
+      assert.equal(direct.statusCode, 400);
+      assert.deepEqual([forget.statusCode, forget.json()], [400, direct.json()]);
     } finally {
       await gateway.app.close();
       await stopService(storage);
@@ -142,7 +150,7 @@ describe("gateway /api: validation is storage's", () => {
 
 describe("gateway /api: documentation", () => {
   it("lists the upstream's parameters, bodies and real statuses for every /api route", async () => {
-    const gateway = await createGateway({ log: silent, config: loadConfig({}) });
+    const gateway = await createGateway({ bus: createMemoryBus(), log: silent, config: loadConfig({}) });
     try {
       const spec = (await gateway.app.inject({ url: "/openapi.json" })).json();
       const search = spec.paths["/api/search"].get;

@@ -11,6 +11,7 @@ import assert from "node:assert/strict";
 import fs from "node:fs/promises";
 import path from "node:path";
 import { createLogger } from "../../../../services/common/logger.ts";
+import { createMemoryBus } from "../../../../services/common/memory-bus.ts";
 import { startEmbedded, type EmbeddedSystem } from "../../../../services/embedded.ts";
 import { REFUSAL } from "../../../../services/gateway/bot/bot.ts";
 import { createGateway } from "../../../../services/gateway/index.ts";
@@ -270,7 +271,7 @@ describe("Telegram bot webhook mode", { timeout: 60_000 }, () => {
       // With API tokens on, Telegram still reaches the webhook: it has its own secret, not a token.
       TGLENS_API_TOKEN: "api-token-not-for-telegram-0123",
     });
-    gateway = await createGateway({ log: createLogger({ level: "silent" }), config });
+    gateway = await createGateway({ bus: createMemoryBus(), log: createLogger({ level: "silent" }), config });
     await gateway.start();
   });
 
@@ -328,7 +329,7 @@ describe("gateway without a bot token", () => {
   it("runs, and says which variable turns the bot on", async () => {
     const logs = captureLogs();
     const config = await testConfig();
-    const gateway = await createGateway({ log: createLogger({ level: "info", destination: logs.stream }), config });
+    const gateway = await createGateway({ bus: createMemoryBus(), log: createLogger({ level: "info", destination: logs.stream }), config });
     await gateway.start();
     await gateway.stop();
     const health = await gateway.app.inject({ method: "GET", url: "/health" });

@@ -6,9 +6,10 @@ import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { openStorage } from "../../../../services/storage/sqlite-storage.ts";
 import type { SearchHit } from "../../../../services/storage/types.ts";
-import { batch, ids, msg, near, tempDirs, unit } from "../helpers.ts";
+import { scratchDirs } from "../../../helpers/temp.ts";
+import { batch, ids, msg, near, unit } from "../helpers.ts";
 
-const tempDir = tempDirs("tglens-hybrid-");
+const tempDir = scratchDirs("hybrid");
 
 describe("hybrid search", () => {
   test("reciprocal-rank fusion puts what both lists rank high first", async () => {

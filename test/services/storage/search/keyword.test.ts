@@ -5,9 +5,10 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { openStorage } from "../../../../services/storage/sqlite-storage.ts";
-import { batch, ids, msg, T0, tempDirs, unit } from "../helpers.ts";
+import { scratchDirs } from "../../../helpers/temp.ts";
+import { batch, ids, msg, T0, unit } from "../helpers.ts";
 
-const tempDir = tempDirs("tglens-keyword-");
+const tempDir = scratchDirs("keyword");
 
 describe("keyword search", () => {
   test("FTS5 syntax in the query is text, never an error", async () => {

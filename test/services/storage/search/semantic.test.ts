@@ -6,9 +6,10 @@ import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import type { EmbeddedMessage } from "../../../../services/common/schemas.ts";
 import { openStorage } from "../../../../services/storage/sqlite-storage.ts";
-import { batch, bruteForce, cos, ids, msg, near, T0, tempDirs, unit } from "../helpers.ts";
+import { scratchDirs } from "../../../helpers/temp.ts";
+import { batch, bruteForce, cos, ids, msg, near, T0, unit } from "../helpers.ts";
 
-const tempDir = tempDirs("tglens-semantic-");
+const tempDir = scratchDirs("semantic");
 
 describe("semantic search", () => {
   test("returns the nearest messages with cosine scores, equal to brute force while exact", async () => {

@@ -8,22 +8,20 @@
  * broker, so it uses one of its own on KAFKA_TEST_RESTART_PORT (default 19092): never one that other
  * test runs on this machine may be using. Every test uses fresh topic names (a prefix) and groups.
  */
-import { after, before, describe, it } from "node:test";
+import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { Admin, Producer } from "@platformatic/kafka";
 import { createKafkaBus, type KafkaBus, type KafkaBusOptions } from "../../../../services/common/kafka/index.ts";
 import { TOPIC_NAMES, type DeadLetter, type Topic } from "../../../../services/common/schemas.ts";
 import { busContract, collector, rawMessage } from "../bus-contract.ts";
-import { portOpen } from "../../../../scripts/port-open.ts";
 import { inspectKafka } from "../../../helpers/bus-inspect.ts";
 import { kafkaScript } from "../../../helpers/distributed.ts";
+import { deleteByPrefix, KAFKA_BROKERS, useSharedBroker } from "../../../helpers/kafka.ts";
 
-const PORT = Number(process.env.KAFKA_PORT ?? 9092);
 const RESTART_PORT = Number(process.env.KAFKA_TEST_RESTART_PORT ?? 19092);
-const BROKERS = [`127.0.0.1:${PORT}`];
+const BROKERS = KAFKA_BROKERS;
 const RUN = `t${Date.now().toString(36)}`;
 
-let startedBroker = false;
 const createdPrefixes: { prefix: string; brokers: string[] }[] = [];
 let prefixes = 0;
 
@@ -45,32 +43,9 @@ async function newBus(prefix: string, extra: Partial<KafkaBusOptions> = {}): Pro
   });
 }
 
-/** Deletes the topics a test created, so repeated runs do not pile topics up in .cache/kafka. */
-async function deleteTopics(prefix: string, brokers: string[]): Promise<void> {
-  const admin = new Admin({ clientId: "tglens-test-cleanup", bootstrapBrokers: brokers, retries: 1 });
-  try {
-    const topics = (await admin.listTopics()).filter((t) => t.startsWith(prefix));
-    if (topics.length > 0) await admin.deleteTopics({ topics });
-  } catch {
-    // best effort
-  } finally {
-    await admin.close().catch(() => undefined);
-  }
-}
+const deleteTopics = (prefix: string, brokers: string[]) => deleteByPrefix(brokers, { topics: [prefix] });
 
-before(async () => {
-  if (!(await portOpen("127.0.0.1", PORT))) {
-    await kafkaScript("start", PORT);
-    startedBroker = true;
-  }
-});
-
-after(async () => {
-  for (const { prefix, brokers } of createdPrefixes) {
-    if (brokers === BROKERS) await deleteTopics(prefix, brokers);
-  }
-  if (startedBroker) await kafkaScript("stop", PORT);
-});
+useSharedBroker(() => deleteByPrefix(BROKERS, { topics: createdPrefixes.filter((p) => p.brokers === BROKERS).map((p) => p.prefix) }));
 
 busContract("kafka", async () => {
   const prefix = freshPrefix();

@@ -9,16 +9,17 @@
  */
 import assert from "node:assert/strict";
 import { fork } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { after, test } from "node:test";
+import { test } from "node:test";
 import type { EmbeddedMessage } from "../../../services/common/schemas.ts";
 import { DEFAULTS } from "../../../services/storage/defaults.ts";
 import { openStorage } from "../../../services/storage/sqlite-storage.ts";
 import type { StorageLogger } from "../../../services/storage/types.ts";
 import { HnswIndex } from "../../../services/storage/vector-index.ts";
 import { mulberry32 } from "../../helpers/random.ts";
+import { embeddedRecord, T0 } from "../../helpers/records.ts";
+import { scratchDirs } from "../../helpers/temp.ts";
 
 const DIM = 384;
 const CHAT = "-100777";
@@ -34,23 +35,13 @@ function unitVector(id: number, version: number): number[] {
 }
 
 function message(id: number, version: number): EmbeddedMessage {
-  const text = `crash test message ${id} version ${version}`;
-  return {
-    v: 1,
+  return embeddedRecord(CHAT, id, unitVector(id, version), {
     job_id: "crash",
     chat: { id: CHAT, name: "Crash", type: "private_group" },
-    message_id: id,
-    date: 1_700_000_000 + id,
     sender: { id: "user1", name: "A" },
-    reply_to: null,
-    forwarded_from: null,
-    edited: version > 1 ? 1_700_000_000 + id + version : null,
-    media: null,
-    text,
-    clean_text: text,
-    lang: "en",
-    vector: unitVector(id, version),
-  };
+    edited: version > 1 ? T0 + id + version : null,
+    text: `crash test message ${id} version ${version}`,
+  });
 }
 
 /** Batch b of a run starting at `start`: new ids, plus (every 4th batch) edits of batch b - 1. */
@@ -74,8 +65,7 @@ const childDir = process.env.TGLENS_STORAGE_CRASH_DIR;
 if (childDir !== undefined) {
   await child(childDir, Number(process.env.TGLENS_STORAGE_CRASH_START));
 } else {
-  const root = mkdtempSync(join(tmpdir(), "tglens-crash-"));
-  after(() => rmSync(root, { recursive: true, force: true }));
+  const root = scratchDirs("crash")();
 
   /** Runs a child until it acknowledged `acks` batches, then SIGKILLs it. Returns the last acked batch. */
   async function runAndKill(dir: string, start: number, acks: number): Promise<number> {
