@@ -15,7 +15,7 @@ import { parseArgs } from "node:util";
 import { createLogger } from "../services/common/logger.ts";
 import { resolveModelDir } from "../services/embedder/model-files.ts";
 import { loadOnnxEmbeddingModel } from "../services/embedder/model.ts";
-import { startEmbedded } from "../services/embedded.ts";
+import { startEmbedded } from "../services/run/embedded.ts";
 import { cpuSeconds, DistributedSystem, ServiceProcess, sleep, TestBroker } from "../test/helpers/distributed.ts";
 import { freePort, testConfig } from "../test/helpers/system.ts";
 import { cleanedTexts, DEFAULT_CORPUS, type ExportMessage } from "./lib/corpus.ts";

@@ -19,7 +19,7 @@ import os from "node:os";
 import path from "node:path";
 import { parseArgs } from "node:util";
 import { createLogger } from "../services/common/logger.ts";
-import { startEmbedded } from "../services/embedded.ts";
+import { startEmbedded } from "../services/run/embedded.ts";
 import { testConfig } from "../test/helpers/system.ts";
 import { runNodeJson } from "./lib/child.ts";
 import { cleanedTexts, DEFAULT_CORPUS, type ExportMessage } from "./lib/corpus.ts";

@@ -9,10 +9,9 @@ import { loadConfig, SERVICE_NAMES, type Config, type ServiceName } from "../ser
 import { describeError, TglensError } from "../services/common/errors.ts";
 import { createLogger, scrubKnownSecrets } from "../services/common/logger.ts";
 import type { JobStatus } from "../services/common/jobs.ts";
-import { busKind, createBus } from "../services/bus-factory.ts";
-import { startEmbedded, type EmbeddedSystem } from "../services/embedded.ts";
-import { buildService, runService, stopService } from "../services/wiring.ts";
-import { stopOnSignals, stopStep } from "../services/common/shutdown.ts";
+import { startEmbedded, type EmbeddedSystem } from "../services/run/embedded.ts";
+import { startService } from "../services/run/distributed.ts";
+import { stopOnSignals } from "../services/common/shutdown.ts";
 import { TGLENS_VERSION } from "../services/common/service.ts";
 import { gatewayClient, GatewayClient, gatewayUrl } from "./client.ts";
 import { importDemoOnFirstStart } from "./demo.ts";
@@ -143,14 +142,7 @@ program
     const log = createLogger({ level: config.logLevel });
     let stop: () => Promise<void>;
     try {
-      const bus = await createBus(config, log, `tglens-${name}`);
-      const service = await buildService(name, { bus, config, log });
-      await runService(service, config);
-      log.info({ service: name, port: config.ports[name], bus: busKind(config) }, "service running");
-      stop = async () => {
-        await stopService(service);
-        await stopStep("bus", () => bus.close());
-      };
+      stop = (await startService(name, config, log)).close;
     } catch (err) {
       fail(err);
     }

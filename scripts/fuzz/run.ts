@@ -22,7 +22,7 @@ import { GatewayClient } from "../../cli/client.ts";
 import { DEMO_EXPORT } from "../../cli/demo.ts";
 import type { ServiceName } from "../../services/common/config.ts";
 import { createLogger } from "../../services/common/logger.ts";
-import { startEmbedded } from "../../services/embedded.ts";
+import { startEmbedded } from "../../services/run/embedded.ts";
 import { testConfig } from "../../test/helpers/system.ts";
 import { CASES, exportOf, type CaseContext } from "./cases.ts";
 import { addRoutes, curlOf, errorShapeProblem, json, routeOf, send, type Exchange, type RouteTable, type Urls } from "./exchange.ts";

@@ -12,7 +12,7 @@ import { gzipSync } from "node:zlib";
 import { GatewayClient } from "../../cli/client.ts";
 import { uploadsDir } from "../../services/common/data-files.ts";
 import { createLogger } from "../../services/common/logger.ts";
-import { startEmbedded, type EmbeddedSystem } from "../../services/embedded.ts";
+import { startEmbedded, type EmbeddedSystem } from "../../services/run/embedded.ts";
 import { httpBackend } from "../../services/gateway/bot/backend.ts";
 import { rejectsWith } from "../helpers/errors.ts";
 import { captureLogs } from "../helpers/logs.ts";

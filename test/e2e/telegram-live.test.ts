@@ -13,7 +13,7 @@ import fs from "node:fs/promises";
 import path from "node:path";
 import { Api } from "telegram";
 import { createLogger } from "../../services/common/logger.ts";
-import { startEmbedded, type EmbeddedSystem } from "../../services/embedded.ts";
+import { startEmbedded, type EmbeddedSystem } from "../../services/run/embedded.ts";
 import { FakeBotApi, type ApiCall } from "../helpers/fake-bot-api.ts";
 import { captureLogs } from "../helpers/logs.ts";
 import { channel, FakeTelegram, HISTORY_START, peerOf, user } from "../helpers/fake-telegram.ts";

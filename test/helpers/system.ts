@@ -7,7 +7,7 @@ import net from "node:net";
 import path from "node:path";
 import { loadConfig, SERVICE_NAMES, type Config } from "../../services/common/config.ts";
 import { createLogger } from "../../services/common/logger.ts";
-import { startEmbedded, type EmbeddedSystem } from "../../services/embedded.ts";
+import { startEmbedded, type EmbeddedSystem } from "../../services/run/embedded.ts";
 import { tempDir } from "./temp.ts";
 
 export async function freePort(): Promise<number> {

@@ -12,7 +12,7 @@ import { loadConfig } from "../../../../services/common/config.ts";
 import { createLogger } from "../../../../services/common/logger.ts";
 import { createMemoryBus } from "../../../../services/common/memory-bus.ts";
 import { createGateway } from "../../../../services/gateway/index.ts";
-import { buildService, stopService } from "../../../../services/wiring.ts";
+import { buildService, stopService } from "../../../../services/run/build.ts";
 import { fakeUpstream } from "../../../helpers/fake-upstream.ts";
 import { testConfig } from "../../../helpers/system.ts";
 

@@ -12,7 +12,7 @@ import fs from "node:fs/promises";
 import path from "node:path";
 import { createLogger } from "../../../../services/common/logger.ts";
 import { createMemoryBus } from "../../../../services/common/memory-bus.ts";
-import { startEmbedded, type EmbeddedSystem } from "../../../../services/embedded.ts";
+import { startEmbedded, type EmbeddedSystem } from "../../../../services/run/embedded.ts";
 import { REFUSAL } from "../../../../services/gateway/bot/bot.ts";
 import { createGateway } from "../../../../services/gateway/index.ts";
 import { FakeBotApi, type ApiCall } from "../../../helpers/fake-bot-api.ts";

@@ -2,13 +2,13 @@
  * Embedded mode: all five services in one process over the in-memory bus, each on its own port,
  * exactly as they run apart. This is what `tglens serve` and `npm start` run.
  */
-import type { Bus } from "./common/bus.ts";
-import { SERVICE_NAMES, type Config } from "./common/config.ts";
-import type { Logger } from "./common/logger.ts";
-import type { Service } from "./common/service.ts";
-import { stopStep } from "./common/shutdown.ts";
-import { createBus } from "./bus-factory.ts";
-import { buildService, runService, stopService, type ServiceContext } from "./wiring.ts";
+import type { Bus } from "../common/bus.ts";
+import { SERVICE_NAMES, type Config } from "../common/config.ts";
+import type { Logger } from "../common/logger.ts";
+import type { Service } from "../common/service.ts";
+import { stopStep } from "../common/shutdown.ts";
+import { createBus } from "./bus.ts";
+import { buildService, runService, stopService, type ServiceContext } from "./build.ts";
 
 export interface EmbeddedSystem {
   bus: Bus;
@@ -18,7 +18,7 @@ export interface EmbeddedSystem {
 }
 
 export async function startEmbedded(config: Readonly<Config>, log: Logger, seams: Pick<ServiceContext, "telegram"> = {}): Promise<EmbeddedSystem> {
-  const bus = await createBus(config, log);
+  const bus = await createBus("memory", config, log);
   const services: Service[] = [];
   try {
     for (const name of SERVICE_NAMES) services.push(await buildService(name, { bus, config, log, ...seams }));

@@ -5,10 +5,10 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import net from "node:net";
-import { createMemoryBus } from "../../services/common/memory-bus.ts";
-import { createLogger } from "../../services/common/logger.ts";
-import { buildService, runService, stopService } from "../../services/wiring.ts";
-import { testConfig } from "../helpers/system.ts";
+import { createMemoryBus } from "../../../services/common/memory-bus.ts";
+import { createLogger } from "../../../services/common/logger.ts";
+import { buildService, runService, stopService } from "../../../services/run/build.ts";
+import { testConfig } from "../../helpers/system.ts";
 
 /** The requirement for a whole process is 10 s; this is a liveness check, not a benchmark. */
 const STOP_LIMIT_MS = 15_000;

@@ -5,12 +5,12 @@
  */
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { createBus } from "../../services/bus-factory.ts";
-import { JobBook } from "../../services/common/jobs.ts";
-import { createLogger } from "../../services/common/logger.ts";
-import type { JobEvent } from "../../services/common/schemas.ts";
-import { axis, embeddedRecord } from "../helpers/records.ts";
-import { testConfig } from "../helpers/system.ts";
+import { createBus } from "../../../services/run/bus.ts";
+import { JobBook } from "../../../services/common/jobs.ts";
+import { createLogger } from "../../../services/common/logger.ts";
+import type { JobEvent } from "../../../services/common/schemas.ts";
+import { axis, embeddedRecord } from "../../helpers/records.ts";
+import { testConfig } from "../../helpers/system.ts";
 
 async function until(check: () => boolean, what: string): Promise<void> {
   const deadline = Date.now() + 10_000;
@@ -23,7 +23,7 @@ async function until(check: () => boolean, what: string): Promise<void> {
 describe("dead letters and jobs", () => {
   it("a dead-lettered message fails its job with the message's id and error; a dead-lettered scrape request fails its job", async () => {
     const config = await testConfig({ TGLENS_MAX_ATTEMPTS: "1" });
-    const bus = await createBus(config, createLogger({ level: "silent" }));
+    const bus = await createBus("memory", config, createLogger({ level: "silent" }));
     const events: JobEvent[] = [];
     const book = new JobBook();
     await bus.subscribe("job-topic", "test", async (batch) => {

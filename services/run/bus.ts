@@ -1,22 +1,20 @@
 /**
- * The one place that chooses the bus: Kafka when KAFKA_BROKERS is set, the in-memory bus
- * otherwise (busKind names the choice for logs). Dead letters from any stage count as `failed` for
- * their job.
+ * A bus of either kind with what every tglens process hangs on it: dead letters from any stage
+ * count as `failed` for their job. Which kind a process uses is its entry module's choice
+ * (embedded.ts, distributed.ts).
  */
-import type { Bus } from "./common/bus.ts";
-import type { Config } from "./common/config.ts";
-import { jobOfDeadLetter, reportJob, reportMessages } from "./common/jobs.ts";
-import { createKafkaBus } from "./common/kafka/index.ts";
-import type { Logger } from "./common/logger.ts";
-import { createMemoryBus } from "./common/memory-bus.ts";
-import type { DeadLetter } from "./common/schemas.ts";
+import type { Bus } from "../common/bus.ts";
+import type { Config } from "../common/config.ts";
+import { TglensError } from "../common/errors.ts";
+import { jobOfDeadLetter, reportJob, reportMessages } from "../common/jobs.ts";
+import { createKafkaBus } from "../common/kafka/index.ts";
+import type { Logger } from "../common/logger.ts";
+import { createMemoryBus } from "../common/memory-bus.ts";
+import type { DeadLetter } from "../common/schemas.ts";
 
-/** Which bus createBus wires in for this config. */
-export function busKind(config: Readonly<Config>): "memory" | "kafka" {
-  return config.kafkaBrokers ? "kafka" : "memory";
-}
+export type BusKind = "memory" | "kafka";
 
-export async function createBus(config: Readonly<Config>, log: Logger, clientId = "tglens"): Promise<Bus> {
+export async function createBus(kind: BusKind, config: Readonly<Config>, log: Logger, clientId = "tglens"): Promise<Bus> {
   // The bus the dead-letter hook reports through: set once the bus it is a hook of exists.
   const created: { bus?: Bus } = {};
   const onDeadLetter = (letter: DeadLetter) => {
@@ -38,6 +36,7 @@ export async function createBus(config: Readonly<Config>, log: Logger, clientId 
     report.catch((err: unknown) => log.error({ err }, "could not report a dead letter"));
   };
   const common = { partitions: config.partitions, maxAttempts: config.maxAttempts, onDeadLetter };
-  created.bus = config.kafkaBrokers ? await createKafkaBus({ ...common, brokers: config.kafkaBrokers, clientId, log }) : createMemoryBus(common);
+  if (kind === "kafka" && !config.kafkaBrokers) throw new TglensError("TGLENS_CONFIG", "the Kafka bus needs KAFKA_BROKERS");
+  created.bus = kind === "kafka" ? await createKafkaBus({ ...common, brokers: config.kafkaBrokers!, clientId, log }) : createMemoryBus(common);
   return created.bus;
 }

@@ -3,20 +3,20 @@
  * bus; distributed mode builds one per process on Kafka. The bus is the only thing that differs.
  */
 import path from "node:path";
-import type { Bus } from "./common/bus.ts";
-import type { Config, ServiceName } from "./common/config.ts";
-import { storageDir } from "./common/data-files.ts";
-import type { Logger } from "./common/logger.ts";
-import type { Service } from "./common/service.ts";
-import { stopStep } from "./common/shutdown.ts";
-import { createEmbedder } from "./embedder/index.ts";
-import { resolveModelDir } from "./embedder/model-files.ts";
-import { loadEmbeddingModelInWorker } from "./embedder/model-worker.ts";
-import { createPreprocessor } from "./preprocessor/index.ts";
-import { createScraper, type ScraperDeps } from "./scraper/index.ts";
-import { createStorageService, httpQueryEmbedder } from "./storage/index.ts";
-import { openStorage } from "./storage/sqlite-storage.ts";
-import { createGateway } from "./gateway/index.ts";
+import type { Bus } from "../common/bus.ts";
+import type { Config, ServiceName } from "../common/config.ts";
+import { storageDir } from "../common/data-files.ts";
+import type { Logger } from "../common/logger.ts";
+import type { Service } from "../common/service.ts";
+import { stopStep } from "../common/shutdown.ts";
+import { createEmbedder } from "../embedder/index.ts";
+import { resolveModelDir } from "../embedder/model-files.ts";
+import { loadEmbeddingModelInWorker } from "../embedder/model-worker.ts";
+import { createPreprocessor } from "../preprocessor/index.ts";
+import { createScraper, type ScraperDeps } from "../scraper/index.ts";
+import { createStorageService, httpQueryEmbedder } from "../storage/index.ts";
+import { openStorage } from "../storage/sqlite-storage.ts";
+import { createGateway } from "../gateway/index.ts";
 
 export interface ServiceContext {
   bus: Bus;
