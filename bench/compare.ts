@@ -219,7 +219,8 @@ const texts = cleanedTexts(messages, N);
 const textsFile = path.join(tmp, "texts.jsonl");
 writeJsonl(textsFile, texts);
 log(
-  `${texts.length} texts (first ${N} non-empty after cleaning), mean ${Math.round(texts.reduce((s, t) => s + t.length, 0) / texts.length)} characters`,
+  `${texts.length} texts (first ${N} non-empty after cleaning), ` +
+    `mean ${Math.round(texts.reduce((s, t) => s + t.length, 0) / texts.length)} characters`,
 );
 
 // 2. Embedding throughput ----------------------------------------------------------------------------
@@ -430,7 +431,8 @@ if (searchSetup) {
   if (await referenceReady()) {
     faiss = await step(
       "reference_search",
-      `FAISS: flat and HNSW (M ${HNSW.connectivity}, efConstruction ${HNSW.expansionAdd}, efSearch ${HNSW.expansionSearch}) on ${S} vectors, ${Q} queries`,
+      `FAISS: flat and HNSW (M ${HNSW.connectivity}, efConstruction ${HNSW.expansionAdd}, efSearch ${HNSW.expansionSearch}) ` +
+        `on ${S} vectors, ${Q} queries`,
       () =>
         reference<RefSearch>([
           "search",
@@ -463,7 +465,8 @@ if (searchSetup) {
   }
   hnsw = await step(
     "tglens_hnsw",
-    `tglens HNSW (M ${HNSW.connectivity}, ef_add ${HNSW.expansionAdd}, ef_search ${HNSW.expansionSearch}, ${HNSW.quantization}) on ${S} vectors, ${T} build threads`,
+    `tglens HNSW (M ${HNSW.connectivity}, ef_add ${HNSW.expansionAdd}, ef_search ${HNSW.expansionSearch}, ${HNSW.quantization}) ` +
+      `on ${S} vectors, ${T} build threads`,
     () =>
       runNodeJson<SearchRun>(SEARCH_WORKER, [
         ...common,

@@ -97,7 +97,8 @@ if (repeat > 0) {
   const cpu = (c.user + c.system) / 1e6;
   const rss = process.resourceUsage().maxRSS / 1024;
   console.log(
-    `${repeat}x: ${(bytes / 1e6).toFixed(0)} MB, ${n} messages in ${s.toFixed(1)} s (CPU ${cpu.toFixed(1)} s): ${(bytes / 1e6 / s).toFixed(1)} MB/s ` +
+    `${repeat}x: ${(bytes / 1e6).toFixed(0)} MB, ${n} messages in ${s.toFixed(1)} s (CPU ${cpu.toFixed(1)} s): ` +
+      `${(bytes / 1e6 / s).toFixed(1)} MB/s ` +
       `(CPU ${(bytes / 1e6 / cpu).toFixed(1)}), ${Math.round(n / s)} messages/s (CPU ${Math.round(n / cpu)}), peak RSS ${rss.toFixed(0)} MB`,
   );
 } else if (mode) {

@@ -103,7 +103,8 @@ for (const secureDelete of [false, true]) {
   const dir = option("--dir") ?? mkdtempSync(join(tmpdir(), "tglens-forget-bench-"));
   const { store, raw, rows, seconds } = build(dir, secureDelete);
   console.log(
-    `secure_delete ${secureDelete ? "ON" : "OFF"}: ${rows.toLocaleString("en")} rows inserted in ${seconds.toFixed(1)} s (${Math.round(rows / seconds).toLocaleString("en")} rows/s), db ${mb(join(dir, "messages.db"))}`,
+    `secure_delete ${secureDelete ? "ON" : "OFF"}: ${rows.toLocaleString("en")} rows inserted in ${seconds.toFixed(1)} s ` +
+      `(${Math.round(rows / seconds).toLocaleString("en")} rows/s), db ${mb(join(dir, "messages.db"))}`,
   );
   if (!secureDelete) {
     // The delete as it was before forgetting wiped anything: rows only.

@@ -271,11 +271,14 @@ if (kafkaRuns.length > 0) {
       `\nimport of ${N} messages through the gateway until the job is done, model ${args.variant} (ratio to ${baseline.label}):\n`,
     );
     process.stdout.write(
-      `${"mode".padEnd(22)} ${"seconds".padStart(8)} ${"messages/s".padStart(11)} ${"ratio".padStart(6)}  stored / state / embedded per embedder process\n`,
+      `${"mode".padEnd(22)} ${"seconds".padStart(8)} ${"messages/s".padStart(11)} ${"ratio".padStart(6)}  ` +
+        "stored / state / embedded per embedder process\n",
     );
     for (const r of rows) {
       process.stdout.write(
-        `${r.label.padEnd(22)} ${r.seconds.toFixed(1).padStart(8)} ${String(Math.round(rate(r))).padStart(11)} ${(rate(r) / rate(baseline)).toFixed(2).padStart(6)}  ${r.stored} / ${r.state}${r.perEmbedder ? ` / ${r.perEmbedder.join(" + ")}` : ""}\n`,
+        `${r.label.padEnd(22)} ${r.seconds.toFixed(1).padStart(8)} ${String(Math.round(rate(r))).padStart(11)} ` +
+          `${(rate(r) / rate(baseline)).toFixed(2).padStart(6)}  ${r.stored} / ${r.state}` +
+          `${r.perEmbedder ? ` / ${r.perEmbedder.join(" + ")}` : ""}\n`,
       );
     }
     for (const r of rows) {

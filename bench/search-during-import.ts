@@ -190,7 +190,8 @@ try {
   for (let r = 0; r < Number(args.rounds); r++) {
     for (const phase of ["alone", "searches"] as const) {
       log(
-        `round ${r + 1}: import of ${N} × ${args.imports} messages, ${phase === "alone" ? "no searches" : `searching every ${args["pause-ms"]} ms`} (load ${os.loadavg()[0]!.toFixed(2)})`,
+        `round ${r + 1}: import of ${N} × ${args.imports} messages, ` +
+          `${phase === "alone" ? "no searches" : `searching every ${args["pause-ms"]} ms`} (load ${os.loadavg()[0]!.toFixed(2)})`,
       );
       phases.push({
         ...(await runNodeJson<PhaseResult>(script, [...forward, "--phase", phase, "--prefix", prefixFile], { cwd: ROOT })),
@@ -258,11 +259,16 @@ process.stdout.write(
   `machine: ${machineLine()}; ${N} messages × ${args.imports} concurrent import(s), model ${args.variant}, a search every ${args["pause-ms"]} ms\n`,
 );
 process.stdout.write(
-  `${"round".padEnd(6)} ${"alone msg/s".padStart(12)} ${"with msg/s".padStart(11)} ${"loss".padStart(6)} ${"searches".padStart(9)} ${"p50 ms".padStart(8)} ${"p99 ms".padStart(8)} ${"max ms".padStart(8)} ${"idle p50/p99".padStart(14)}  load 1-min (alone: start→end, with: start→end)\n`,
+  `${"round".padEnd(6)} ${"alone msg/s".padStart(12)} ${"with msg/s".padStart(11)} ${"loss".padStart(6)} ${"searches".padStart(9)} ` +
+    `${"p50 ms".padStart(8)} ${"p99 ms".padStart(8)} ${"max ms".padStart(8)} ${"idle p50/p99".padStart(14)}  ` +
+    "load 1-min (alone: start→end, with: start→end)\n",
 );
 for (const r of rounds) {
   process.stdout.write(
-    `${String(r.round).padEnd(6)} ${String(r.import_alone_messages_per_s).padStart(12)} ${String(r.import_with_searches_messages_per_s).padStart(11)} ${`${(r.throughput_loss * 100).toFixed(1)}%`.padStart(6)} ${String(r.searches).padStart(9)} ${String(r.search_p50_ms).padStart(8)} ${String(r.search_p99_ms).padStart(8)} ${String(r.search_max_ms).padStart(8)} ${`${r.idle_search_p50_ms}/${r.idle_search_p99_ms}`.padStart(14)}  ${r.load_1min.join(" ")}\n`,
+    `${String(r.round).padEnd(6)} ${String(r.import_alone_messages_per_s).padStart(12)} ` +
+      `${String(r.import_with_searches_messages_per_s).padStart(11)} ${`${(r.throughput_loss * 100).toFixed(1)}%`.padStart(6)} ` +
+      `${String(r.searches).padStart(9)} ${String(r.search_p50_ms).padStart(8)} ${String(r.search_p99_ms).padStart(8)} ` +
+      `${String(r.search_max_ms).padStart(8)} ${`${r.idle_search_p50_ms}/${r.idle_search_p99_ms}`.padStart(14)}  ${r.load_1min.join(" ")}\n`,
   );
 }
 process.stdout.write(`raw results: ${path.relative(process.cwd(), jsonOut)}\n`);

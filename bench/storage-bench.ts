@@ -197,7 +197,8 @@ if (phases.has("hnsw")) {
         }
       });
       console.log(
-        `M=${c.connectivity} ef_add=${c.expansionAdd} ${c.quantization} ef_search=${String(ef).padEnd(4)} recall@10 ids ${(hit / (10 * Q)).toFixed(4)}, tie-aware ${(good / (10 * Q)).toFixed(4)}  ` +
+        `M=${c.connectivity} ef_add=${c.expansionAdd} ${c.quantization} ef_search=${String(ef).padEnd(4)} ` +
+          `recall@10 ids ${(hit / (10 * Q)).toFixed(4)}, tie-aware ${(good / (10 * Q)).toFixed(4)}  ` +
           `p50 ${ms(pct(lat, 50))} p99 ${ms(pct(lat, 99))}  | build ${(buildMs / 1000).toFixed(1)} s (${Math.round(N / (buildMs / 1000))}/s), ` +
           `RSS +${mb(grown)}, file ${mb(fileBytes)}, save ${Math.round(saveMs)} ms, load ${Math.round(loadMs)} ms`,
       );
@@ -306,7 +307,8 @@ if (phases.has("store")) {
   await endToEndRecall(s);
   await s.close();
   console.log(
-    `DB size ${mb(statSync(join(dir, "messages.db")).size)} (+ WAL ${mb(statSync(join(dir, "messages.db-wal"), { throwIfNoEntry: false })?.size ?? 0)})`,
+    `DB size ${mb(statSync(join(dir, "messages.db")).size)} ` +
+      `(+ WAL ${mb(statSync(join(dir, "messages.db-wal"), { throwIfNoEntry: false })?.size ?? 0)})`,
   );
 
   // Filtered semantic search on an HNSW chat: exact scan of the matching rows vs over-fetching from

@@ -32,7 +32,8 @@ export function formatResults(results: SearchHit[]): string {
   return (
     results
       .map((r, i) => {
-        const head = `${String(i + 1).padStart(2)}. ${r.score.toFixed(3)}  ${minute(r.date)}  ${r.sender ?? "(unknown)"} in ${r.chat_name} #${r.message_id}`;
+        const who = `${r.sender ?? "(unknown)"} in ${r.chat_name} #${r.message_id}`;
+        const head = `${String(i + 1).padStart(2)}. ${r.score.toFixed(3)}  ${minute(r.date)}  ${who}`;
         return `${head}\n    ${oneLine(r.text, 200)}`;
       })
       .join("\n") + "\n"

@@ -164,7 +164,8 @@ program
         const given = [opts.limit !== undefined && "--limit", opts.since !== undefined && "--since"].filter(Boolean);
         throw new TglensError(
           "TGLENS_BAD_REQUEST",
-          `${given.join(" and ")} ${given.length > 1 ? "are" : "is"} only for a live read (@username, t.me link or id); an export file is imported whole`,
+          `${given.join(" and ")} ${given.length > 1 ? "are" : "is"} only for a live read (@username, t.me link or id); ` +
+            "an export file is imported whole",
         );
       }
       since = parseOptionalTimeBound("--since", opts.since, "from");

@@ -4,6 +4,7 @@
  * (`kafka`: needs a real broker; `crash`: kill -9 runs). Tests that span the system live in e2e/,
  * scripts/ and deploy/; helpers/ and fixtures/ hold what tests share. Tests that need a real Kafka
  * broker are named *.kafka.test.ts, so `npm run test:kafka` runs them alone and `npm run test:unit` skips them.
+ * And no line of TypeScript is longer than prettier's printWidth, strings and comments included.
  */
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
@@ -13,19 +14,16 @@ import path from "node:path";
 const ROOT = path.resolve(import.meta.dirname, "..");
 
 /** Test files that mirror no source file yet, and where each belongs; an entry goes when its file moves. */
-const NOT_YET_MOVED: Record<string, string> = {
-  "test/services/gateway/bot/bot-process.test.ts": "test/services/gateway/bot/bot.process.test.ts",
-  "test/services/scraper/telegram/job-states.test.ts": "test/services/common/jobs.test.ts (the job book's states)",
-  "test/services/scraper/telegram/live-smoke.test.ts": "test/services/scraper/telegram/client.smoke.test.ts",
-  "test/services/scraper/telegram/scraper-live.test.ts": "test/services/scraper/index.live.test.ts",
-};
+const NOT_YET_MOVED: Record<string, string> = {};
 
-/** Broker tests named before the *.kafka.test.ts convention (package.json's test:unit and test:kafka name them too). */
-const KAFKA_BY_OLD_NAME = /^test\/e2e\/distributed[^/]*\.test\.ts$/;
 /** What starts a broker: test/helpers/kafka.ts's shared one, or test/helpers/distributed.ts's of a test's own. */
 const STARTS_A_BROKER = /\buseSharedBroker\(|\bnew TestBroker\(|\bkafkaScript\("start"/;
 
-const testFiles = (pattern: string) => fs.globSync(pattern, { cwd: ROOT }).map((f) => f.split(path.sep).join("/"));
+/** Prettier's printWidth; it cannot wrap a string, a template literal or a comment, so this checks them. */
+const MAX_LINE = 150;
+const LINE_CHECKED = ["services", "cli", "scripts", "bench", "test"];
+
+const glob = (pattern: string) => fs.globSync(pattern, { cwd: ROOT }).map((f) => f.split(path.sep).join("/"));
 const exists = (file: string) => fs.existsSync(path.join(ROOT, file));
 
 /** The source file a test mirrors (test/a/b.test.ts, or test/a/b.<aspect>.test.ts, → a/b.ts), if it exists. */
@@ -36,7 +34,7 @@ function mirroredSource(testFile: string): string | undefined {
 }
 
 describe("test tree", () => {
-  const mirroring = testFiles("test/{services,cli}/**/*.test.ts");
+  const mirroring = glob("test/{services,cli}/**/*.test.ts");
 
   it("has a source file at the mirrored path of every test under test/services and test/cli", () => {
     const orphans = mirroring.filter((f) => !(f in NOT_YET_MOVED) && mirroredSource(f) === undefined);
@@ -49,13 +47,24 @@ describe("test tree", () => {
   });
 
   it("names every test that starts a Kafka broker *.kafka.test.ts, and only those", () => {
-    const all = testFiles("test/**/*.test.ts");
-    const kafkaGroup = (f: string) => f.endsWith(".kafka.test.ts") || KAFKA_BY_OLD_NAME.test(f);
+    const all = glob("test/**/*.test.ts");
     const startsBroker = (f: string) => STARTS_A_BROKER.test(fs.readFileSync(path.join(ROOT, f), "utf8"));
     assert.deepEqual(
-      all.filter((f) => startsBroker(f) !== kafkaGroup(f)),
+      all.filter((f) => startsBroker(f) !== f.endsWith(".kafka.test.ts")),
       [],
       "a test that needs a broker is named *.kafka.test.ts; one named so needs a broker",
     );
+  });
+});
+
+describe("source lines", () => {
+  it(`are at most ${MAX_LINE} characters in ${LINE_CHECKED.join(", ")}`, () => {
+    const long = glob(`{${LINE_CHECKED.join(",")}}/**/*.ts`).flatMap((f) =>
+      fs
+        .readFileSync(path.join(ROOT, f), "utf8")
+        .split("\n")
+        .flatMap((line, i) => ([...line].length > MAX_LINE ? [`${f}:${i + 1} (${[...line].length})`] : [])),
+    );
+    assert.deepEqual(long, [], "split these lines (prettier wraps code, not strings or comments)");
   });
 });

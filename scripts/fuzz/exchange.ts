@@ -84,7 +84,8 @@ export function errorShapeProblem(ex: Exchange): string | undefined {
   const body = json(ex);
   const e = body?.error;
   if (e && typeof e.code === "string" && typeof e.message === "string") return undefined;
-  return `${ex.status} answered ${ex.response === "" ? "with an empty body" : `${JSON.stringify(ex.response.slice(0, 160))}`}, not {"error": {"code", "message"}}`;
+  const answer = ex.response === "" ? "with an empty body" : JSON.stringify(ex.response.slice(0, 160));
+  return `${ex.status} answered ${answer}, not {"error": {"code", "message"}}`;
 }
 
 /** OpenAPI path templates of each service, to group requests by route. */

@@ -155,7 +155,9 @@ async function waitJob(jobId: string): Promise<{ job: any; problem?: string }> {
       reportedJobs.add(jobId);
       return {
         job,
-        problem: `job ${jobId} still ${job?.state ?? "unknown"} after ${JOB_DEADLINE_MS / 1000} s: ${JSON.stringify(job?.counters)} ${job?.error ? JSON.stringify(job.error) : ""}`,
+        problem:
+          `job ${jobId} still ${job?.state ?? "unknown"} after ${JOB_DEADLINE_MS / 1000} s: ` +
+          `${JSON.stringify(job?.counters)} ${job?.error ? JSON.stringify(job.error) : ""}`,
       };
     }
     await new Promise((r) => setTimeout(r, 200));
@@ -397,7 +399,9 @@ const kinds = (phase: string, k: Kind) => failures.filter((f) => f.phase === pha
 
 const lines: string[] = [];
 lines.push("", `tglens hostile-input run: schemathesis ${stVersion}, ${maxExamples} examples per operation, seed ${seed}`, "");
-const header = `${pad("phase", 64)}${lpad("requests", 9)}${lpad("2xx", 6)}${lpad("4xx", 6)}${lpad("5xx", 5)}${lpad("no ans", 7)}${lpad("bad err", 8)}${lpad("changes ok/bad", 15)}${lpad("integrity", 10)}${lpad("failed", 7)}${lpad("time", 8)}`;
+const header =
+  `${pad("phase", 64)}${lpad("requests", 9)}${lpad("2xx", 6)}${lpad("4xx", 6)}${lpad("5xx", 5)}${lpad("no ans", 7)}${lpad("bad err", 8)}` +
+  `${lpad("changes ok/bad", 15)}${lpad("integrity", 10)}${lpad("failed", 7)}${lpad("time", 8)}`;
 lines.push(header, "-".repeat(header.length));
 for (const p of phases) {
   const xs = p.exchanges;
@@ -416,7 +420,8 @@ for (const p of phases) {
         count(xs, (x) => x.status === 0),
         7,
       )}${lpad(kinds(p.name, "error body"), 8)}` +
-      `${lpad(`${p.legitChanges}/${kinds(p.name, "data change")}`, 15)}${lpad(p.integrity === "ok" ? "ok" : "FAIL", 10)}${lpad(kinds(p.name, "case") + kinds(p.name, "job never ends"), 7)}${lpad(`${(p.ms / 1000).toFixed(1)}s`, 8)}`,
+      `${lpad(`${p.legitChanges}/${kinds(p.name, "data change")}`, 15)}${lpad(p.integrity === "ok" ? "ok" : "FAIL", 10)}` +
+      `${lpad(kinds(p.name, "case") + kinds(p.name, "job never ends"), 7)}${lpad(`${(p.ms / 1000).toFixed(1)}s`, 8)}`,
   );
 }
 const all = phases.flatMap((p) => p.exchanges);
@@ -457,9 +462,8 @@ const perRoute = new Map<string, number>();
 const shown: Failure[] = [];
 for (const f of failures) {
   const group = `${f.kind}|${f.route ?? f.detail.slice(0, 80)}`;
-  const key = f.exchange
-    ? `${group}|${f.exchange.status}|${f.exchange.target.split("?")[0]}|${f.exchange.target.includes("mode=") ? /mode=([a-z]*)/.exec(f.exchange.target)?.[1] : ""}`
-    : group;
+  const mode = f.exchange?.target.includes("mode=") ? /mode=([a-z]*)/.exec(f.exchange.target)?.[1] : "";
+  const key = f.exchange ? `${group}|${f.exchange.status}|${f.exchange.target.split("?")[0]}|${mode}` : group;
   if (seen.has(key) || (perRoute.get(group) ?? 0) >= REPROS_PER_ROUTE) continue;
   seen.add(key);
   perRoute.set(group, (perRoute.get(group) ?? 0) + 1);
@@ -485,7 +489,10 @@ if (logged.length > 0) {
 const verdict = failures.length === 0 ? "PASS" : "FAIL";
 lines.push(
   "",
-  `${verdict}: ${all.length} requests, ${count(all, (x) => x.status >= 500)} 5xx, ${failures.filter((f) => f.kind === "data change").length} unexplained data changes, integrity ${phases.every((p) => p.integrity === "ok") ? "ok" : "FAILED"}, ${(totalMs / 1000).toFixed(0)} s. Reports: ${path.relative(ROOT, reportDir)}`,
+  `${verdict}: ${all.length} requests, ${count(all, (x) => x.status >= 500)} 5xx, ` +
+    `${failures.filter((f) => f.kind === "data change").length} unexplained data changes, ` +
+    `integrity ${phases.every((p) => p.integrity === "ok") ? "ok" : "FAILED"}, ${(totalMs / 1000).toFixed(0)} s. ` +
+    `Reports: ${path.relative(ROOT, reportDir)}`,
 );
 process.stdout.write(lines.join("\n") + "\n");
 

@@ -24,7 +24,8 @@ export function bodyEncodingOf(header: string | undefined): BodyEncoding | undef
   if (codings.length > 1 || !(BODY_ENCODINGS as readonly string[]).includes(coding!)) {
     throw new TglensError(
       "TGLENS_UNSUPPORTED_MEDIA_TYPE",
-      `Content-Encoding ${JSON.stringify(header.slice(0, 100))} is not supported: send the body uncompressed, or as one of ${BODY_ENCODINGS.join(", ")}`,
+      `Content-Encoding ${JSON.stringify(header.slice(0, 100))} is not supported: ` +
+        `send the body uncompressed, or as one of ${BODY_ENCODINGS.join(", ")}`,
     );
   }
   return coding as BodyEncoding;

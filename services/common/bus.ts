@@ -1,22 +1,10 @@
 /**
  * The bus contract shared by the in-memory bus (embedded mode) and the Kafka bus (distributed
  * mode). Services depend on this interface only; which implementation is wired in is decided in
- * one place (the process entrypoint), and nothing else may branch on it.
- *
- * Semantics every implementation keeps (the contract suite in test/services/common/bus-contract.ts
- * checks them on each bus):
- * - messages are validated against their topic's schema when published and when consumed;
- * - a key (the chat id) always maps to the same partition, so one chat's messages stay in order;
- * - each consumer group gets every message once (at least once: a message is committed only after
- *   its handler resolved, so a crash redelivers, never loses);
- * - a new group starts from the earliest retained message;
- * - a failing batch is retried message by message with backoff; after `maxAttempts` a message goes to
- *   `<topic>.dlq` with its error and origin, and the partition moves on;
- * - both fail alike: an unknown topic is TGLENS_SCHEMA, a publish or subscribe after close() is
- *   TGLENS_NOT_READY (assertTopic and busClosedError below).
- *
- * Reading dead letters back is not part of the interface: services only write them (and hear of
- * them through `onDeadLetter`); tests read them with test/helpers/bus-inspect.ts.
+ * one place (the process entrypoint), and nothing else may branch on it. What every bus keeps —
+ * validation both ways, per-key order (the chat id, or chat and message on embed-topic), at-least-once
+ * delivery per group, retries then `<topic>.dlq`, the same errors — is in docs/architecture.md
+ * ("Bus contract"), and test/services/common/bus-contract.ts checks it on each bus.
  */
 import { TglensError } from "./errors.ts";
 import { TOPIC_NAMES, type DeadLetter, type MessageOf, type Topic } from "./schemas.ts";

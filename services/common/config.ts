@@ -351,7 +351,8 @@ export const SETTINGS = {
     env: "TGLENS_ALLOWED_HOSTS",
     default: undefined,
     description:
-      "Comma-separated extra Host names the services answer to (a public name, a proxy's); loopback names, TGLENS_HOST and the hosts of the service URLs are always allowed",
+      "Comma-separated extra Host names the services answer to (a public name, a proxy's); " +
+      "loopback names, TGLENS_HOST and the hosts of the service URLs are always allowed",
     parse: hostNames,
   },
   scrapePageDelayMs: {
@@ -474,7 +475,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
   config.access = { ...config.access, allowedHosts: [...new Set(reachedBy)] };
   if (!isLoopbackHost(host) && env[SETTINGS.apiToken.env] === undefined) {
     problems.push(
-      `TGLENS_HOST=${host} listens beyond this machine, so the API needs a token: set TGLENS_API_TOKEN (admin) and, for read-only clients, TGLENS_API_READ_TOKEN (make each with \`openssl rand -hex 32\`)`,
+      `TGLENS_HOST=${host} listens beyond this machine, so the API needs a token: set TGLENS_API_TOKEN (admin) and, ` +
+        "for read-only clients, TGLENS_API_READ_TOKEN (make each with `openssl rand -hex 32`)",
     );
   }
   if (config.access.adminToken !== undefined && config.access.adminToken === config.access.readToken) {

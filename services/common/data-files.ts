@@ -1,16 +1,8 @@
 /**
  * The data directory's layout, in one place. Each service owns its part and touches no other, so
  * the services can run with data directories of their own, on five hosts; in embedded mode one
- * directory holds every part.
- *   data/raw/<chat_id>.jsonl           raw records as read (scraper)
- *   data/checkpoints/<chat_id>.json    how far live reading of a chat got (scraper)
- *   data/parked/<job_id>.json          live jobs waiting out a long FloodWait (scraper)
- *   data/uploads/                      exports received as request bodies, until imported (scraper)
- *   data/jobs/<role>.sqlite            the job book of a tracker's owner and its instance id (scraper; job-tracker.ts)
- *   data/session, data/session.lock    the Telegram session (`tglens login`) and its lock (scraper)
- *   data/preprocessed/<chat_id>.jsonl  cleaned records (preprocessor)
- *   data/storage/                      SQLite database and one vector index per chat (storage)
- * Forgetting a chat is a message on control-topic that each owner handles for its own part.
+ * directory holds every part. Forgetting a chat is a message on control-topic that each owner
+ * handles for its own part. The layout, part by part: docs/architecture.md ("Data layout").
  */
 import fs from "node:fs/promises";
 import path from "node:path";

@@ -8,7 +8,7 @@
 import type { Bus, Delivery, Subscription } from "./bus.ts";
 import { describeError } from "./errors.ts";
 import type { Logger } from "./logger.ts";
-import { SCHEMA_VERSION, type ControlMessage, type ForgettingService } from "./schemas.ts";
+import { MESSAGE_SCHEMA_VERSION, type ControlMessage, type ForgettingService } from "./schemas.ts";
 
 /** What a service removed of a chat, by kind (files, rows, jobs...). */
 export type Removed = Record<string, number>;
@@ -32,7 +32,7 @@ export function followForgets(participant: ForgetParticipant): Promise<Subscript
     for (const { message } of batch) {
       if (message.kind !== "forget" || (message.services && !message.services.includes(service))) continue;
       const { request_id, chat_id } = message;
-      const reply = { v: SCHEMA_VERSION, request_id, chat_id, service } as const;
+      const reply = { v: MESSAGE_SCHEMA_VERSION, request_id, chat_id, service } as const;
       let answer: ControlMessage;
       try {
         const removed = await participant.forget(chat_id);

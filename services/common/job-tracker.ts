@@ -1,31 +1,11 @@
 /**
- * Job tracking: follows job-topic into a JobBook that outlives the process. Its owner (a role: the
- * scraper, later the gateway) keeps the book in its own data directory, data/jobs/<role>.sqlite, and
- * reads job-topic in a consumer group that stays the same across restarts, `jobs-<role>-<instance>`:
- * the instance id is made when the file is and kept in it, so a restarted owner resumes where its
- * group committed, and owners with data directories of their own each see every event. The file is
- * held locked while open, so two processes never share one book (and one group).
- *
- * SQLite (better-sqlite3) rather than an append-only JSONL: a batch of events changes a few job rows
- * and adds the message ids they counted; one transaction writes just that, all or nothing, and the
- * bound on what is kept (the newest JobBook capacity jobs) is a DELETE, where a log would need
- * framing, compaction and a replay on every start.
- *
- * Exactness: the handler returns (so the bus commits) only after the batch is in the file, and the
- * file keeps what JobBook dedupes by (the ids each unfinished job counted). A crash after the write
- * but before the commit redelivers events already applied, some of which carry no ids: the position
- * (partition, offset) and a digest of the newest APPLIED_KEPT events are kept, and an event found
- * there is skipped. The same position with another digest is a new log (the memory bus starts empty
- * at each start), so that event counts.
- *
- * Chat names and @usernames are not written: forgetting a chat must leave no byte of it in any file
- * (test/e2e/forget.test.ts). A job read back from the file shows its chats' ids and types, with an
- * empty name. When the owner forgets a chat (forgetChat, the scraper's part of a forget), the jobs
- * that name only that chat go and the chat is taken out of the others; deleted rows are zeroed
- * (secure_delete) and the WAL is checkpointed, so not even the chat's id stays behind.
- *
- * What the owner does when a job changes (the scraper removes a failed job's upload) is an
- * `onChange` hook, called after the batch is in the file; a failing hook is logged, never retried.
+ * Job tracking: follows job-topic into a JobBook that outlives the process. Only the scraper opens
+ * one: it keeps the book in data/jobs/<role>.sqlite (locked while open) and reads job-topic in a
+ * group that stays the same across restarts, so it resumes where it committed. The handler returns
+ * only after a batch is in the file, and a redelivered event is recognised by its position and
+ * digest, so each counts once. Chat names are never written, so forgetting a chat leaves no trace;
+ * what the owner does when a job changes is an `onChange` hook. Why SQLite, and how exactness and
+ * forgetting work: docs/architecture.md ("Job tracking").
  */
 import { createHash, randomUUID } from "node:crypto";
 import fs from "node:fs";
@@ -36,7 +16,7 @@ import { jobBookFile } from "./data-files.ts";
 import { TglensError } from "./errors.ts";
 import { JobBook, type ChatForgotten, type CountedIds, type JobBookJournal, type JobState, type JobStatus } from "./jobs.ts";
 import type { Logger } from "./logger.ts";
-import { SCHEMA_VERSION, type JobEvent } from "./schemas.ts";
+import { MESSAGE_SCHEMA_VERSION, type JobEvent } from "./schemas.ts";
 
 /** Why a job that was running when tglens stopped (in-memory bus) can never finish. */
 const INTERRUPTED = {
@@ -242,7 +222,7 @@ class SqliteJobTracker implements JobTracker {
       // On a bus that ended with the last process, a running job's messages are gone with it. A
       // parked one is not: the scraper keeps it on disk (data/parked/) and re-arms it.
       if (!(this.#opts.unfinishedJobsResume ?? this.#opts.bus.durable) && job.state === "running") {
-        book.apply({ v: SCHEMA_VERSION, job_id: job.job_id, add: {}, phase: "failed", error: INTERRUPTED });
+        book.apply({ v: MESSAGE_SCHEMA_VERSION, job_id: job.job_id, add: {}, phase: "failed", error: INTERRUPTED });
         interrupted.push(book.get(job.job_id)!);
       }
     }
@@ -310,7 +290,7 @@ class SqliteJobTracker implements JobTracker {
   }
 }
 
-/** A job as the file keeps it: its chats without what names them (see the header). */
+/** A job as the file keeps it: its chats without what names them (docs/architecture.md, "Job tracking"). */
 function toFile(job: JobStatus): string {
   return JSON.stringify({ ...job, chats: job.chats.map(({ id, type }) => ({ id, type })) });
 }

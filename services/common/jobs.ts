@@ -7,7 +7,16 @@
  */
 import { Type, type Static, type TInteger } from "@sinclair/typebox";
 import type { Bus } from "./bus.ts";
-import { ChatRef, JOB_COUNTERS, JobError, SCHEMA_VERSION, type DeadLetter, type JobCounter, type JobEvent, type MessageIds } from "./schemas.ts";
+import {
+  ChatRef,
+  JOB_COUNTERS,
+  JobError,
+  MESSAGE_SCHEMA_VERSION,
+  type DeadLetter,
+  type JobCounter,
+  type JobEvent,
+  type MessageIds,
+} from "./schemas.ts";
 
 /**
  * `parked`: a live read waits out a long Telegram FloodWait; it resumes at `resume_at`.
@@ -77,7 +86,7 @@ export async function reportJob(
   const moved = Object.fromEntries(Object.entries(add).filter(([, n]) => (n ?? 0) > 0)) as Record<string, number>;
   if (Object.keys(moved).length === 0 && !extra.phase && !extra.chats && !extra.errors && extra.resume_at === undefined && extra.note === undefined)
     return;
-  await bus.publish("job-topic", { v: SCHEMA_VERSION, job_id: jobId, add: moved, ...extra }, { key: jobId });
+  await bus.publish("job-topic", { v: MESSAGE_SCHEMA_VERSION, job_id: jobId, add: moved, ...extra }, { key: jobId });
 }
 
 /** What a stage knows of a message it handled: enough to count it once per job. */
@@ -102,7 +111,7 @@ export async function reportMessages(bus: Bus, moved: Partial<Record<JobCounter,
     }
   }
   for (const [jobId, { add, ids }] of events) {
-    await bus.publish("job-topic", { v: SCHEMA_VERSION, job_id: jobId, add, ids, ...(errors ? { errors } : {}) }, { key: jobId });
+    await bus.publish("job-topic", { v: MESSAGE_SCHEMA_VERSION, job_id: jobId, add, ids, ...(errors ? { errors } : {}) }, { key: jobId });
   }
 }
 

@@ -12,7 +12,7 @@
  */
 import { Type, type Static, type TSchema } from "@sinclair/typebox";
 
-export const SCHEMA_VERSION = 1;
+export const MESSAGE_SCHEMA_VERSION = 1;
 
 /**
  * Latest date a message may carry: 9999-12-31T23:59:59Z. Beyond it ISO 8601 needs a six-digit
@@ -41,7 +41,7 @@ export type Sender = Static<typeof Sender>;
 
 /** One chat message as read from an export or the Telegram API: the single raw record shape. */
 export const RawMessage = Type.Object({
-  v: Type.Literal(SCHEMA_VERSION),
+  v: Type.Literal(MESSAGE_SCHEMA_VERSION),
   job_id: Type.String(),
   chat: ChatRef,
   message_id: Type.Integer({
@@ -101,7 +101,7 @@ export const ScrapeSource = Type.Union([
 export type ScrapeSource = Static<typeof ScrapeSource>;
 
 export const ScrapeRequest = Type.Object({
-  v: Type.Literal(SCHEMA_VERSION),
+  v: Type.Literal(MESSAGE_SCHEMA_VERSION),
   job_id: Type.String({ minLength: 1 }),
   source: ScrapeSource,
 });
@@ -134,7 +134,7 @@ export const JobError = Type.Object({
 export type JobError = Static<typeof JobError>;
 
 export const JobEvent = Type.Object({
-  v: Type.Literal(SCHEMA_VERSION),
+  v: Type.Literal(MESSAGE_SCHEMA_VERSION),
   job_id: Type.String({ minLength: 1 }),
   /** Counter increments (only the counters that moved). */
   add: Type.Record(Type.String(), Type.Integer({ minimum: 0 })),
@@ -180,7 +180,7 @@ const ForgettingServiceName = Type.Union(FORGETTING_SERVICES.map((s) => Type.Lit
 
 /** Forget a chat: each service that keeps data of it (or each of `services`) removes its own, then answers. */
 export const ForgetRequest = Type.Object({
-  v: Type.Literal(SCHEMA_VERSION),
+  v: Type.Literal(MESSAGE_SCHEMA_VERSION),
   kind: Type.Literal("forget"),
   request_id: RequestId,
   chat_id: ChatId,
@@ -191,7 +191,7 @@ export type ForgetRequest = Static<typeof ForgetRequest>;
 
 /** What every answer to a forget names: the request, its chat and the service answering. */
 const forgetReply = <K extends string>(kind: K) => ({
-  v: Type.Literal(SCHEMA_VERSION),
+  v: Type.Literal(MESSAGE_SCHEMA_VERSION),
   kind: Type.Literal(kind),
   request_id: RequestId,
   chat_id: ChatId,

@@ -415,8 +415,11 @@ function cls(list: string): string {
 const CONTROL = new RegExp(`[[\\x00-\\x08\\x0b\\x0c\\x0e-\\x1f\\x7f-\\x9f\\ufffd\\p{Cf}\\p{Co}\\p{Cs}]--[${cls(RUST_UNICODE.cfKept)}]]`, "gv");
 const WHITESPACE = /\p{White_Space}/gu;
 /** The ranges of bert.rs (Extension E from U+2B920, as there). */
-const CJK =
-  /[\u{4e00}-\u{9fff}\u{3400}-\u{4dbf}\u{20000}-\u{2a6df}\u{2a700}-\u{2b73f}\u{2b740}-\u{2b81f}\u{2b920}-\u{2ceaf}\u{f900}-\u{faff}\u{2f800}-\u{2fa1f}]/gu;
+const CJK = new RegExp(
+  String.raw`[\u{4e00}-\u{9fff}\u{3400}-\u{4dbf}\u{20000}-\u{2a6df}\u{2a700}-\u{2b73f}\u{2b740}-\u{2b81f}` +
+    String.raw`\u{2b920}-\u{2ceaf}\u{f900}-\u{faff}\u{2f800}-\u{2fa1f}]`,
+  "gu",
+);
 const NONSPACING_MARK = new RegExp(`[[\\p{Mn}${cls(RUST_UNICODE.mnExtra)}]--[${cls(RUST_UNICODE.mnKept)}]]`, "gv");
 const PUNCT = `[[\\p{P}\\x21-\\x2f\\x3a-\\x40\\x5b-\\x60\\x7b-\\x7e${cls(RUST_UNICODE.punctExtra)}]--[${cls(RUST_UNICODE.punctKept)}]]`;
 /** Runs of neither space nor punctuation, or one punctuation character. */

@@ -17,7 +17,7 @@ import { TglensError } from "../common/errors.ts";
 import type { Removed } from "../common/forget.ts";
 import { callJson } from "../common/http-client.ts";
 import type { Logger } from "../common/logger.ts";
-import { SCHEMA_VERSION, type ControlMessage, type ForgettingService } from "../common/schemas.ts";
+import { MESSAGE_SCHEMA_VERSION, type ControlMessage, type ForgettingService } from "../common/schemas.ts";
 import type { ForgetAnswer } from "./api/schemas.ts";
 
 /** How long each step waits for its services' answers. */
@@ -101,7 +101,7 @@ export function createForgetCoordinator(deps: { bus: Bus; log: Logger; waitMs?: 
       try {
         await bus.publish(
           "control-topic",
-          { v: SCHEMA_VERSION, kind: "forget", request_id: requestId, chat_id: chatId, services: [...services] },
+          { v: MESSAGE_SCHEMA_VERSION, kind: "forget", request_id: requestId, chat_id: chatId, services: [...services] },
           { key: chatId },
         );
         const outcome = await answers.settled(waitMs);

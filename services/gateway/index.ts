@@ -35,7 +35,8 @@ export async function createGateway(deps: GatewayDeps): Promise<Service> {
     service: "telegram-bot",
     version: TGLENS_VERSION,
     description:
-      "The tglens gateway: search, chats and imports in one place. Each /api route forwards to the same route of the service that owns it (storage or the scraper), with that route's parameters, body and answers.",
+      "The tglens gateway: search, chats and imports in one place. Each /api route forwards to the same route of the service " +
+      "that owns it (storage or the scraper), with that route's parameters, body and answers.",
     log,
     bodyLimit: config.maxBodyBytes,
     access: config.access,

@@ -1,76 +1,23 @@
 /**
- * Text cleaning and language tagging for the preprocessor.
- *
- * `cleanText` turns a chat message into the text that gets embedded (all-MiniLM-L6-v2); the
- * original text is kept elsewhere for display. `detectLanguage` tags it with an ISO 639-1 code or
- * "und". `preprocess` does both and returns null when nothing worth embedding is left.
- *
- * Cleaning rules, in the order they run. What is removed becomes a space (so "foo★bar" gives
- * "foo bar", not "foobar") unless said otherwise.
- *
- *  1. Emoji. \p{Extended_Pictographic} (which also covers ©, ®, ™, ‼ and the blocks reserved for
- *     future emoji), \p{Emoji_Presentation}, skin-tone modifiers, regional indicators (flags),
- *     variation selectors, tag characters (subdivision flags) and whole keycap sequences ("1️⃣" is
- *     a list bullet, not a number). Not \p{Emoji}: that property contains the digits, "#" and "*".
- *     Runs before NFKC, so "™" and "ℹ️" vanish instead of becoming the letters "TM" and "i".
- *  2. Invisible characters (\p{Cf}, \p{Default_Ignorable_Code_Point}: ZWJ, ZWNJ, zero-width
- *     space, word joiner, BOM, soft hyphen, bidi marks, Hangul fillers) and lone surrogates are
- *     DELETED, not replaced by a space: a ZWJ/ZWNJ inside a Devanagari or Persian word must not
- *     split it, and "pass\u200Bword" is one word.
- *  3. NFKC: full-width letters and digits become ASCII, ligatures letters, "…" "...", NBSP a space,
- *     decomposed accents are composed. Before URL removal, so a full-width URL is caught too.
- *  4. Special characters. Kept: letters \p{L}, combining marks \p{M} (Devanagari matras, Arabic
- *     harakat, Hebrew niqqud, Thai vowels), numbers \p{N}, all punctuation \p{P} (. , ! ? ' " - :
- *     ; ( ) [ ] { } / \ % & @ # * _ « » ¿ ¡ 。 、 ، ؟ । ...), currency signs \p{Sc} ($ € ₽ ¥), the
- *     ASCII symbols + < = > ^ ` | ~ and ° ± × ÷. Why so much: the MiniLM (BERT uncased) tokenizer
- *     makes each punctuation character its own token and the model was trained on text that has
- *     them; "C++", "50%", "$5", "x >= 3", "~/.bashrc", "LD_LIBRARY_PATH=/usr/lib", "don't" lose
- *     meaning without them. Removed: every other symbol (arrows, box drawing, dingbats, stars,
- *     math operators, other modifier symbols), bullets (• ‣ ⁃ ∙: \p{P}, but decoration), control
- *     characters, private-use and unassigned code points.
- *  5. Combining marks left without a base (after a space or at the start: the accent of a removed
- *     symbol, NFKC's " ́" for "´") are deleted.
- *  6. URLs and e-mail addresses. Sentence punctuation after a URL stays ("see x.com/a." keeps the
- *     "."), and so does a ")" that closes a "(" before the URL. Removed:
- *       - anything with a scheme (http://, https://, ftp://, tg://, ...) and mailto:
- *       - www.<anything>
- *       - domain + path: "t.me/durov", "github.com/a/b", "youtu.be/x", "example.com:8080/p"
- *         (TLD from BARE_TLDS or any two-letter country code)
- *       - bare domains "example.com", "пример.рф", only when the TLD is in BARE_TLDS: web TLDs
- *         that are not also common file extensions (.sh .py .pl .md .so .ko .in .am .cc .rs .zip
- *         .mov ... are left out), and only in lower case. So "file.txt", "xorg.conf", "setup.py",
- *         "libc.so", "node.js", "sources.list" and "ASP.NET", which carry meaning in a chat about
- *         software, survive; so do "e.g.", "i.e.", "a.m." (one-letter parts), "3.14", "v2.0" and IP
- *         addresses (the TLD must be letters). A token glued to a path or identifier on its left
- *         ("/etc/foo.de", "#channel.org") is not a domain. The cost: product names that are
- *         domains ("X.org", "OpenOffice.org") go too.
- *       - e-mail addresses: they are personal data that has no business in a vector index, and to
- *         MiniLM they are word-piece noise. The original text (kept for display and keyword
- *         search) still has them. "root@localhost" (no dot) and "@username" mentions stay.
- *     Repeated until nothing changes (removing one match can expose a neighbour).
- *  7. A run of 4 or more of the same punctuation character is shortened to 3 ("!!!!!!!" → "!!!",
- *     "=========" → "==="): same meaning, fewer wasted tokens.
- *  8. Whitespace of any kind (spaces, tabs, newlines, NBSP, line separators, ideographic space)
- *     collapses to one space; the result is trimmed. Case is kept: the tokenizer lower-cases.
- *
- * cleanText is idempotent (cleanText(cleanText(x)) === cleanText(x)) and its output is NFKC:
- * checked on the whole IRC corpus, on every code point alone and in context, and on random
- * Unicode in the tests.
- *
- * preprocess drops a message (returns null) when no letter and no digit is left: emoji-only,
- * URL-only and punctuation-only messages. "+1" and "42" are kept.
- *
- * Speed (bench/clean-bench.ts, 196k IRC lines, on a shared and busy 2-core machine): cleanText
- * 160k-350k msg/s, preprocess 5k-15k msg/s (language detection is ~95% of it).
+ * Text cleaning and language tagging for the preprocessor. `cleanText` turns a chat message into the
+ * text that gets embedded (the original is kept for display): emoji, invisible characters, symbols
+ * that are not punctuation, URLs and e-mail addresses go; letters of every script, punctuation and
+ * the ASCII symbols code is written with stay, as the tokenizer makes each its own token.
+ * `detectLanguage` tags it with an ISO 639-1 code or "und"; `preprocess` does both and returns null
+ * when no letter and no digit is left. The rules, in order, and why each: docs/architecture.md
+ * ("Cleaning rules"); the sections below are numbered as there.
  */
 import { eld } from "eld/small";
 
 // ---------------------------------------------------------------------------------------------
 // 1. emoji
 // The class holds combining marks (U+20E3, variation selectors) on purpose: they are removed alone too.
-const EMOJI_RE =
+const EMOJI_RE = new RegExp(
   // eslint-disable-next-line no-misleading-character-class
-  /[0-9#*]\uFE0F?\u20E3|[\p{Extended_Pictographic}\p{Emoji_Presentation}\p{Emoji_Modifier}\p{Regional_Indicator}\uFE00-\uFE0F\u20E3\u{E0020}-\u{E007F}\u{E0100}-\u{E01EF}]/gu;
+  String.raw`[0-9#*]\uFE0F?\u20E3|[\p{Extended_Pictographic}\p{Emoji_Presentation}\p{Emoji_Modifier}\p{Regional_Indicator}` +
+    String.raw`\uFE00-\uFE0F\u20E3\u{E0020}-\u{E007F}\u{E0100}-\u{E01EF}]`,
+  "gu",
+);
 
 // 2. invisible characters and lone surrogates
 const INVISIBLE_RE = /[\p{Cf}\p{Default_Ignorable_Code_Point}\p{Cs}]/gu;
@@ -219,7 +166,7 @@ const NON_ASCII_RE = /[^\x20-\x7E]/;
 const MAYBE_URL_RE = /[.@:]\S/;
 const MAYBE_RUN_RE = /([^\p{L}\p{N}\s])\1\1\1/u;
 
-/** The text to embed: see the rules at the top of this file. Idempotent; "" when nothing is left. */
+/** The text to embed: the rules in docs/architecture.md ("Cleaning rules"). Idempotent; "" when nothing is left. */
 export function cleanText(text: string): string {
   let s = text;
   if (NON_ASCII_RE.test(s)) {

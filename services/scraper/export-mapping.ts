@@ -1,23 +1,12 @@
 /**
  * The one mapping from a Telegram message to the raw record (`RawMessage`). The export reader uses
- * `exportMessageToRaw`; a live (GramJS) reader reuses the field helpers below (`flattenText`,
- * `normaliseSenderId`, `parseExportDate`, `checkTextSize`), so both produce the same text, sender
- * ids and limits.
- *
- * Decisions:
- * - `service` and `unsupported` messages (and any message `type` this module does not know) are
- *   skipped with a reason; a message with no `type` is read as a normal message.
- * - A message with media and no text keeps `text: ""` and is NOT skipped here: the preprocessor drops
- *   empty messages and counts them, so there is one place that decides what "empty" means.
- *   Exception: a poll's question and options are its text (that is what Telegram shows), so a poll
- *   with no caption gets `text` = question + one "- option" line per answer.
- * - `date_unixtime` wins over `date`. `date` (and `edited`) carry no zone: Telegram Desktop writes the
- *   exporting machine's local time, which the file does not record, so they are read as UTC.
- * - Only `id`, the date and the text size are validated (TGLENS_BAD_MESSAGE); other fields of an
- *   unexpected type are read as null rather than failing a whole import.
+ * `exportMessageToRaw`, and live messages go through it too once gramjs-mapping.ts has put them in
+ * an export's shape, so both sources give the same text, sender ids and limits. Service messages
+ * are skipped with a reason; only the id, the date and the text size are validated. The decisions
+ * (media without text, polls, dates without a zone): docs/architecture.md ("Export mapping").
  */
 import { TglensError } from "../common/errors.ts";
-import { MAX_ABS_MESSAGE_ID, MAX_UNIX_SECONDS, SCHEMA_VERSION, type ChatRef, type RawMessage, type Sender } from "../common/schemas.ts";
+import { MAX_ABS_MESSAGE_ID, MAX_UNIX_SECONDS, MESSAGE_SCHEMA_VERSION, type ChatRef, type RawMessage, type Sender } from "../common/schemas.ts";
 
 /** Longest text accepted, in UTF-8 bytes (Telegram's own limit is 4096 characters). */
 export const MAX_TEXT_BYTES = 64 * 1024;
@@ -266,7 +255,7 @@ export function exportMessageToRaw(msg: unknown, chat: ChatRef, jobId: string, w
   const sender: Sender = { id: normaliseSenderId(msg.from_id), name: optionalString(msg.from) };
 
   return {
-    v: SCHEMA_VERSION,
+    v: MESSAGE_SCHEMA_VERSION,
     job_id: jobId,
     chat,
     message_id: id,

@@ -1,37 +1,11 @@
 /**
- * Streaming reader for Telegram Desktop exports (`result.json`): a single-chat export
- * (`{name, type, id, messages: [...]}`) or a full-account export (`chats.list` / `left_chats.list`).
- *
- * The JSON is parsed by @streamparser/json. Its Tokenizer and TokenParser are wired here as its
- * JSONParser wires them, for two hooks JSONParser hides: parseNumber (chat ids beyond 2^53 stay
- * exact) and seeing each token after the parser accepted it. The TokenParser builds only the values
- * named in PATHS (each message, each chat's name/type/id) and, with keepStack false, drops each from
- * its parent once emitted, so memory holds the current chunk, the message being built (bounded by
- * `maxMessageBytes`) and, for a chat whose header comes after its messages, those messages (bounded
- * by MAX_PENDING_BYTES). What this module adds is a small stack of frames fed by the tokens (track),
- * with each open container's role and offset. The library's own `stack` only reaches us with a
- * finished value, but a chat must be yielded when its `messages` array opens (an empty one too) and
- * finished when its object closes, and a message must be measured while it grows; the frames also
- * tell which chat a value belongs to and give the byte offsets for errors.
- *
- * Validation (every failure a TglensError, with the byte offset where it helps):
- * - the bytes must be UTF-8 (node:buffer isUtf8 on every chunk before the parser sees it, so bad
- *   bytes are never decoded leniently)                                     → TGLENS_BAD_UTF8
- * - the JSON must be well formed and complete (the library checks grammar) → TGLENS_BAD_JSON
- * - the top-level value must be an object with a `messages` array or a `chats.list` /
- *   `left_chats.list` array of chat objects, each chat with an id          → TGLENS_NOT_AN_EXPORT
- * - each message must be an object of at most `maxMessageBytes` of JSON, with an integer id, a
- *   parseable date and text within MAX_TEXT_BYTES (export-mapping.ts)      → TGLENS_BAD_MESSAGE
- *   A message is measured as it grows, at every chunk end, so an oversized one is refused after at
- *   most `maxMessageBytes` + one chunk of it is read. The library holds each string or number
- *   whole while reading it, so outside messages one over max(maxMessageBytes, 64 KiB) is refused
- *   too (TGLENS_NOT_AN_EXPORT), and nesting deeper than MAX_DEPTH is TGLENS_BAD_JSON.
- *
- * Chat headers: Telegram writes name/type/id before `messages`; if a chat's `messages` array opens
- * before its id and type are known (e.g. keys re-sorted), its messages are held until they are.
- *
- * An error ends the generator, after the items of earlier chunks were yielded: to change nothing on
- * bad input, run summariseExport over the whole file first, then readExport again to publish.
+ * Streaming reader for Telegram Desktop exports (`result.json`, one chat or a whole account), so an
+ * export of any size is read in bounded memory. @streamparser/json's Tokenizer and TokenParser are
+ * wired by hand for exact big chat ids and a stack of frames (`track`) that knows which chat each
+ * value belongs to and measures each message as it grows. Every failure is a TglensError with the
+ * byte offset (TGLENS_BAD_UTF8, TGLENS_BAD_JSON, TGLENS_NOT_AN_EXPORT, TGLENS_BAD_MESSAGE); to change
+ * nothing on bad input, run summariseExport over the whole file before readExport publishes.
+ * The checks, the memory bounds and why: docs/architecture.md ("Export reader").
  */
 import { createReadStream } from "node:fs";
 import { stat } from "node:fs/promises";
@@ -490,7 +464,8 @@ export class ExportParser {
     if (chat.pendingBytes > this.maxPendingBytes) {
       throw notAnExport(
         m.at,
-        `${chat.where}: its "messages" come before its "id" and "type", and over ${this.maxPendingBytes} bytes of them arrived before those did; put name/type/id before messages as Telegram does`,
+        `${chat.where}: its "messages" come before its "id" and "type", and over ${this.maxPendingBytes} bytes of them ` +
+          "arrived before those did; put name/type/id before messages as Telegram does",
       );
     }
   }

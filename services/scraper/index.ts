@@ -21,7 +21,7 @@ import { createHttpApp, documentedOnly, errorBody, parseJsonBody } from "../comm
 import { openJobTracker } from "../common/job-tracker.ts";
 import { JobStatusSchema, newJobId, reportJob } from "../common/jobs.ts";
 import type { Logger } from "../common/logger.ts";
-import { SCHEMA_VERSION, type ScrapeRequest } from "../common/schemas.ts";
+import { MESSAGE_SCHEMA_VERSION, type ScrapeRequest } from "../common/schemas.ts";
 import { busService, TGLENS_VERSION, type Service } from "../common/service.ts";
 import { EXPORT_FILE_NAME, summariseExport } from "./export-reader.ts";
 import { JobParams, JobsAnswer, ScrapeAnswer, ScrapeBody } from "./http-schemas.ts";
@@ -112,7 +112,7 @@ export async function createScraper(deps: ScraperDeps): Promise<Service> {
     const source = `telegram:${request.chat}`;
     jobs.create(jobId, source, null);
     await reportJob(bus, jobId, {}, { phase: "queued", source, expected: null });
-    const message: ScrapeRequest = { v: SCHEMA_VERSION, job_id: jobId, source: { kind: "telegram", ...request } };
+    const message: ScrapeRequest = { v: MESSAGE_SCHEMA_VERSION, job_id: jobId, source: { kind: "telegram", ...request } };
     await bus.publish("scrape-topic", message, { key: jobId });
     log.info({ job_id: jobId, chat: request.chat, limit: request.limit, since: request.since }, "live read queued");
     return { job_id: jobId, chat: request.chat };
@@ -131,8 +131,11 @@ export async function createScraper(deps: ScraperDeps): Promise<Service> {
         schema: {
           summary: "Import a Telegram Desktop export, or read a chat live from Telegram",
           description:
-            'Body: `{"export_path": "<file under TGLENS_IMPORT_DIR>"}`, or the export JSON itself (result.json of one chat, or a full-account export). The whole export is checked before anything is imported. ' +
-            'Or `{"chat": "@username | numeric id | t.me link", "limit"?: integer >= 1, "since"?: unix seconds or ISO date}`: a live read through the Telegram API (needs TELEGRAM_API_ID, TELEGRAM_API_HASH and a session; 503 without them) → `202 {"job_id", "chat"}`.',
+            'Body: `{"export_path": "<file under TGLENS_IMPORT_DIR>"}`, or the export JSON itself ' +
+            "(result.json of one chat, or a full-account export). The whole export is checked before anything is imported. " +
+            'Or `{"chat": "@username | numeric id | t.me link", "limit"?: integer >= 1, "since"?: unix seconds or ISO date}`: ' +
+            "a live read through the Telegram API (needs TELEGRAM_API_ID, TELEGRAM_API_HASH and a session; 503 without them) " +
+            '→ `202 {"job_id", "chat"}`.',
           tags: ["scraper"],
           body: ScrapeBody,
           response: {
@@ -175,7 +178,7 @@ export async function createScraper(deps: ScraperDeps): Promise<Service> {
           jobs.create(jobId, source, summary.messages, summary.chats);
           await reportJob(bus, jobId, {}, { phase: "queued", source, expected: summary.messages, chats: summary.chats });
           const request: ScrapeRequest = {
-            v: SCHEMA_VERSION,
+            v: MESSAGE_SCHEMA_VERSION,
             job_id: jobId,
             source: { kind: "export", path: file, ...(summary.replaced > 0 ? { replaced: summary.replaced } : {}) },
           };

@@ -42,7 +42,7 @@ export type SearchMode = (typeof SEARCH_MODES)[number];
 export const SearchQuery = Type.Object(
   {
     q: Type.String({ minLength: 1, maxLength: 2000, description: "What to look for" }),
-    k: Type.Integer({ minimum: 1, maximum: 100, default: 10, description: "How many results" }),
+    k: Type.Optional(Type.Integer({ minimum: 1, maximum: 100, default: 10, description: "How many results" })),
     chat: Type.Optional(Type.String({ pattern: "^-?[0-9]{1,20}$", description: "Only this chat (id)" })),
     sender: Type.Optional(Type.String({ minLength: 1, maxLength: 200, description: "Only this sender (name or id such as user123)" })),
     from: Type.Optional(
@@ -57,9 +57,11 @@ export const SearchQuery = Type.Object(
         description: "Not after: unix seconds, or an ISO 8601 date (YYYY-MM-DD: to the end of that day, inclusive; UTC unless a zone is given)",
       }),
     ),
-    mode: Type.Union(
-      SEARCH_MODES.map((m) => Type.Literal(m)),
-      { default: "semantic" },
+    mode: Type.Optional(
+      Type.Union(
+        SEARCH_MODES.map((m) => Type.Literal(m)),
+        { default: "semantic" },
+      ),
     ),
   },
   { additionalProperties: false },
@@ -147,7 +149,8 @@ export async function createStorageService(deps: StorageServiceDeps): Promise<Se
       schema: {
         summary: "Search messages by meaning, by keyword, or both",
         description:
-          "A query with no letter or digit left once cleaned (emoji, a bare link) has no meaning to embed: it is matched by keyword on the original text, whatever the mode, and refused with 400 when it has no word either.",
+          "A query with no letter or digit left once cleaned (emoji, a bare link) has no meaning to embed: it is matched by keyword " +
+          "on the original text, whatever the mode, and refused with 400 when it has no word either.",
         tags: ["storage"],
         querystring: SearchQuery,
         response: { 200: Type.Object({ results: Type.Array(SearchResult) }), 400: { $ref: "ErrorResponse#" } },

@@ -97,7 +97,9 @@ describe("CLI format", () => {
     const failed = { ...job, state: "failed" as const, error: { code: "TGLENS_CHAT_NOT_FOUND", message: "no chat @crew" } };
     assert.equal(
       formatSummary({ job_id: "j", chats: [{ id: "42", name: "Crew", type: "private_group" }], messages: 120, skipped: 3 }, failed),
-      "import failed: 1 chat(s)\n  42  Crew (private_group)\nmessages: 120, skipped (service): 3, indexed: 110, empty after cleaning: 10, failed: 0\nerror: no chat @crew (TGLENS_CHAT_NOT_FOUND)\n",
+      "import failed: 1 chat(s)\n  42  Crew (private_group)\n" +
+        "messages: 120, skipped (service): 3, indexed: 110, empty after cleaning: 10, failed: 0\n" +
+        "error: no chat @crew (TGLENS_CHAT_NOT_FOUND)\n",
     );
   });
 });

@@ -169,7 +169,8 @@ describe("tglens CLI against a running server", { timeout: 600_000 }, () => {
     assert.notEqual(run.code, 0);
     assert.equal(
       run.stderr,
-      `tglens: "kreuzberg" matches 2 chats: Kreuzberg Crew 🍻 [${TEAM_ID}], Kreuzberg Runners [5550001]; give the id or more of the name (TGLENS_BAD_REQUEST)\n`,
+      `tglens: "kreuzberg" matches 2 chats: Kreuzberg Crew 🍻 [${TEAM_ID}], Kreuzberg Runners [5550001]; ` +
+        "give the id or more of the name (TGLENS_BAD_REQUEST)\n",
     );
     assert.equal(run.stdout, "");
     const forgot = await tglens(["forget", "runners", "--yes"], env);
@@ -204,13 +205,16 @@ describe("tglens CLI on its own", { timeout: 600_000 }, () => {
     assert.match(run.stdout, /indexed: 366/);
     assert.equal(
       run.stderr,
-      `tglens: no server answers at http://127.0.0.1:${env.TGLENS_GATEWAY_PORT}; running the pipeline in this process, on the data in ${env.TGLENS_DATA_DIR}\n`,
+      `tglens: no server answers at http://127.0.0.1:${env.TGLENS_GATEWAY_PORT}; ` +
+        `running the pipeline in this process, on the data in ${env.TGLENS_DATA_DIR}\n`,
     );
     // An expected refusal: the CLI's one line after that note, no log line, no stack trace.
     const live = await tglens(["import", "@some_public_group"], env);
     assert.equal(live.code, 1);
     assert.deepEqual(live.stderr.trim().split("\n").slice(1), [
-      "tglens: live Telegram reading is not configured: TELEGRAM_API_ID and TELEGRAM_API_HASH are not set (an application id and hash from https://my.telegram.org); there is no session: run `tglens login`, or set TELEGRAM_SESSION (TGLENS_TELEGRAM_NOT_CONFIGURED)",
+      "tglens: live Telegram reading is not configured: TELEGRAM_API_ID and TELEGRAM_API_HASH are not set " +
+        "(an application id and hash from https://my.telegram.org); there is no session: run `tglens login`, " +
+        "or set TELEGRAM_SESSION (TGLENS_TELEGRAM_NOT_CONFIGURED)",
     ]);
     const search = await tglens(["search", "airport arrival time", "--k", "1", "--json"], env);
     assert.equal(search.code, 0, search.stderr);

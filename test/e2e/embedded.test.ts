@@ -246,7 +246,8 @@ describe("embedded mode, end to end", { timeout: 600_000 }, () => {
           "/api/scrape",
           Buffer.concat([
             Buffer.from(
-              '{"name": "Bytes", "type": "private_group", "id": 999003, "messages": [{"id": 1, "type": "message", "date": "2024-01-01T10:00:00", "from": "A", "from_id": "user1", "text": "bad ',
+              '{"name": "Bytes", "type": "private_group", "id": 999003, "messages": ' +
+                '[{"id": 1, "type": "message", "date": "2024-01-01T10:00:00", "from": "A", "from_id": "user1", "text": "bad ',
             ),
             Buffer.from([0xff, 0xfe, 0xc3]),
             Buffer.from('"}]}'),

@@ -1,6 +1,6 @@
 /**
  * What the forget tests share (embedded: test/e2e/forget.test.ts; five processes:
- * test/e2e/distributed-forget.test.ts; one service: its own test): exports with a word found nowhere
+ * test/e2e/distributed-forget.kafka.test.ts; one service: its own test): exports with a word found nowhere
  * else, an import through the gateway followed to its end, keyword hits, the files under a directory
  * that hold a needle, and a forget asked on a bus with the answer one service gives.
  */

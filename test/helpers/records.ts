@@ -3,7 +3,7 @@
  * so a test names only the fields it is about. Tests, benchmarks and the fuzzer build records here
  * instead of spelling out every field.
  */
-import { EMBEDDING_DIM, SCHEMA_VERSION, type CleanMessage, type EmbeddedMessage, type RawMessage } from "../../services/common/schemas.ts";
+import { EMBEDDING_DIM, MESSAGE_SCHEMA_VERSION, type CleanMessage, type EmbeddedMessage, type RawMessage } from "../../services/common/schemas.ts";
 
 /** The date of message 0 (2023-11-14T22:13:20Z); message `id` is `id` seconds later. */
 export const T0 = 1_700_000_000;
@@ -16,7 +16,7 @@ export function axis(i: number): number[] {
 /** A preprocess-topic record: message `messageId` of chat "Chat <chatId>" (a private group), sent by Ann, text "message <id>". */
 export function rawRecord(chatId: string, messageId: number, overrides: Partial<RawMessage> = {}): RawMessage {
   return {
-    v: SCHEMA_VERSION,
+    v: MESSAGE_SCHEMA_VERSION,
     job_id: "job-1",
     chat: { id: chatId, name: `Chat ${chatId}`, type: "private_group" },
     message_id: messageId,

@@ -5,7 +5,7 @@
  * the answer of what the gateway does itself (forgetting a chat in every service).
  * The API client derives its types from the same objects.
  */
-import { Type, type TObject, type TSchema } from "@sinclair/typebox";
+import { Type, type TSchema } from "@sinclair/typebox";
 import type { FastifySchema } from "fastify";
 import { ERROR_CODES } from "../../common/errors.ts";
 import { JobStatusSchema } from "../../common/jobs.ts";
@@ -44,11 +44,6 @@ export const ChatParams = Type.Object({ id: ChatRef.properties.id });
 /** A schema with a description of its own in these docs (the upstream's object itself is left as it is). */
 const described = <T extends TSchema>(schema: T, description: string): T => ({ ...schema, description });
 
-/** A query as callers see it: a parameter with a default may be left out. */
-function defaultsOptional<T extends TObject>(schema: T): T {
-  return { ...schema, required: (schema.required ?? []).filter((key) => !("default" in (schema.properties[key] ?? {}))) };
-}
-
 interface EndpointDoc {
   summary: string;
   description?: string;
@@ -73,7 +68,7 @@ export const API_DOCS = {
     description:
       "A query with no letter or digit left once cleaned (emoji, a bare link) is matched by keyword, whatever the mode, " +
       "and refused with 400 when it has no word either.",
-    querystring: defaultsOptional(SearchQuery),
+    querystring: SearchQuery,
     status: 200,
     answer: SearchAnswer,
     refusals: [400, ...ANY, 429, 503],
@@ -140,7 +135,9 @@ export function routeSchema(name: EndpointName): FastifySchema {
   const { method, path, upstream } = ENDPOINTS[name];
   return {
     summary: doc.summary,
-    description: `${doc.description ? `${doc.description} ` : ""}${upstream === "gateway" ? "Answered by the gateway." : `Forwarded to ${upstream} ${method} ${path}.`}`,
+    description:
+      (doc.description ? `${doc.description} ` : "") +
+      (upstream === "gateway" ? "Answered by the gateway." : `Forwarded to ${upstream} ${method} ${path}.`),
     tags: ["api"],
     ...(doc.querystring ? { querystring: doc.querystring } : {}),
     ...(doc.params ? { params: doc.params } : {}),

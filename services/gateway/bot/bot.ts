@@ -1,20 +1,9 @@
 /**
- * The Telegram bot (grammY), hosted by the gateway. People search their indexed chats, start
- * imports and watch them progress, list, inspect and forget chats — all through `BotBackend`, the
- * same APIs the CLI uses.
- *
- * Access: only TELEGRAM_ALLOWED_USER_IDS are served. Anyone else gets one polite refusal per
- * message and nothing more: the access check is the first middleware, so no command of theirs
- * reaches a handler, storage, the scraper or the bus.
- *
- * Calls to the Bot API go through auto-retry (a 429 waits its `retry_after`), and failures are
- * logged by method and description — never with the token, which only lives in request URLs (and
- * is scrubbed from every log line regardless).
- *
- * Stopping is bounded whatever the Bot API does: grammY's stop() confirms the last offset with one
- * more getUpdates, which auto-retry would repeat forever against a server that went away, and a
- * hung server never answers at all. After a short grace every Bot API call still running (that
- * one, replies of updates in flight, progress edits, file downloads) is aborted.
+ * The Telegram bot (grammY), hosted by the gateway: search, imports and their progress, chats,
+ * stats and forget, all through `BotBackend`, the same APIs the CLI uses. Only
+ * TELEGRAM_ALLOWED_USER_IDS are served (the access check is the first middleware); Bot API calls
+ * are retried on 429 and logged without the token; stopping is bounded even against a hung Bot
+ * API. Why each: docs/architecture.md ("The bot's access and shutdown").
  */
 import { setTimeout as sleep } from "node:timers/promises";
 import { autoRetry } from "@grammyjs/auto-retry";
@@ -255,7 +244,8 @@ export function createTelegramBot(opts: TelegramBotOptions): TelegramBot {
     }
     if (!filePath) {
       return void (await ctx.reply(
-        `Telegram does not let bots download ${escapeHtml(name)} (bots get files up to 20 MB). Put the export in the import directory and send /index <file name>.`,
+        `Telegram does not let bots download ${escapeHtml(name)} (bots get files up to 20 MB). ` +
+          "Put the export in the import directory and send /index <file name>.",
       ));
     }
     const { job_id, messages } = await backend.upload(await openTelegramFile(opts.apiRoot, opts.token, filePath, name, hardStop.signal));

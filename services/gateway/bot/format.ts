@@ -79,7 +79,8 @@ export function formatAllStats(chats: readonly ChatSummary[]): string {
   const lines = [`<b>${total.toLocaleString("en")} messages in ${chats.length} chat${chats.length === 1 ? "" : "s"}</b>`, ""];
   for (const c of chats) {
     lines.push(
-      `• <b>${escapeHtml(c.name)}</b>: ${c.messages.toLocaleString("en")} messages, ${c.senders} senders, ${shortDate(c.first_date).slice(0, 10)} – ${shortDate(c.last_date).slice(0, 10)}`,
+      `• <b>${escapeHtml(c.name)}</b>: ${c.messages.toLocaleString("en")} messages, ${c.senders} senders, ` +
+        `${shortDate(c.first_date).slice(0, 10)} – ${shortDate(c.last_date).slice(0, 10)}`,
     );
   }
   lines.push("", "Send /stats &lt;chat&gt; for one chat's most active senders.");

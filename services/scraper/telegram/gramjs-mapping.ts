@@ -1,17 +1,9 @@
 /**
  * GramJS objects in the shape of a Telegram Desktop export, so that a live message becomes a raw
  * record through the very function an export's message goes through (`exportMessageToRaw`): one
- * mapping, whatever the source. This module only translates: an `Api.Message` becomes the object
- * `result.json` would hold for it (id, type, date_unixtime, edited_unixtime, from, from_id,
- * reply_to_message_id, forwarded_from, the media fields, text as a string or an array of strings
- * and entity objects); an entity becomes the export's chat object (id, name, type).
- *
- * Export conventions kept:
- * - chat ids are bare: a supergroup's or channel's id without the -100 prefix, a user's or basic
- *   group's own id, so a chat read live and from an export is one chat in storage;
- * - `from_id` is "user123" / "channel123" / "chat123"; a channel post without an author is from the
- *   channel itself; `from` is the sender's display name, null for a deleted account;
- * - files are never downloaded; a file field holds a placeholder, as in an export made without media.
+ * mapping, whatever the source. This module only translates, keeping the export's conventions
+ * (bare chat ids, "user123" sender ids, placeholders for files) so a chat read live and from an
+ * export is one chat. The conventions: docs/architecture.md ("Live reading: session, mapping, pages").
  */
 import { Api, utils } from "telegram";
 import type { ChatRef } from "../../common/schemas.ts";

@@ -1,16 +1,9 @@
 /**
  * One live read of one chat: resolve it, then page through its history oldest → newest from its
- * checkpoint. Each page is mapped (the export mapping, see gramjs-mapping.ts), published to
- * preprocess-topic keyed by chat id, counted on the job, appended to data/raw/<chat>.jsonl, and only
- * then checkpointed; pages are paced by TGLENS_SCRAPE_PAGE_DELAY_MS. FloodWait is handled by
- * callTelegram: slept in place up to the cap, beyond it the read stops and says when to resume
- * (`parked`); the caller parks the job, and the resumed job continues from the checkpoint.
- *
- * `limit` caps the messages this job takes (published or skipped as service messages), across
- * restarts and parking; `since` (unix seconds) leaves older messages out — they are read past, not
- * published, and the checkpoint moves over them, since a chat's later reads only go forward.
- * A crash between publishing a page and its checkpoint publishes that page again on resume
- * (at-least-once, as the bus): the sinks upsert, and job counters count each message once.
+ * checkpoint. Each page is mapped, published, counted, appended to data/raw/<chat>.jsonl and only
+ * then checkpointed, so a crash publishes at most a page again (the sinks upsert). A long FloodWait
+ * stops the read with when to resume (`parked`). `limit` and `since`, and how they meet restarts:
+ * docs/architecture.md ("Live reading: session, mapping, pages").
  */
 import fs from "node:fs/promises";
 import path from "node:path";

@@ -97,7 +97,8 @@ export class ParkedJobs {
     const file = parkedFile(this.dataDir, request.job_id);
     await fs.mkdir(path.dirname(file), { recursive: true });
     writeFileAtomic(file, JSON.stringify(entry) + "\n");
-    const note = `Telegram asked to wait ${seconds} s (FloodWait), longer than TGLENS_FLOOD_WAIT_MAX=${cap} s: the job is parked until ${entry.resume_at}`;
+    const note =
+      `Telegram asked to wait ${seconds} s (FloodWait), longer than TGLENS_FLOOD_WAIT_MAX=${cap} s: ` + `the job is parked until ${entry.resume_at}`;
     await reportJob(this.bus, request.job_id, {}, { phase: "parked", resume_at: entry.resume_at, note });
     this.log.warn({ job_id: request.job_id, seconds, resume_at: entry.resume_at }, "Telegram FloodWait over the cap: job parked");
     this.arm(file, entry);

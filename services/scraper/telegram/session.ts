@@ -1,17 +1,9 @@
 /**
- * The Telegram session and who may use it.
- *
- * - The session string comes from TELEGRAM_SESSION or from data/session, which `tglens login`
- *   writes with mode 0600; a session file that group or others can read is refused, as ssh refuses
- *   a readable private key. Both secrets (the session and the API hash) are registered with the
- *   logger as soon as they are read, so no log line can carry them.
- * - Missing settings are TGLENS_TELEGRAM_NOT_CONFIGURED, naming exactly what is missing.
- * - One running process per session: data/session.lock. Telegram drops a session used from two
- *   connections at once (AUTH_KEY_DUPLICATED), so a second tglens process is refused up front
- *   (TGLENS_SESSION_LOCKED). The lock is a file created atomically (written in full under a temp
- *   name, then hard-linked into place, which fails if it exists) holding the owner's pid, host and
- *   a random token. A lock whose pid is dead on this host is stale and taken over; a lock from
- *   another host cannot be checked, so it is honoured and the error says how to clear it.
+ * The Telegram session and who may use it: the session string from TELEGRAM_SESSION or data/session
+ * (mode 0600, refused if others can read it), its secrets registered with the logger as soon as read,
+ * and one running process per session (data/session.lock), because Telegram drops a session used
+ * from two connections at once. How the lock is taken and when a stale one is taken over:
+ * docs/architecture.md ("Live reading: session, mapping, pages").
  */
 import { randomBytes } from "node:crypto";
 import { readFileSync, unlinkSync, writeFileSync } from "node:fs";

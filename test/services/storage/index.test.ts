@@ -1,7 +1,7 @@
 /**
  * The storage service over HTTP: chats with their username, chat statistics, search results with
- * the chat's username; and its part of forgetting a chat (on control-topic, or storage-only over HTTP). Queries are embedded by a stand-in (the axis of the message to find), so
- * no model is loaded.
+ * the chat's username; and its part of forgetting a chat (on control-topic, or storage-only over
+ * HTTP). Queries are embedded by a stand-in (the axis of the message to find), so no model is loaded.
  */
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
@@ -308,5 +308,39 @@ describe("storage service: forgetting a chat", () => {
     assert.equal(again.statusCode, 404);
     assert.equal(again.json().error.code, "TGLENS_NOT_FOUND");
     assert.equal((await service.app.inject({ method: "DELETE", url: "/chats/kreuzberg" })).statusCode, 400);
+  });
+});
+
+describe("storage GET /search without k or mode", () => {
+  let system: Awaited<ReturnType<typeof storageService>>;
+  before(async () => {
+    system = await storageService("defaults");
+    const chat: ChatRef = { id: "88", name: "Many", type: "private_group" };
+    await system.storage.upsert(Array.from({ length: 12 }, (_, i) => message(chat, i + 1, { id: "user1", name: "Ann" })));
+  });
+  after(async () => {
+    await system?.close();
+  });
+
+  it("documents both as optional with their defaults in /openapi.json", async () => {
+    const spec = (await system.service.app.inject({ url: "/openapi.json" })).json();
+    const params = spec.paths["/search"].get.parameters as { name: string; required: boolean; schema: { default?: unknown } }[];
+    const described = Object.fromEntries(params.map((p) => [p.name, [p.required, p.schema.default]]));
+    assert.deepEqual(
+      [described.q, described.k, described.mode],
+      [
+        [true, undefined],
+        [false, 10],
+        [false, "semantic"],
+      ],
+    );
+  });
+
+  it("applies the defaults: at most 10 results, by meaning", async () => {
+    const res = await system.service.app.inject({ url: "/search?q=party+venue" });
+    assert.equal(res.statusCode, 200, res.body);
+    const { results } = res.json();
+    assert.equal(results.length, 10);
+    assert.deepEqual([results[0].message_id, results[0].score], [2, 1], "ranked by the query's vector, the axis 2");
   });
 });

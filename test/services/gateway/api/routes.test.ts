@@ -164,6 +164,8 @@ describe("gateway /api: documentation", () => {
         to: ["query", false],
         mode: ["query", false],
       });
+      const defaults = Object.fromEntries(search.parameters.map((p: { name: string; schema: { default?: unknown } }) => [p.name, p.schema.default]));
+      assert.deepEqual([defaults.k, defaults.mode], [10, "semantic"], "the defaults storage applies");
       assert.deepEqual(Object.keys(search.responses), ["200", "400", "401", "403", "429", "502", "503"]);
       assert.ok(search.responses["200"].content["application/json"].schema.properties.results.items.properties.score, "the results' fields");
 

@@ -1,8 +1,8 @@
 /** The job book's view of a live read that waits for Telegram: sleeping in place, parked, resumed. */
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { JobBook } from "../../../../services/common/jobs.ts";
-import type { JobEvent } from "../../../../services/common/schemas.ts";
+import { JobBook } from "../../../services/common/jobs.ts";
+import type { JobEvent } from "../../../services/common/schemas.ts";
 
 const event = (extra: Partial<JobEvent> = {}, add: Record<string, number> = {}): JobEvent => ({ v: 1, job_id: "j1", add, ...extra });
 const AT = "2025-01-01T01:00:01.000Z";

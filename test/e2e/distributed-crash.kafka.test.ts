@@ -182,7 +182,8 @@ describe(`distributed mode: kill -9 and SIGTERM in mid-stream (${SIZE} messages,
       assert.equal(handledAfterRestart, remaining, `the restarted ${stage.service} handled exactly the uncommitted messages`);
       await assertNoDuplicates(sys, stage.chatId);
       console.log(
-        `# ${stage.service} SIGTERM exit 0 in ${stop.ms} ms; ${remaining} left, ${handledAfterRestart} handled after restart; drained ${ms} ms after restart`,
+        `# ${stage.service} SIGTERM exit 0 in ${stop.ms} ms; ${remaining} left, ${handledAfterRestart} handled after restart; ` +
+          `drained ${ms} ms after restart`,
       );
     });
   }

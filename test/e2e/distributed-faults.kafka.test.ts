@@ -172,7 +172,8 @@ describe(`distributed mode: poison messages and a broker restart (${SIZE} messag
     await assertSearchable(sys, chatId);
     await assertNoDuplicates(sys, chatId);
     console.log(
-      `# poison: dead letters at ${a.partition}/${a.offset} (${a.error.code}) and ${b.partition}/${b.offset} (${b.error.code}); drained in ${ms} ms; ${Date.now() - t0} ms in all`,
+      `# poison: dead letters at ${a.partition}/${a.offset} (${a.error.code}) and ${b.partition}/${b.offset} (${b.error.code}); ` +
+        `drained in ${ms} ms; ${Date.now() - t0} ms in all`,
     );
   });
 
