@@ -17,8 +17,13 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT / "scripts"))
+from pyvenv import VenvSetup  # noqa: E402
+
 VENV = ROOT / ".cache" / "parity-venv"
-PY = VENV / "bin" / "python"
+SETUP = VenvSetup("bench/reference/setup.py", VENV)
+PY = SETUP.python
+fail, run = SETUP.fail, SETUP.run
 REQUIREMENTS = Path(__file__).resolve().parent / "requirements.txt"
 
 # Run inside the venv: prints the pins (name==version) that are missing or at another version.
@@ -36,28 +41,12 @@ for pin in sys.argv[1:]:
 """
 
 
-def fail(msg: str) -> None:
-    print(f"bench/reference/setup.py: {msg}", file=sys.stderr)
-    sys.exit(1)
-
-
-def run(cmd: list[str], what: str) -> None:
-    # Everything pip says goes to stderr (stdout carries only our one line); on failure the last
-    # line is ours.
-    if subprocess.run(cmd, stdout=sys.stderr).returncode != 0:
-        fail(f"{what} failed (command: {' '.join(cmd)})")
-
-
 def main() -> None:
     pins = [l.split("#")[0].strip() for l in REQUIREMENTS.read_text().splitlines()]
     pins = [p for p in pins if p]
     rel = VENV.relative_to(ROOT)
 
-    created = False
-    if not PY.exists():
-        print(f"creating {rel} (about 6 GB once torch is in)", file=sys.stderr, flush=True)
-        run([sys.executable, "-m", "venv", str(VENV)], "python3 -m venv (on Debian: apt-get install python3-venv)")
-        created = True
+    created = SETUP.create(f"creating {rel} (about 6 GB once torch is in)")
 
     check = subprocess.run([str(PY), "-c", CHECK, *pins], capture_output=True, text=True)
     if check.returncode != 0:

@@ -12,27 +12,20 @@ message on stderr if python3 -m venv or pip fails.
 from __future__ import annotations
 
 import hashlib
-import subprocess
 import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT / "scripts"))
+from pyvenv import VenvSetup  # noqa: E402
+
 VENV = ROOT / ".cache" / "fuzz-venv"
-PY = VENV / "bin" / "python"
+SETUP = VenvSetup("scripts/fuzz/setup.py", VENV)
+PY = SETUP.python
+fail, run = SETUP.fail, SETUP.run
 ST = VENV / "bin" / "st"
 REQUIREMENTS = Path(__file__).resolve().parent / "requirements.txt"
 STAMP = VENV / ".requirements.sha256"
-
-
-def fail(msg: str) -> None:
-    print(f"scripts/fuzz/setup.py: {msg}", file=sys.stderr)
-    sys.exit(1)
-
-
-def run(cmd: list[str], what: str) -> None:
-    # Everything pip says goes to stderr (stdout carries only our one line).
-    if subprocess.run(cmd, stdout=sys.stderr).returncode != 0:
-        fail(f"{what} failed (command: {' '.join(cmd)})")
 
 
 def main() -> None:
@@ -41,11 +34,7 @@ def main() -> None:
     if ST.exists() and STAMP.exists() and STAMP.read_text().strip() == want:
         print(f"{rel} is up to date with {REQUIREMENTS.relative_to(ROOT)}; nothing installed; {ST}")
         return
-    created = False
-    if not PY.exists():
-        print(f"creating {rel}", file=sys.stderr, flush=True)
-        run([sys.executable, "-m", "venv", str(VENV)], "python3 -m venv (on Debian: apt-get install python3-venv)")
-        created = True
+    created = SETUP.create(f"creating {rel}")
     print(f"installing {REQUIREMENTS.relative_to(ROOT)} into {rel}", file=sys.stderr, flush=True)
     run([str(PY), "-m", "pip", "--disable-pip-version-check", "install", "-q", "-r", str(REQUIREMENTS)], "pip install")
     if not ST.exists():
