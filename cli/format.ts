@@ -1,5 +1,7 @@
 /** Plain-text output of the CLI: short, aligned, readable in a terminal. */
 import type {
+  ChatMessage,
+  ChatMessages,
   ChatStats,
   ChatSummary,
   ForgetAnswer,
@@ -34,10 +36,42 @@ export function formatResults(results: SearchHit[]): string {
       .map((r, i) => {
         const who = `${r.sender ?? "(unknown)"} in ${r.chat_name} #${r.message_id}`;
         const head = `${String(i + 1).padStart(2)}. ${r.score.toFixed(3)}  ${minute(r.date)}  ${who}`;
-        return `${head}\n    ${oneLine(r.text, 200)}`;
+        return `${head}\n    ${oneLine(r.text, 200)}${r.link ? `\n    ${r.link}` : ""}`;
       })
       .join("\n") + "\n"
   );
+}
+
+/** What a message says: its text, after its kind of media when it has one. */
+const body = (m: ChatMessage) => oneLine([m.media === null ? "" : `[${m.media}]`, m.text].filter(Boolean).join(" "), 200);
+
+/**
+ * What `tglens show` prints: one line per message in chat order (date, id, sender, text, link), the
+ * target marked ▶, a reply indented under ↳ with the message it answers (quoted when it is outside
+ * the conversation shown); then the replies to the target further on, and ⋮ where there is more.
+ */
+export function formatConversation(page: ChatMessages): string {
+  const shown = new Map(page.messages.map((m) => [m.message_id, m]));
+  const quoted = new Map(page.replied_to.map((m) => [m.message_id, m]));
+  const line = (m: ChatMessage) => {
+    const mark = m.is_target ? "▶" : " ";
+    const indent = m.reply_to === null ? " " : "   ↳ ";
+    const re = m.reply_to === null ? "" : ` (reply to #${m.reply_to})`;
+    const head = `${mark}${indent}${minute(m.date)}  #${m.message_id}  ${m.sender ?? "(unknown)"}${re}: ${body(m)}${m.link ? `  ${m.link}` : ""}`;
+    const original = m.reply_to === null || shown.has(m.reply_to) ? undefined : quoted.get(m.reply_to);
+    if (!original) return [head];
+    return [`         ┆ #${original.message_id} ${minute(original.date)} ${original.sender ?? "(unknown)"}: ${oneLine(body(original), 100)}`, head];
+  };
+  const { chat } = page;
+  const lines = [
+    `${withUsername(chat.name, chat.username)} · chat ${chat.chat_id}${page.target === null ? "" : ` · message #${page.target}`}`,
+    ...(page.before.more ? ["  ⋮"] : []),
+    ...page.messages.flatMap(line),
+    ...(page.after.more ? ["  ⋮"] : []),
+  ];
+  if (page.replies.length > 0) lines.push("", `replies to #${page.target} further on:`, ...page.replies.flatMap(line));
+  if (chat.link_note !== null) lines.push("", `no links: ${chat.link_note}`);
+  return lines.join("\n") + "\n";
 }
 
 export function formatChats(chats: ChatSummary[]): string {

@@ -16,7 +16,7 @@ import { TGLENS_VERSION } from "../services/common/service.ts";
 import { gatewayClient, GatewayClient, gatewayUrl } from "./client.ts";
 import { importDemoOnFirstStart } from "./demo.ts";
 import { login, terminalPrompter } from "./login.ts";
-import { formatChats, formatChatStats, formatForget, formatLiveSummary, formatResults, formatSummary } from "./format.ts";
+import { formatChats, formatChatStats, formatConversation, formatForget, formatLiveSummary, formatResults, formatSummary } from "./format.ts";
 import { DATE_FORMS, parseOptionalTimeBound } from "../services/common/dates.ts";
 import { SearchQuery, type SearchMode } from "../services/storage/index.ts";
 import { resolveChat } from "./chat-lookup.ts";
@@ -72,11 +72,24 @@ async function withClient<T>(fn: (client: GatewayClient, config: Readonly<Config
   await local?.close();
 }
 
-const positiveInt = (name: string, max: number) => (value: string) => {
+const intFrom = (min: number) => (name: string, max: number) => (value: string) => {
   const n = Number(value);
-  if (!Number.isInteger(n) || n < 1 || n > max) throw new InvalidArgumentError(`${name} must be an integer from 1 to ${max}`);
+  if (!/^\s*-?\d+\s*$/.test(value) || !Number.isInteger(n) || n < min || n > max) {
+    throw new InvalidArgumentError(`${name} must be an integer from ${min} to ${max}`);
+  }
   return n;
 };
+const positiveInt = intFrom(1);
+const countUpTo = intFrom(0);
+
+/** A message id as `tglens search` shows it (after #); negative for messages from before a group became a supergroup. */
+function messageId(value: string): number {
+  const n = Number(value);
+  if (!/^-?\d{1,16}$/.test(value.trim()) || !Number.isSafeInteger(n)) {
+    throw new InvalidArgumentError("the message id must be a whole number, as `tglens search` shows it after #");
+  }
+  return n;
+}
 
 /**
  * Follows a job with a progress bar; `total` is the messages expected, or null while a live read
@@ -231,6 +244,21 @@ program
       });
     },
   );
+
+program
+  .command("show")
+  .description("a message in its conversation: the messages around it, what they reply to, the replies, each with its Telegram link")
+  .argument("<chat>", "the chat: its id, @username or name (any case, or a part only it has)")
+  .argument("<message_id>", "the message's id (`tglens search` shows it after #)", messageId)
+  .option("--context <n>", "messages shown before it and after it (0-100)", countUpTo("--context", 100), 5)
+  .option("--json", "print the API's answer as JSON")
+  .action(async (chat: string, id: number, opts: { context: number; json?: boolean }) => {
+    await withClient(async (client) => {
+      const { chat_id } = resolveChat(chat, await client.chats());
+      const page = await client.messages(chat_id, { around: id, before: opts.context, after: opts.context });
+      process.stdout.write(opts.json ? JSON.stringify(page, null, 2) + "\n" : formatConversation(page));
+    });
+  });
 
 program
   .command("chats")

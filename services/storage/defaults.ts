@@ -22,6 +22,10 @@ export const DEFAULTS = {
   /** Reciprocal-rank-fusion constant (Cormack, Clarke & Büttcher 2009). */
   rrfK: 60,
   maxK: 1_000,
+  /** Messages on each side of a message, or from a date, in one page. */
+  maxPage: 1_000,
+  /** Replies to a message listed with it. */
+  maxReplies: 100,
   /** Senders listed by chatStats(). */
   topSenders: 5,
 };

@@ -1,6 +1,7 @@
 /**
  * The storage service: consumes store-topic into SQLite and the per-chat vector indexes, and
- * answers searches. Semantic search embeds the query through the embedder service's HTTP API.
+ * answers searches (each result with its Telegram link) and pages of a chat's messages (routes/). Semantic
+ * search embeds the query through the embedder service's HTTP API.
  * A forget on control-topic removes a chat's rows, vectors and index files — storage's part only;
  * the other services forget theirs (common/forget.ts).
  */
@@ -20,6 +21,8 @@ import { busService, TGLENS_VERSION, type Service } from "../common/service.ts";
 import { parseOptionalTimeBound } from "../common/dates.ts";
 import { preprocess } from "../preprocessor/clean.ts";
 import { buildFtsQuery } from "./fts-query.ts";
+import { registerMessageRoutes } from "./routes/messages.ts";
+import { ChatParams, iso, MessageFields, messageFields } from "./routes/shapes.ts";
 import type { ChatSummary, SearchFilters, SearchHit, Storage } from "./types.ts";
 
 /** Turns a query into a vector (the embedder service, over HTTP). */
@@ -70,15 +73,8 @@ export const SearchQuery = Type.Object(
 export const SearchResult = Type.Object({
   chat_id: Type.String(),
   chat_name: Type.String(),
-  chat_username: Type.Union([Type.String(), Type.Null()], {
-    description: "The chat's public @username (without @): the message is t.me/<chat_username>/<message_id>",
-  }),
-  message_id: Type.Integer(),
-  date: Type.String({ description: "ISO 8601, UTC" }),
-  sender: Type.Union([Type.String(), Type.Null()]),
-  sender_id: Type.Union([Type.String(), Type.Null()]),
-  text: Type.String({ description: "The original text" }),
-  lang: Type.String(),
+  chat_username: Type.Union([Type.String(), Type.Null()], { description: "The chat's public @username (without @), or null" }),
+  ...MessageFields,
   score: Type.Number({ description: "semantic: cosine similarity; keyword: BM25-based; hybrid: reciprocal-rank fusion" }),
 });
 
@@ -110,21 +106,8 @@ export const ChatStatsSchema = Type.Composite([
   }),
 ]);
 
-const iso = (seconds: number | null) => (seconds === null ? null : new Date(seconds * 1000).toISOString());
-
 function toResult(hit: SearchHit) {
-  return {
-    chat_id: hit.chat_id,
-    chat_name: hit.chat_name,
-    chat_username: hit.chat_username,
-    message_id: hit.message_id,
-    date: iso(hit.date)!,
-    sender: hit.sender,
-    sender_id: hit.sender_id,
-    text: hit.text,
-    lang: hit.lang,
-    score: hit.score,
-  };
+  return { chat_id: hit.chat_id, chat_name: hit.chat_name, chat_username: hit.chat_username, ...messageFields(hit), score: hit.score };
 }
 
 export async function createStorageService(deps: StorageServiceDeps): Promise<Service> {
@@ -200,8 +183,6 @@ export async function createStorageService(deps: StorageServiceDeps): Promise<Se
     async () => ({ chats: (await storage.chats()).map(withIsoDates) }),
   );
 
-  const ChatParams = Type.Object({ id: Type.String({ pattern: "^-?[0-9]{1,20}$" }) });
-
   app.get(
     "/chats/:id",
     { schema: { summary: "One chat", tags: ["storage"], params: ChatParams, response: { 200: ChatSummarySchema, 404: { $ref: "ErrorResponse#" } } } },
@@ -230,6 +211,8 @@ export async function createStorageService(deps: StorageServiceDeps): Promise<Se
       return withIsoDates(stats);
     },
   );
+
+  registerMessageRoutes(app, storage);
 
   /** Storage's part of forgetting a chat: its rows (SQLite wiped with secure_delete), vectors and index files. */
   async function forgetChat(chatId: string): Promise<Removed> {

@@ -76,3 +76,21 @@ export function validQueryText(query: string): string {
   if (typeof query !== "string") throw new TglensError("TGLENS_BAD_REQUEST", "query must be a string");
   return query;
 }
+
+/** A count of messages (`name` says which) as a whole number from `min`, at most DEFAULTS.maxPage. */
+export function validCount(name: string, n: number, min: 0 | 1): number {
+  if (typeof n !== "number" || !Number.isInteger(n) || n < min) {
+    throw new TglensError("TGLENS_BAD_REQUEST", `${name} must be an integer ≥ ${min}`);
+  }
+  return Math.min(n, DEFAULTS.maxPage);
+}
+
+export function validMessageId(id: number): number {
+  if (typeof id !== "number" || !Number.isSafeInteger(id)) throw new TglensError("TGLENS_BAD_REQUEST", "message id must be an integer");
+  return id;
+}
+
+export function validDate(name: string, seconds: number): number {
+  if (typeof seconds !== "number" || !Number.isFinite(seconds)) throw new TglensError("TGLENS_BAD_REQUEST", `${name} must be unix seconds`);
+  return seconds;
+}

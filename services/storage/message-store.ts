@@ -100,6 +100,16 @@ export const MIGRATIONS: ReadonlyArray<(db: DB) => void> = [
       CREATE INDEX messages_chat_sender ON messages(chat_id, sender_id, sender_key, date, sender);
     `);
   },
+  // v4: pages of a chat in chat order (date, then message id) and the replies to a message. With the
+  // message id in the date index, the messages before or after one are an index range in order (the
+  // old index is a prefix of the new one); replies are looked up in an index of their own.
+  (db) => {
+    db.exec(`
+      DROP INDEX messages_chat_date;
+      CREATE INDEX messages_chat_date ON messages(chat_id, date, message_id);
+      CREATE INDEX messages_chat_reply ON messages(chat_id, reply_to, date, message_id) WHERE reply_to IS NOT NULL;
+    `);
+  },
 ];
 
 /** The database layout version (PRAGMA user_version) the code expects: one per migration. */
@@ -361,6 +371,60 @@ export class MessageStore {
     return this.#stmt(all).all(params) as Array<StoredMessage & { score: number }>;
   }
 
+  /**
+   * Runs `fn` in one read transaction, so that what it reads is one snapshot of the database
+   * (writes of this connection aside: everything here is synchronous).
+   */
+  snapshot<T>(fn: () => T): T {
+    return this.#db.transaction(fn).deferred();
+  }
+
+  /** One message of a chat, with its chat's name, type and username. */
+  storedMessage(chatId: string, messageId: number): StoredMessage | undefined {
+    return this.#stmts.storedMessage.get({ chat: chatId, id: messageId }) as StoredMessage | undefined;
+  }
+
+  /**
+   * Up to `limit` messages of a chat next to `at` in chat order (date, then message id), `at`
+   * itself excluded: the nearest ones, returned in chat order.
+   */
+  messagesBeside(chatId: string, at: Pick<StoredMessage, "date" | "message_id">, side: "before" | "after", limit: number): StoredMessage[] {
+    const params = { chat: chatId, date: at.date, id: at.message_id, limit };
+    if (side === "after") return this.#stmts.messagesAfter.all(params) as StoredMessage[];
+    return (this.#stmts.messagesBefore.all(params) as StoredMessage[]).reverse();
+  }
+
+  /** The first `limit` messages of a chat at or after `from` (unix seconds), in chat order. */
+  messagesFrom(chatId: string, from: number, limit: number): StoredMessage[] {
+    return this.#stmts.messagesFrom.all({ chat: chatId, from, limit }) as StoredMessage[];
+  }
+
+  /** Whether the chat has a message dated before `date`. */
+  hasMessagesBefore(chatId: string, date: number): boolean {
+    return this.#stmts.hasBefore.get({ chat: chatId, date }) !== undefined;
+  }
+
+  /** The messages of `ids` (those stored) of one chat, in chat order. */
+  messagesByIds(chatId: string, ids: readonly number[]): StoredMessage[] {
+    if (ids.length === 0) return [];
+    return this.#stmts.messagesByIds.all({ chat: chatId, ids: JSON.stringify(ids) }) as StoredMessage[];
+  }
+
+  /**
+   * The first `limit` replies to a message, in chat order, leaving out those from `first` to `last`
+   * in chat order (a page that holds them already).
+   */
+  repliesOutside(
+    chatId: string,
+    messageId: number,
+    range: { first: Pick<StoredMessage, "date" | "message_id">; last: Pick<StoredMessage, "date" | "message_id"> },
+    limit: number,
+  ): StoredMessage[] {
+    const { first, last } = range;
+    const params = { chat: chatId, id: messageId, fd: first.date, fi: first.message_id, ld: last.date, li: last.message_id, limit };
+    return this.#stmts.repliesOutside.all(params) as StoredMessage[];
+  }
+
   summaries(chatId?: string): ChatSummary[] {
     const rows = (chatId === undefined ? this.#stmts.summaries.all() : this.#stmts.summary.all(chatId)) as ChatSummary[];
     return rows;
@@ -441,6 +505,25 @@ export const BY_MONTH_SQL = `
       WHERE chat_id = @chat AND date >= start AND date < unixepoch(start, 'unixepoch', '+1 month')) AS messages
   FROM months WHERE start IS NOT NULL ORDER BY start`;
 
+const PAGE_ROWS = `SELECT ${HIT_COLUMNS} FROM messages m JOIN chats c ON c.chat_id = m.chat_id`;
+
+/**
+ * Pages of a chat in chat order (message-pages.ts). The neighbours of a message are a range of
+ * messages_chat_date (chat_id, date, message_id) compared as row values, read in index order with
+ * no sort; replies are a range of messages_chat_reply.
+ */
+export const PAGE_SQL = {
+  message: `${PAGE_ROWS} WHERE m.chat_id = @chat AND m.message_id = @id`,
+  before: `${PAGE_ROWS} WHERE m.chat_id = @chat AND (m.date, m.message_id) < (@date, @id) ORDER BY m.date DESC, m.message_id DESC LIMIT @limit`,
+  after: `${PAGE_ROWS} WHERE m.chat_id = @chat AND (m.date, m.message_id) > (@date, @id) ORDER BY m.date, m.message_id LIMIT @limit`,
+  from: `${PAGE_ROWS} WHERE m.chat_id = @chat AND m.date >= @from ORDER BY m.date, m.message_id LIMIT @limit`,
+  hasBefore: "SELECT 1 FROM messages WHERE chat_id = @chat AND date < @date LIMIT 1",
+  byIds: `SELECT ${HIT_COLUMNS} FROM json_each(@ids) AS j CROSS JOIN messages m JOIN chats c ON c.chat_id = m.chat_id
+    WHERE m.chat_id = @chat AND m.message_id = j.value ORDER BY m.date, m.message_id`,
+  repliesOutside: `${PAGE_ROWS} WHERE m.chat_id = @chat AND m.reply_to = @id
+    AND ((m.date, m.message_id) < (@fd, @fi) OR (m.date, m.message_id) > (@ld, @li)) ORDER BY m.date, m.message_id LIMIT @limit`,
+};
+
 function prepare(rawDb: DB) {
   const db = { prepare: (sql: string) => prepareRetained(rawDb, sql) };
   const summarySql = (where: string) => `
@@ -471,6 +554,13 @@ function prepare(rawDb: DB) {
     countAll: db.prepare("SELECT (SELECT count(*) FROM chats) AS chats, (SELECT count(*) FROM messages) AS messages"),
     vectorsAfter: db.prepare("SELECT message_id, seq, vec FROM messages WHERE chat_id = ? AND seq > ? ORDER BY seq LIMIT ?"),
     maxSeq: db.prepare("SELECT max(seq) AS s FROM messages WHERE chat_id = ?"),
+    storedMessage: db.prepare(PAGE_SQL.message),
+    messagesBefore: db.prepare(PAGE_SQL.before),
+    messagesAfter: db.prepare(PAGE_SQL.after),
+    messagesFrom: db.prepare(PAGE_SQL.from),
+    hasBefore: db.prepare(PAGE_SQL.hasBefore),
+    messagesByIds: db.prepare(PAGE_SQL.byIds),
+    repliesOutside: db.prepare(PAGE_SQL.repliesOutside),
     summaries: db.prepare(summarySql("")),
     summary: db.prepare(summarySql("WHERE c.chat_id = ?")),
     topSenders: db.prepare(TOP_SENDERS_SQL),

@@ -16,6 +16,7 @@ import { TglensError } from "../common/errors.ts";
 import { ChatIndexes } from "./chat-indexes.ts";
 import { DEFAULTS } from "./defaults.ts";
 import { IndexFiles } from "./index-files.ts";
+import { messagesAround, messagesFrom } from "./message-pages.ts";
 import { MessageStore } from "./message-store.ts";
 import { searchHybrid } from "./search/hybrid.ts";
 import { searchKeyword } from "./search/keyword.ts";
@@ -79,6 +80,8 @@ export async function openStorage(opts: StorageOptions): Promise<StorageHandle> 
     chats: () => open(() => store.summaries()),
     chat: (chatId) => open(() => store.summaries(chatId)[0]),
     chatStats: (chatId) => open(() => store.chatStats(chatId, DEFAULTS.topSenders)),
+    messagesAround: (chatId, messageId, span) => open(() => messagesAround(store, chatId, messageId, span)),
+    messagesFrom: (chatId, from, limit) => open(() => messagesFrom(store, chatId, from, limit)),
     deleteChat: (chatId) =>
       open(() => {
         const existed = store.deleteChat(chatId);

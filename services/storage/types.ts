@@ -83,6 +83,33 @@ export interface ChatStats extends ChatSummary {
   by_month: MonthCount[];
 }
 
+/** A chat's name, type and username: what a page of its messages needs to show and link them. */
+export type ChatInfo = Pick<ChatSummary, "chat_id" | "name" | "type" | "username">;
+
+/** How many messages to read on each side of a message (messagesAround). */
+export interface MessageSpan {
+  before: number;
+  after: number;
+}
+
+/**
+ * A run of one chat's messages in chat order (date, then message id), for reading a message in its
+ * context or browsing from a date. Every message appears once in a page: `replied_to` and
+ * `replies` hold only messages that are not in `messages`.
+ */
+export interface MessagePage {
+  chat: ChatInfo;
+  messages: StoredMessage[];
+  /** The messages that those in `messages` reply to, when stored and not in `messages`; chat order. */
+  replied_to: StoredMessage[];
+  /** messagesAround: the first replies to the message, when not in `messages` (at most 100); chat order. */
+  replies: StoredMessage[];
+  /** Whether the chat has messages before the first of `messages` (before `from` when `messages` is empty). */
+  more_before: boolean;
+  /** Whether the chat has messages after the last of `messages` (at or after `from` when `messages` is empty). */
+  more_after: boolean;
+}
+
 export interface UpsertResult {
   inserted: number;
   updated: number;
@@ -113,6 +140,14 @@ export interface Storage {
   chat(chatId: string): Promise<ChatSummary | undefined>;
   /** The chat's summary with its 5 most active senders and its messages per month; undefined when unknown. */
   chatStats(chatId: string): Promise<ChatStats | undefined>;
+  /**
+   * The message, the `before` messages before it and the `after` messages after it (each at most
+   * 1000), with what they reply to and the replies to the message. Undefined when the chat is
+   * unknown or has no such message.
+   */
+  messagesAround(chatId: string, messageId: number, span: MessageSpan): Promise<MessagePage | undefined>;
+  /** The first `limit` messages (at most 1000) at or after `from` (unix seconds); undefined when the chat is unknown. */
+  messagesFrom(chatId: string, from: number, limit: number): Promise<MessagePage | undefined>;
   /** Removes the chat's messages and vectors, leaving nothing of them behind. False when the chat was unknown. */
   deleteChat(chatId: string): Promise<boolean>;
   /** Makes every acknowledged write durable in its derived form too (index files), now. */

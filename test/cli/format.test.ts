@@ -1,8 +1,8 @@
-/** The CLI's plain-text tables: chats with their username, and a chat's statistics. */
+/** The CLI's plain-text output: chats with their username, a chat's statistics, search results and a conversation. */
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
-import type { ChatStats as ChatStatsRow } from "../../services/gateway/api/client.ts";
-import { formatChats, formatChatStats, formatLiveSummary, formatSummary } from "../../cli/format.ts";
+import type { ChatMessage, ChatMessages, ChatStats as ChatStatsRow } from "../../services/gateway/api/client.ts";
+import { formatChats, formatChatStats, formatConversation, formatLiveSummary, formatResults, formatSummary } from "../../cli/format.ts";
 import type { JobStatus } from "../../services/common/jobs.ts";
 
 const STATS: ChatStatsRow = {
@@ -64,6 +64,85 @@ describe("CLI format", () => {
         `2024-04  1         ${bar(1)}`, // any message shows
         "",
       ].join("\n"),
+    );
+  });
+
+  it("prints a conversation: the target marked, replies indented with what they answer, the replies further on, links", () => {
+    const m = (id: number, over: Partial<ChatMessage> = {}): ChatMessage => ({
+      message_id: id,
+      date: `2024-01-19T21:${String(id).padStart(2, "0")}:30.000Z`,
+      sender: "Anna Petrova",
+      sender_id: "user1",
+      text: `message ${id}`,
+      lang: "en",
+      link: `https://t.me/c/1498765432/${id}`,
+      reply_to: null,
+      forwarded_from: null,
+      edited: null,
+      media: null,
+      is_target: false,
+      ...over,
+    });
+    const page: ChatMessages = {
+      chat: { chat_id: "1498765432", name: "Kreuzberg Crew 🍻", type: "private_supergroup", username: null, link_note: null },
+      target: 20,
+      messages: [m(19, { reply_to: 3, sender: null }), m(20, { is_target: true, text: "", media: "photo" }), m(21, { reply_to: 20 })],
+      replied_to: [m(3, { sender: "Mike", text: "the\noriginal" })],
+      replies: [m(40, { reply_to: 20, text: "late   answer" })],
+      before: { message_id: 19, more: true },
+      after: { message_id: 21, more: false },
+    };
+    assert.equal(
+      formatConversation(page),
+      [
+        "Kreuzberg Crew 🍻 · chat 1498765432 · message #20",
+        "  ⋮",
+        "         ┆ #3 2024-01-19 21:03 Mike: the original",
+        "    ↳ 2024-01-19 21:19  #19  (unknown) (reply to #3): message 19  https://t.me/c/1498765432/19",
+        "▶ 2024-01-19 21:20  #20  Anna Petrova: [photo]  https://t.me/c/1498765432/20",
+        "    ↳ 2024-01-19 21:21  #21  Anna Petrova (reply to #20): message 21  https://t.me/c/1498765432/21",
+        "",
+        "replies to #20 further on:",
+        "    ↳ 2024-01-19 21:40  #40  Anna Petrova (reply to #20): late answer  https://t.me/c/1498765432/40",
+        "",
+      ].join("\n"),
+    );
+    const personal = formatConversation({
+      ...page,
+      chat: { ...page.chat, type: "personal_chat", link_note: "Telegram has no links to messages of private chats" },
+      messages: [m(5, { link: null, is_target: true })],
+      replied_to: [],
+      replies: [],
+      before: { message_id: 5, more: false },
+      target: 5,
+    });
+    assert.equal(
+      personal,
+      "Kreuzberg Crew 🍻 · chat 1498765432 · message #5\n▶ 2024-01-19 21:05  #5  Anna Petrova: message 5\n\n" +
+        "no links: Telegram has no links to messages of private chats\n",
+    );
+  });
+
+  it("prints a search result's link under its text when it has one", () => {
+    const hit = {
+      chat_id: "1",
+      chat_name: "Crew",
+      chat_username: "crew",
+      message_id: 7,
+      date: "2024-01-01T10:00:00.000Z",
+      sender: "Ann",
+      sender_id: "user1",
+      text: "the venue",
+      lang: "en",
+      score: 0.5,
+    };
+    assert.equal(
+      formatResults([
+        { ...hit, link: "https://t.me/crew/7" },
+        { ...hit, link: null },
+      ]),
+      " 1. 0.500  2024-01-01 10:00  Ann in Crew #7\n    the venue\n    https://t.me/crew/7\n" +
+        " 2. 0.500  2024-01-01 10:00  Ann in Crew #7\n    the venue\n",
     );
   });
 

@@ -92,6 +92,42 @@ describe("tglens CLI against a running server", { timeout: 600_000 }, () => {
     assert.match(run.stdout, new RegExp(`${TEAM_ID}\\s+366\\s+`));
   });
 
+  it("shows a message in its conversation: the target marked, what a reply answers, the replies, links; as JSON the API's answer", async () => {
+    const run = await tglens(["show", "kreuzberg crew", "66", "--context", "1"], env);
+    assert.equal(run.code, 0, run.stderr);
+    const lines = run.stdout.split("\n");
+    assert.equal(lines[0], `Kreuzberg Crew 🍻 · chat ${TEAM_ID} · message #66`);
+    const link = (id: number) => `https://t.me/c/${TEAM_ID}/${id}`;
+    // 66 answers 62, which is outside the three messages shown: quoted above it.
+    assert.deepEqual(
+      lines.slice(1, 7).map((l) => l.replace(/\d{4}-\d\d-\d\d \d\d:\d\d/, "<date>")),
+      [
+        "  ⋮",
+        `  <date>  #65  Lucas Martin: it's been in rice for two hours, nothing  ${link(65)}`,
+        "         ┆ #62 <date> Lucas Martin: Spilled tea all over my laptop and now it won't even turn on",
+        `▶   ↳ <date>  #66  (unknown) (reply to #62): RIP  ${link(66)}`,
+        `  <date>  #67  Lucas Martin: and of course no backup of my thesis draft since December  ${link(67)}`,
+        "  ⋮",
+      ],
+    );
+
+    const api = (await (await fetch(`${t.url}/api/chats/${TEAM_ID}/messages?around=231&before=0&after=0`)).json()) as {
+      replies: { message_id: number }[];
+    };
+    assert.deepEqual(
+      api.replies.map((r) => r.message_id),
+      [232, 233],
+    );
+    const json = await tglens(["show", TEAM_ID, "231", "--context", "0", "--json"], env);
+    assert.equal(json.code, 0, json.stderr);
+    assert.deepEqual(JSON.parse(json.stdout), api);
+    const text = await tglens(["show", TEAM_ID, "231", "--context", "0"], env);
+    assert.match(
+      text.stdout,
+      /\nreplies to #231 further on:\n {4}↳ .* #232 {2}Tom Becker \(reply to #231\): nope {2}https:\/\/t\.me\/c\/1498765432\/232\n/,
+    );
+  });
+
   it("shows a chat's statistics by name or id: what the API answers, as JSON and as text", async () => {
     const api = (await (await fetch(`${t.url}/api/chats/${TEAM_ID}/stats`)).json()) as ChatStatsRow;
     const json = await tglens(["stats", "Kreuzberg Crew 🍻", "--json"], env);
@@ -122,6 +158,10 @@ describe("tglens CLI against a running server", { timeout: 600_000 }, () => {
       [["stats", "No Such Chat"], /no indexed chat matches "No Such Chat" .*\(TGLENS_NOT_FOUND\)/],
       [["stats", "777"], /no indexed chat matches "777" .*\(TGLENS_NOT_FOUND\)/],
       [["search", "party", "--chat", "No Such Chat"], /no indexed chat matches "No Such Chat" .*\(TGLENS_NOT_FOUND\)/],
+      [["show", "No Such Chat", "5"], /no indexed chat matches "No Such Chat" .*\(TGLENS_NOT_FOUND\)/],
+      [["show", "kreuzberg crew", "99999"], new RegExp(`^tglens: no message 99999 in chat ${TEAM_ID} \\(TGLENS_NOT_FOUND\\)\n$`)],
+      [["show", TEAM_ID, "five"], /the message id must be a whole number, as `tglens search` shows it after #/],
+      [["show", TEAM_ID, "5", "--context", "101"], /--context must be an integer from 0 to 100/],
       // Not on a terminal, forget needs --yes: nothing is asked, nothing forgotten.
       [["forget", "Kreuzberg Crew 🍻"], /^tglens: forget cannot be undone; not on a terminal, so add --yes to confirm/],
       // Dates: ISO or unix seconds, real ones; never read month-first.

@@ -13,6 +13,7 @@ import { callJson, type CallOptions } from "../../common/http-client.ts";
 import { isFinished, type JobStatus } from "../../common/jobs.ts";
 import type { LiveScrapeAccepted, ScrapeAccepted, ScrapeChatBody, ScrapeExportPathBody, ScrapeJsonBody } from "../../scraper/http-schemas.ts";
 import type { SearchQuery } from "../../storage/index.ts";
+import type { MessagesQuery } from "../../storage/routes/messages.ts";
 import { API_PREFIX, ENDPOINTS, endpointPath, type EndpointName, type Upstream } from "./endpoints.ts";
 import type { API_DOCS } from "./schemas.ts";
 
@@ -22,6 +23,9 @@ export type SearchHit = AnswerOf<"search">["results"][number];
 export type ChatSummary = AnswerOf<"chat">;
 export type ChatStats = AnswerOf<"chatStats">;
 export type ForgetAnswer = AnswerOf<"forget">;
+/** A run of a chat's messages: around one (its context) or from a date. */
+export type ChatMessages = AnswerOf<"messages">;
+export type ChatMessage = ChatMessages["messages"][number];
 /** 202 to an export (uploaded, or a path in the import directory). */
 export type ImportAccepted = Static<typeof ScrapeAccepted>;
 /** 202 to a live read of a chat. */
@@ -32,6 +36,18 @@ type SearchFields = Static<typeof SearchQuery>;
 /** GET /search's query: `q`, and the rest when wanted (`k` and `mode` have defaults); dates as unix seconds or ISO 8601. */
 export type SearchParams = Pick<SearchFields, "q"> &
   Partial<Omit<SearchFields, "q" | "from" | "to">> & { from?: string | number; to?: string | number };
+
+/**
+ * GET /chats/:id/messages's query: `around` (a message id) with `before`/`after`, or `from` (unix
+ * seconds or ISO 8601) with `limit`; neither is the chat from its first message.
+ */
+export type MessagesParams = Omit<Static<typeof MessagesQuery>, "from"> & { from?: string | number };
+
+const queryString = (params: object) => {
+  const query = new URLSearchParams();
+  for (const [k, v] of Object.entries(params)) if (v !== undefined) query.set(k, String(v));
+  return query.toString();
+};
 
 /** Where the API is: a gateway, or each service behind it. */
 export type ApiLocation = { gateway: string } | { services: Readonly<Record<Upstream, string>> };
@@ -67,9 +83,7 @@ export class ApiClient {
   }
 
   async search(params: SearchParams): Promise<SearchHit[]> {
-    const query = new URLSearchParams();
-    for (const [k, v] of Object.entries(params)) if (v !== undefined) query.set(k, String(v));
-    return (await this.call("search", { query: query.toString() })).results;
+    return (await this.call("search", { query: queryString(params) })).results;
   }
 
   async chats(): Promise<ChatSummary[]> {
@@ -82,6 +96,11 @@ export class ApiClient {
 
   chatStats(chatId: string): Promise<ChatStats> {
     return this.call("chatStats", { id: chatId });
+  }
+
+  /** A chat's messages around one message (its context), or from a date; each with its Telegram link. */
+  messages(chatId: string, params: MessagesParams = {}): Promise<ChatMessages> {
+    return this.call("messages", { id: chatId, query: queryString(params) });
   }
 
   /**

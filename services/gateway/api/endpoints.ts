@@ -24,6 +24,7 @@ export const ENDPOINTS = {
   chats: { method: "GET", path: "/chats", upstream: "storage" },
   chat: { method: "GET", path: "/chats/:id", upstream: "storage" },
   chatStats: { method: "GET", path: "/chats/:id/stats", upstream: "storage" },
+  messages: { method: "GET", path: "/chats/:id/messages", upstream: "storage" },
   forget: { method: "DELETE", path: "/chats/:id", upstream: "gateway" },
   scrape: { method: "POST", path: "/scrape", upstream: "scraper" },
   job: { method: "GET", path: "/jobs/:id", upstream: "scraper" },

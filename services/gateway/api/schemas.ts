@@ -12,6 +12,7 @@ import { JobStatusSchema } from "../../common/jobs.ts";
 import { ChatRef, FORGETTING_SERVICES } from "../../common/schemas.ts";
 import { JobParams, JobsAnswer, ScrapeAnswer, ScrapeBody } from "../../scraper/http-schemas.ts";
 import { ChatStatsSchema, ChatSummarySchema, SearchQuery, SearchResult } from "../../storage/index.ts";
+import { MessagesAnswer, MessagesQuery } from "../../storage/routes/messages.ts";
 import { ENDPOINTS, type EndpointName } from "./endpoints.ts";
 
 export const SearchAnswer = Type.Object({ results: Type.Array(SearchResult) }, { description: "The best matches, best first" });
@@ -86,6 +87,21 @@ export const API_DOCS = {
     params: ChatParams,
     status: 200,
     answer: described(ChatStatsSchema, "The chat's counts, dates, top senders and messages per month"),
+    refusals: [400, ...ANY, 404],
+  },
+  messages: {
+    summary: "A chat's messages: around one message (its context), or from a date",
+    description:
+      "around=<message id>&before=&after= (10 and 10 unless given, at most 100 each): the message (is_target), the messages before " +
+      "and after it in chat order, what they reply to (replied_to) and the replies to it (replies); from=<date>&limit= (50 unless " +
+      "given, at most 100): the first messages at or after the date (a date alone is the start of its day, UTC), from the chat's " +
+      "first message without around or from. Every message carries its Telegram link (null where Telegram has none; " +
+      "chat.link_note says why). Paging: `before` and `after` name the first and last message and whether there is more. " +
+      "404 for an unknown chat or message; 400 for around with from, before/after with from, limit with around.",
+    params: ChatParams,
+    querystring: MessagesQuery,
+    status: 200,
+    answer: MessagesAnswer,
     refusals: [400, ...ANY, 404],
   },
   forget: {

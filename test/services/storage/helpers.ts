@@ -1,11 +1,18 @@
 /**
  * What the storage tests share: deterministic synthetic unit vectors (tests only), messages built
- * from them, brute-force ground truth and a log that records.
+ * from them, brute-force ground truth, a log that records, and the storage service over HTTP.
  */
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { createLogger } from "../../../services/common/logger.ts";
+import { createMemoryBus } from "../../../services/common/memory-bus.ts";
 import type { EmbeddedMessage } from "../../../services/common/schemas.ts";
+import { createStorageService } from "../../../services/storage/index.ts";
+import { openStorage } from "../../../services/storage/sqlite-storage.ts";
 import type { SearchHit, Storage, StorageLogger } from "../../../services/storage/types.ts";
 import { mulberry32 } from "../../helpers/random.ts";
-import { embeddedRecord } from "../../helpers/records.ts";
+import { axis, embeddedRecord } from "../../helpers/records.ts";
 
 export const DIM = 384;
 /** The date of message 0; message `id` is `id` minutes later. */
@@ -94,4 +101,29 @@ export async function sampleAnswers(s: Storage, bigChat: string, smallChat: stri
     await s.searchHybrid("topic2", new Float32Array(unit(14)), 10, { from: T0 + 3000 }),
     await s.chats(),
   ];
+}
+
+/** The storage service on a memory bus and a fresh directory; every query embeds to `queryVector` (by default the axis 2). */
+export async function storageService(label: string, queryVector: number[] = axis(2)) {
+  const dir = mkdtempSync(join(tmpdir(), `tglens-storage-${label}-`));
+  const bus = createMemoryBus();
+  const storage = await openStorage({ dir: join(dir, "storage") });
+  const service = await createStorageService({
+    bus,
+    storage,
+    queryEmbedder: { embed: async () => Float32Array.from(queryVector), ready: async () => true },
+    log: createLogger({ level: "silent" }),
+    config: { maxBodyBytes: 1 << 20 },
+  });
+  return {
+    bus,
+    storage,
+    service,
+    async close() {
+      await service.stop();
+      await service.app.close();
+      await bus.close();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
 }

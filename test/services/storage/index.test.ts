@@ -5,16 +5,12 @@
  */
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { createLogger } from "../../../services/common/logger.ts";
-import { createMemoryBus, type MemoryBus } from "../../../services/common/memory-bus.ts";
+import type { MemoryBus } from "../../../services/common/memory-bus.ts";
 import type { ChatRef, EmbeddedMessage } from "../../../services/common/schemas.ts";
 import type { Service } from "../../../services/common/service.ts";
-import { createStorageService } from "../../../services/storage/index.ts";
-import { openStorage, type StorageHandle } from "../../../services/storage/sqlite-storage.ts";
+import type { StorageHandle } from "../../../services/storage/sqlite-storage.ts";
 import { askToForget } from "../../helpers/forget.ts";
+import { storageService } from "./helpers.ts";
 
 const DIM = 384;
 /** 2024-05-01T00:00:00Z */
@@ -44,31 +40,6 @@ function message(chat: ChatRef, id: number, sender: { id: string | null; name: s
     clean_text: text,
     lang: "en",
     vector: axis(id),
-  };
-}
-
-/** The storage service on a memory bus and a fresh directory; queries embed to the axis 2. */
-async function storageService(label: string) {
-  const dir = mkdtempSync(join(tmpdir(), `tglens-storage-${label}-`));
-  const bus = createMemoryBus();
-  const storage = await openStorage({ dir: join(dir, "storage") });
-  const service = await createStorageService({
-    bus,
-    storage,
-    queryEmbedder: { embed: async () => Float32Array.from(axis(2)), ready: async () => true },
-    log: createLogger({ level: "silent" }),
-    config: { maxBodyBytes: 1 << 20 },
-  });
-  return {
-    bus,
-    storage,
-    service,
-    async close() {
-      await service.stop();
-      await service.app.close();
-      await bus.close();
-      rmSync(dir, { recursive: true, force: true });
-    },
   };
 }
 

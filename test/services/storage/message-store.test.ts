@@ -15,6 +15,7 @@ import {
   MIGRATIONS,
   migrate,
   openDatabase,
+  PAGE_SQL,
   prepareRetained,
   TOP_SENDERS_SQL,
 } from "../../../services/storage/message-store.ts";
@@ -36,7 +37,7 @@ function rows(dbPath: string, sql: string): Row[] {
   }
 }
 
-test("a database of schema v1 gains chats.username and the covering sender index, losing nothing", async () => {
+test("a database of schema v1 gains chats.username, the covering sender index and the page indexes, losing nothing", async () => {
   const dir = tempDir();
   const dbPath = join(dir, "messages.db");
   // Migrations are append-only, so the first one is the v1 schema exactly as tglens shipped it.
@@ -108,6 +109,14 @@ test("a database of schema v1 gains chats.username and the covering sender index
     rows(dbPath, "PRAGMA index_info(messages_chat_sender)").map((r) => r.name),
     ["chat_id", "sender_id", "sender_key", "date", "sender"],
   );
+  assert.deepEqual(
+    rows(dbPath, "PRAGMA index_info(messages_chat_date)").map((r) => r.name),
+    ["chat_id", "date", "message_id"],
+  );
+  assert.deepEqual(
+    rows(dbPath, "PRAGMA index_info(messages_chat_reply)").map((r) => r.name),
+    ["chat_id", "reply_to", "date", "message_id"],
+  );
   const db = openDatabase(dbPath);
   db.exec("INSERT INTO messages_fts(messages_fts) VALUES ('integrity-check')"); // throws if FTS drifted
   db.close();
@@ -133,6 +142,35 @@ test("chat statistics read index entries only: no table scan, one pass over a ch
   const monthReads = months.filter((d) => /\bmessages\b/.test(d));
   assert.ok(monthReads.length > 0);
   for (const d of monthReads) assert.match(d, /^SEARCH messages USING COVERING INDEX messages_chat_date \(chat_id=\?/, months.join("\n"));
+  db.close();
+  store.close();
+});
+
+test("pages of a chat read index ranges in chat order: no table scan, no sort", () => {
+  const path = join(tempDir(), "messages.db");
+  const store = new MessageStore(path);
+  const db = openDatabase(path);
+  const params = { chat: "1", id: 5, date: T0, from: T0, limit: 10, ids: "[1,2]", fd: T0, fi: 1, ld: T0, li: 9 };
+  const plans = Object.entries(PAGE_SQL).map(([name, sql]) => {
+    const details = (prepareRetained(db, `EXPLAIN QUERY PLAN ${sql}`).all(params) as Array<{ detail: string }>).map((r) => r.detail);
+    return [name, details.filter((d) => /\b(messages|m)\b/.test(d)), details.some((d) => d.includes("TEMP B-TREE"))] as const;
+  });
+  const index = (name: string) => new RegExp(`^SEARCH (m|messages) USING (COVERING )?INDEX ${name} \\(chat_id=\\? AND`);
+  const expected: Record<string, RegExp> = {
+    message: index("sqlite_autoindex_messages_2"),
+    before: index("messages_chat_date"),
+    after: index("messages_chat_date"),
+    from: index("messages_chat_date"),
+    hasBefore: index("messages_chat_date"),
+    byIds: index("sqlite_autoindex_messages_2"),
+    repliesOutside: index("messages_chat_reply"),
+  };
+  for (const [name, reads, sorts] of plans) {
+    assert.equal(reads.length, 1, `${name}: ${reads.join("; ")}`);
+    assert.match(reads[0]!, expected[name]!, name);
+    // Looking up a handful of ids sorts those few rows; every range is read in index order.
+    assert.equal(sorts, name === "byIds", `${name} sorts`);
+  }
   db.close();
   store.close();
 });

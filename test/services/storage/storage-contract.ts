@@ -267,6 +267,74 @@ export function storageContract<S extends Storage>(name: string, makeTarget: () 
       });
     });
 
+    it("messages around a message and from a date: chat order (date, then id), what they reply to, replies, whether there is more", async () => {
+      await withTarget(async (t) => {
+        const s = await t.open();
+        // 1..30 a minute apart; 31 sent in the same second as 10, -3 (from before a migration) as 5.
+        // Replies: 12 and 25 to 10, 20 to 2, 15 to 31, 28 to a message that is not stored.
+        const replyTo: Record<number, number> = { 12: 10, 25: 10, 20: 2, 15: 31, 28: 999 };
+        await s.upsert([
+          ...batch("P", 1, 30).map((m) => ({ ...m, reply_to: replyTo[m.message_id] ?? null })),
+          msg("P", 31, { date: T0 + 10 * 60 }),
+          msg("P", -3, { date: T0 + 5 * 60 }),
+        ]);
+        await s.upsert(A);
+        const page = async (id: number, before: number, after: number) => {
+          const p = (await s.messagesAround("P", id, { before, after }))!;
+          return [ids(p.messages as SearchHit[]), ids(p.replied_to as SearchHit[]), ids(p.replies as SearchHit[]), p.more_before, p.more_after];
+        };
+        const around = (await s.messagesAround("P", 10, { before: 2, after: 3 }))!;
+        assert.deepEqual(around.chat, { chat_id: "P", name: "Chat P", type: "private_supergroup", username: null });
+        assert.deepEqual(await page(10, 2, 3), [[8, 9, 10, 31, 11, 12], [], [25], true, true], "12 replies inside the page, 25 outside");
+        const target = around.messages[2]!;
+        assert.deepEqual(
+          [target.chat_id, target.message_id, target.date, target.sender, target.text, target.reply_to],
+          ["P", 10, T0 + 600, "Bob", msg("P", 10).text, null],
+        );
+        assert.equal(around.messages[5]!.reply_to, 10);
+        assert.deepEqual(await page(5, 2, 1), [[4, -3, 5, 6], [], [], true, true], "a negative id in its place by date");
+        assert.deepEqual(await page(20, 1, 1), [[19, 20, 21], [2], [], true, true], "what 20 replies to, from outside the page");
+        assert.deepEqual(await page(15, 1, 1), [[14, 15, 16], [31], [], true, true]);
+        assert.deepEqual(await page(28, 0, 0), [[28], [], [], true, true], "a reply to a message not stored");
+        assert.deepEqual(await page(1, 5, 0), [[1], [], [], false, true]);
+        assert.deepEqual(await page(30, 0, 5), [[30], [], [], true, false]);
+        const whole = (await s.messagesAround("P", 10, { before: 5000, after: 5000 }))!;
+        assert.deepEqual([whole.messages.length, whole.more_before, whole.more_after], [32, false, false], "more than 1000 reads at most 1000");
+        assert.equal(await s.messagesAround("P", 999, { before: 1, after: 1 }), undefined);
+        assert.equal(await s.messagesAround("nope", 10, { before: 1, after: 1 }), undefined);
+
+        const from = async (date: number, limit: number) => {
+          const p = (await s.messagesFrom("P", date, limit))!;
+          return [ids(p.messages as SearchHit[]), ids(p.replied_to as SearchHit[]), p.replies, p.more_before, p.more_after];
+        };
+        assert.deepEqual(await from(T0 + 600, 3), [[10, 31, 11], [], [], true, true]);
+        assert.deepEqual(await from(T0 + 601, 2), [[11, 12], [10], [], true, true]);
+        assert.deepEqual(await from(0, 4), [[1, 2, 3, 4], [], [], false, true]);
+        assert.deepEqual(await from(T0 + 30 * 60, 5), [[30], [], [], true, false]);
+        assert.deepEqual(await from(T0 + 10_000, 5), [[], [], [], true, false]);
+        assert.equal(await s.messagesFrom("nope", 0, 5), undefined);
+        assert.ok(
+          (await s.messagesFrom("A", 0, 200))!.messages.every((m) => m.chat_id === "A"),
+          "one chat only",
+        );
+
+        for (const bad of [
+          s.messagesAround("P", 10, { before: -1, after: 1 }),
+          s.messagesAround("P", 10, { before: 1, after: 1.5 }),
+          s.messagesAround("P", 10, { before: Number.NaN, after: 1 }),
+          s.messagesAround("P", 10.5, { before: 1, after: 1 }),
+          s.messagesFrom("P", 0, 0),
+          s.messagesFrom("P", Number.NaN, 5),
+        ]) {
+          await rejectsWith(bad, "TGLENS_BAD_REQUEST");
+        }
+        assert.equal(await s.deleteChat("P"), true);
+        assert.equal(await s.messagesAround("P", 10, { before: 1, after: 1 }), undefined);
+        assert.equal(await s.messagesFrom("P", 0, 5), undefined);
+        await s.close();
+      });
+    });
+
     it("deleteChat forgets a chat: its rows and vectors are gone, no search finds it, a re-created chat starts clean", async () => {
       await withTarget(async (t) => {
         let s = await t.open();
@@ -425,6 +493,8 @@ export function storageContract<S extends Storage>(name: string, makeTarget: () 
           () => s.chats(),
           () => s.chat("1"),
           () => s.chatStats("1"),
+          () => s.messagesAround("1", 1, { before: 1, after: 1 }),
+          () => s.messagesFrom("1", 0, 1),
           () => s.deleteChat("1"),
           () => s.flush(),
           () => s.stats(),

@@ -20,7 +20,32 @@ const HIT = {
   sender_id: "user1",
   text: "hi",
   lang: "en",
+  link: null,
   score: 0.9,
+};
+const PAGE = {
+  chat: { chat_id: "1", name: "Crew", type: "private_supergroup", username: null, link_note: null },
+  target: 5,
+  messages: [
+    {
+      message_id: 5,
+      date: HIT.date,
+      sender: "Ann",
+      sender_id: "user1",
+      text: "hi",
+      lang: "en",
+      link: "https://t.me/c/1/5",
+      reply_to: null,
+      forwarded_from: null,
+      edited: null,
+      media: null,
+      is_target: true,
+    },
+  ],
+  replied_to: [],
+  replies: [],
+  before: { message_id: 5, more: false },
+  after: { message_id: 5, more: false },
 };
 const CHAT = { chat_id: "1", name: "Crew", type: "private_group", username: null, messages: 3, senders: 1, first_date: null, last_date: null };
 
@@ -36,6 +61,8 @@ function answer(method: string, url: string, polls: { n: number }): UpstreamAnsw
       return { status: 200, body: { ...CHAT, top_senders: [], by_month: [] } };
     case "DELETE /chats/1":
       return { status: 200, body: { chat_id: "1", deleted: true, messages: 3 } };
+    case "GET /chats/1/messages":
+      return { status: 200, body: PAGE };
     case "GET /chats/404":
       return { status: 404, body: { error: { code: "TGLENS_NOT_FOUND", message: "no chat 404" } } };
     case "POST /scrape":
@@ -70,6 +97,9 @@ describe("ApiClient", () => {
     assert.deepEqual(await client.forget("1"), { chat_id: "1", deleted: true, messages: 3 });
     assert.deepEqual(await client.scrape({ chat: "@crew", limit: 10 }), { job_id: "j1", chat: "@crew" });
     assert.deepEqual(await client.jobs(), []);
+    assert.deepEqual(await client.messages("1", { around: 5, before: 0, after: 0 }), PAGE);
+    await client.messages("1", { from: "2024-05-01", limit: 20 });
+    await client.messages("1");
     assert.deepEqual(
       gateway.seen.map((r) => `${r.method} ${r.url}`),
       [
@@ -79,6 +109,9 @@ describe("ApiClient", () => {
         "DELETE /api/chats/1",
         "POST /api/scrape",
         "GET /api/jobs",
+        "GET /api/chats/1/messages?around=5&before=0&after=0",
+        "GET /api/chats/1/messages?from=2024-05-01&limit=20",
+        "GET /api/chats/1/messages",
       ],
     );
     assert.ok(gateway.seen.every((r) => r.authorization === `Bearer ${TOKEN}`));

@@ -132,6 +132,15 @@ describe("gateway /api: validation is storage's", () => {
         assert.equal(through.statusCode, direct.statusCode, query);
         assert.equal(through.body, direct.body, query);
       }
+      // A chat's messages: the refusals of a bad combination and of an unknown chat are storage's too.
+      for (const query of ["around=1&from=2024-05-01", "from=2024-05-01&before=2", "around=1&limit=5", "around=x", "from=someday"]) {
+        const direct = await storage.app.inject({ url: `/chats/-100123/messages?${query}` });
+        const through = await gateway.app.inject({ url: `/api/chats/-100123/messages?${query}` });
+        assert.equal(direct.statusCode, 400, `${query}: ${direct.body}`);
+        assert.deepEqual([through.statusCode, through.body], [direct.statusCode, direct.body], query);
+      }
+      const unknown = await gateway.app.inject({ url: "/api/chats/777/messages?around=1" });
+      assert.deepEqual([unknown.statusCode, unknown.json()], [404, NOT_FOUND]);
       const k0 = await gateway.app.inject({ url: "/api/search?q=x&k=0" });
       assert.deepEqual(k0.json(), { error: { code: "TGLENS_BAD_REQUEST", message: "querystring.k must be >= 1" } });
       // A forget is the gateway's own, but storage checks the chat id first: its very refusal.
@@ -183,6 +192,19 @@ describe("gateway /api: documentation", () => {
         ["path:id"],
       );
       assert.ok(spec.paths["/api/jobs/{id}"].get.responses["200"].content["application/json"].schema.properties.counters.properties.stored);
+      const messages = spec.paths["/api/chats/{id}/messages"].get;
+      assert.deepEqual(messages.parameters.map((p: { name: string; in: string; required: boolean }) => `${p.in}:${p.name}:${p.required}`).sort(), [
+        "path:id:true",
+        "query:after:false",
+        "query:around:false",
+        "query:before:false",
+        "query:from:false",
+        "query:limit:false",
+      ]);
+      assert.deepEqual(Object.keys(messages.responses), ["200", "400", "401", "403", "404", "502"]);
+      const answer = messages.responses["200"].content["application/json"].schema.properties;
+      assert.ok(answer.messages.items.properties.link && answer.messages.items.properties.is_target && answer.before.properties.more);
+      assert.ok(search.responses["200"].content["application/json"].schema.properties.results.items.properties.link, "search results' links");
 
       type Operation = { responses: Record<string, { description: string }> };
       for (const [path, ops] of Object.entries(spec.paths as Record<string, Record<string, Operation>>)) {
