@@ -380,6 +380,11 @@ const READ_ELSEWHERE: SettingDoc[] = [
   },
   { env: "TGLENS_SKIP_MODEL_FETCH", default: "0", description: "`npm install`: skip fetching the model (it is then fetched on first start)" },
   {
+    env: "TGLENS_SKIP_WEB_BUILD",
+    default: "0",
+    description: "`npm install`: skip building the web app's bundle (`npm run web:build` builds it later)",
+  },
+  {
     env: "KAFKA_PORT",
     default: "9092",
     description: "Port of the local broker of `npm run kafka:start` and `npm run services` (scripts/kafka.sh lists its other settings)",

@@ -3,7 +3,7 @@
  * CLI and the web app talk to. It composes its parts on one HTTP app: api/ forwards `/api/*` to
  * the service that owns the answer — search and chats to storage, imports and jobs to the scraper
  * — keeping their status codes and bodies; bot/ runs the Telegram bot when TELEGRAM_BOT_TOKEN is
- * set, on the same APIs (a web app, web/, would join them here). Forgetting a chat is the
+ * set, on the same APIs; web/ serves the web app at `/`, which calls the same /api. Forgetting a chat is the
  * gateway's own work (forget.ts): it asks every service that keeps chat data on control-topic and
  * reports their confirmations, so it has a bus. The caller's rights are checked here
  * (common/access.ts); the services behind are then called with the gateway's admin token.
@@ -17,6 +17,7 @@ import { registerApiRoutes } from "./api/routes.ts";
 import type { BotBackend } from "./bot/backend.ts";
 import { attachTelegramBot, WEBHOOK_PATH } from "./bot/attach.ts";
 import { createForgetCoordinator, forgetEverywhere } from "./forget.ts";
+import { registerWebApp } from "./web/plugin.ts";
 
 export interface GatewayDeps {
   bus: Bus;
@@ -64,6 +65,7 @@ export async function createGateway(deps: GatewayDeps): Promise<Service> {
   const coordinator = createForgetCoordinator({ bus, log, ...(deps.forgetWaitMs ? { waitMs: deps.forgetWaitMs } : {}) });
   const forget = (chatId: string) => forgetEverywhere({ coordinator, storageUrl: config.urls.storage, token }, chatId);
   await registerApiRoutes(app, { urls: config.urls, token, maxUploadBytes: config.maxUploadBytes, forget });
+  await registerWebApp(app, { log });
   const bot = attachTelegramBot(app, { config, log, forget, ...(deps.botBackend ? { backend: deps.botBackend } : {}) });
 
   const service = busService(
